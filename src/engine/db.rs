@@ -1,0 +1,110 @@
+//! The salsa database: project inputs (file texts, overrides), the build environment (store,
+//! mode) and an execution log that tests and progress reporting read.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::project::SourceText;
+use crate::store::{StatCache, Store};
+
+/// Everything a build reads from the outside world. Setting a field starts a new revision;
+/// salsa re-runs only the queries that read what changed.
+#[salsa::input]
+pub struct ProjectInputs {
+    #[returns(ref)]
+    pub project_text: Option<String>,
+    #[returns(ref)]
+    pub recipes: Vec<SourceText>,
+    #[returns(ref)]
+    pub overrides: Vec<String>,
+    /// Bumped by `watch` after a run with failures: failed queries read it, so they are retried
+    /// on the next change while successful ones stay memoized.
+    pub retry_epoch: u64,
+}
+
+/// Whether queries may compute, or only look things up (`status`, `--dry-run`, `explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Build,
+    Plan,
+}
+
+/// What a query did, in order, for progress reporting and incremental tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exec {
+    /// The artifact query ran (salsa executed it: an input it read changed, or first run).
+    Executed(String),
+    /// Its action key was found in the action cache: nothing computed.
+    CacheHit(String),
+    /// Its work was computed now.
+    Computed(String),
+}
+
+/// The non-salsa state shared by every handle of one database.
+#[derive(Debug)]
+pub struct BuildEnv {
+    pub root: PathBuf,
+    pub store: Store,
+    pub stat: StatCache,
+    pub mode: Mode,
+    log: Mutex<Vec<Exec>>,
+}
+
+impl BuildEnv {
+    pub fn new(root: PathBuf, store: Store, mode: Mode) -> BuildEnv {
+        let stat = StatCache::load(&store.root().join("stat.json"));
+        BuildEnv { root, store, stat, mode, log: Mutex::new(Vec::new()) }
+    }
+
+    pub fn log(&self, e: Exec) {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    }
+
+    pub fn peek_log<T>(&self, f: impl FnOnce(&[Exec]) -> T) -> T {
+        f(&self.log.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn take_log(&self) -> Vec<Exec> {
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[salsa::db]
+pub trait Db: salsa::Database {
+    fn env(&self) -> &BuildEnv;
+    fn inputs(&self) -> ProjectInputs;
+}
+
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    env: Arc<BuildEnv>,
+    inputs: Option<ProjectInputs>,
+}
+
+impl Database {
+    pub fn new(env: BuildEnv) -> Database {
+        let mut db = Database { storage: salsa::Storage::default(), env: Arc::new(env), inputs: None };
+        db.inputs = Some(ProjectInputs::new(&db, None, Vec::new(), Vec::new(), 0));
+        db
+    }
+
+    pub fn env_arc(&self) -> &Arc<BuildEnv> {
+        &self.env
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {
+    fn env(&self) -> &BuildEnv {
+        &self.env
+    }
+
+    fn inputs(&self) -> ProjectInputs {
+        self.inputs.expect("inputs are created in Database::new")
+    }
+}

@@ -1,0 +1,172 @@
+//! `status`, `render --dry-run` and `explain`: what would be built and why, found by running
+//! the queries in plan mode (look-ups only) and comparing action descriptions with the lock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::db::{Database, Db};
+use super::query::{self, BuildError};
+use super::render::RenderError;
+use super::select;
+use crate::store::history;
+use crate::store::lockfile::{LOCK_FILE, LockFile};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Fresh,
+    /// In the store; only the output file must be written.
+    Restore(String),
+    /// Must be computed; the reasons, one per changed input.
+    Build(Vec<String>),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanItem {
+    pub id: String,
+    pub state: State,
+    /// Whether it was asked for (not only needed by something asked for).
+    pub requested: bool,
+    pub materialized: bool,
+}
+
+/// What `render ids` would do. `db` should be in plan mode.
+pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError> {
+    query::config(db).clone().map_err(RenderError::Config)?;
+    let index = query::artifact_index(db).clone();
+    let selected = select::select(&index, ids).map_err(RenderError::Selection)?;
+    let requested: BTreeSet<&String> = selected.iter().collect();
+    let lock = LockFile::read(&db.env().root.join(LOCK_FILE)).unwrap_or_default();
+    let output_dir = query::config(db).as_ref().map(|c| c.settings.output_dir.clone()).unwrap_or_default();
+    let mut items = Vec::new();
+    for id in select::with_dependencies(&index, &selected) {
+        let decl = &index[&id];
+        let is_requested = requested.contains(&id);
+        let state = match query::artifact_by_id(db, &id) {
+            Ok(built) if decl.materialized && is_requested => {
+                let rel = decl.output_path(&output_dir);
+                match db.env().stat.digest(&db.env().root.join(&rel)) {
+                    Ok(Some(d)) if d == built.digest => State::Fresh,
+                    Ok(Some(d)) if lock.entries.get(&id).is_some_and(|e| e.digest == d) => State::Restore(format!(
+                        "{rel} holds another build ({}, e.g. from a --set run); the current one ({}) is in the store",
+                        d.short(),
+                        built.digest.short()
+                    )),
+                    Ok(Some(_)) => State::Restore(format!("{rel} was modified by hand; it will be restored from the store")),
+                    Ok(None) => State::Restore(format!("{rel} is missing; it will be restored from the store")),
+                    Err(e) => State::Failed(format!("reading {rel}: {e}")),
+                }
+            }
+            Ok(_) => State::Fresh,
+            Err(BuildError::NeedsBuild { desc, upstream, .. }) => State::Build(reasons(db, &lock, &id, desc, upstream)),
+            Err(e) => State::Failed(e.to_string()),
+        };
+        items.push(PlanItem { id, state, requested: is_requested, materialized: decl.materialized });
+    }
+    Ok(items)
+}
+
+fn reasons(
+    db: &Database,
+    lock: &LockFile,
+    id: &str,
+    desc: Option<String>,
+    upstream: Option<String>,
+) -> Vec<String> {
+    if let Some(dep) = upstream {
+        return vec![format!("its input {dep} must be built first")];
+    }
+    let Some(new) = desc.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
+        return vec!["its action description is unavailable".into()];
+    };
+    let previous = lock
+        .entries
+        .get(id)
+        .map(|e| e.key)
+        .or_else(|| history::read(db.env().store.root(), id).map(|h| h.key));
+    let Some(previous) = previous else { return vec!["never built".into()] };
+    match db.env().store.action(&previous) {
+        Some(entry) => {
+            let d = diff(&entry.desc, &new);
+            if d.is_empty() { vec!["its cached result is missing from the store".into()] } else { d }
+        }
+        None => vec![format!("its previous build ({}) is no longer in the store", previous.short())],
+    }
+}
+
+/// Why `id` was last rebuilt: the difference between its previous and current actions.
+pub fn last_rebuild_reasons(db: &Database, id: &str) -> Option<Vec<String>> {
+    let h = history::read(db.env().store.root(), id)?;
+    let now = db.env().store.action(&h.key)?;
+    let Some(prev_key) = h.previous_key else { return Some(vec!["first build".into()]) };
+    let prev = db.env().store.action(&prev_key)?;
+    Some(diff(&prev.desc, &now.desc))
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&p, v, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object()) => {
+            out.insert(prefix.to_string(), v.to_string());
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+fn describe(path: &str) -> String {
+    if let Some(dep) = path.strip_prefix("inputs.") {
+        format!("input {dep}")
+    } else if path == "version" {
+        "the computation's VERSION (this ntsbuild computes it differently)".into()
+    } else {
+        path.strip_prefix("params.").unwrap_or(path).to_string()
+    }
+}
+
+fn short(v: &str) -> String {
+    let v = v.trim_matches('"');
+    if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) { v[..12].to_string() } else { v.to_string() }
+}
+
+/// Human-readable differences between two action descriptions, one line per changed input.
+pub fn diff(old: &Value, new: &Value) -> Vec<String> {
+    let (mut a, mut b) = (BTreeMap::new(), BTreeMap::new());
+    flatten("", old, &mut a);
+    flatten("", new, &mut b);
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys {
+        match (a.get(k), b.get(k)) {
+            (Some(x), Some(y)) if x != y => out.push(format!("{} changed: {} → {}", describe(k), short(x), short(y))),
+            (None, Some(y)) => out.push(format!("{} added: {}", describe(k), short(y))),
+            (Some(x), None) => out.push(format!("{} removed (was {})", describe(k), short(x))),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_names_the_changed_parameter() {
+        let a = serde_json::json!({"query":"kit_voice","version":1,"inputs":{},"params":{"voice":{"params":{"punch_decay":0.3,"tune":45.0}}}});
+        let b = serde_json::json!({"query":"kit_voice","version":1,"inputs":{},"params":{"voice":{"params":{"punch_decay":0.6,"tune":45.0}}}});
+        assert_eq!(diff(&a, &b), vec!["voice.params.punch_decay changed: 0.3 → 0.6"]);
+    }
+}

@@ -1,0 +1,212 @@
+//! The tracked queries every flow shares: project config, artifact declarations (an
+//! invalidation barrier per artifact), and `artifact` itself — action key, action-cache
+//! lookup, compute on a miss — returning a small `Built` handle, never sample data.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::db::{Db, Exec, Mode};
+use super::targets::{self, ArtifactDecl, Recipe};
+use crate::project::{self, Config, Diagnostics};
+use crate::store::{ActionEntry, BlobError, Digest};
+
+/// The handle an artifact query returns: enough to find, verify and key it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Built {
+    pub digest: Digest,
+    pub key: Digest,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BuildError {
+    /// The computation itself failed; `transient` failures (I/O) are retried, never cached.
+    Failed { id: String, message: String, transient: bool },
+    /// An input artifact failed.
+    Upstream { id: String, dep: String },
+    /// Plan mode: this artifact would have to be computed. `desc` is its action description
+    /// (None when it cannot be known yet because input `upstream` must be rebuilt first).
+    NeedsBuild { id: String, desc: Option<String>, upstream: Option<String> },
+    /// No such artifact (or the project configuration is invalid).
+    Unknown { id: String },
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::Failed { id, message, .. } => write!(f, "{id}: {message}"),
+            BuildError::Upstream { id, dep } => write!(f, "{id}: not built because its input {dep} failed"),
+            BuildError::NeedsBuild { id, .. } => write!(f, "{id}: needs to be built"),
+            BuildError::Unknown { id } => write!(f, "{id}: no such artifact"),
+        }
+    }
+}
+
+impl BuildError {
+    pub fn failed(id: &str, message: impl Into<String>) -> BuildError {
+        BuildError::Failed { id: id.to_string(), message: message.into(), transient: false }
+    }
+
+    pub fn io(id: &str, context: &str, e: impl std::fmt::Display) -> BuildError {
+        BuildError::Failed { id: id.to_string(), message: format!("{context}: {e}"), transient: true }
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn config(db: &dyn Db) -> Result<Arc<Config>, Diagnostics> {
+    let inputs = db.inputs();
+    project::load(inputs.project_text(db).as_deref(), inputs.recipes(db), inputs.overrides(db)).map(Arc::new)
+}
+
+/// Every artifact of the project by id (empty when the config is invalid).
+#[salsa::tracked(returns(ref))]
+pub fn artifact_index(db: &dyn Db) -> Arc<BTreeMap<String, ArtifactDecl>> {
+    match config(db) {
+        Ok(c) => Arc::new(targets::artifacts(c).into_iter().map(|a| (a.id.clone(), a)).collect()),
+        Err(_) => Arc::new(BTreeMap::new()),
+    }
+}
+
+#[salsa::interned]
+pub struct ArtifactName<'db> {
+    #[returns(ref)]
+    pub id: String,
+}
+
+/// One artifact's declaration: the barrier that keeps an edit to one target (or one voice)
+/// from re-running the queries of its siblings.
+#[salsa::tracked(returns(clone))]
+pub fn decl<'db>(db: &'db dyn Db, name: ArtifactName<'db>) -> Option<ArtifactDecl> {
+    artifact_index(db).get(name.id(db)).cloned()
+}
+
+/// The canonical description of one unit of work; its blake3 is the action key.
+#[derive(Debug, Serialize)]
+pub struct ActionDesc {
+    pub query: &'static str,
+    pub version: u32,
+    /// Digest of every input artifact, by id.
+    pub inputs: BTreeMap<String, Digest>,
+    /// The parameters the computation reads (and only those).
+    pub params: serde_json::Value,
+}
+
+/// Build (or find) one artifact.
+#[salsa::tracked(returns(clone))]
+pub fn artifact<'db>(db: &'db dyn Db, name: ArtifactName<'db>) -> Result<Built, BuildError> {
+    let id = name.id(db).clone();
+    let result = build(db, &id);
+    if let Err(BuildError::Failed { transient: true, .. } | BuildError::Upstream { .. }) = &result {
+        // Make failures depend on the retry epoch so `watch` retries them.
+        let _ = db.inputs().retry_epoch(db);
+    }
+    result
+}
+
+/// Only the digest of an artifact: dependants read this, so an artifact rebuilt to the same
+/// bytes (a new key, the same digest) does not re-run them — early cutoff.
+#[salsa::tracked(returns(clone))]
+pub fn artifact_digest<'db>(db: &'db dyn Db, name: ArtifactName<'db>) -> Result<Digest, BuildError> {
+    artifact(db, name).map(|b| b.digest)
+}
+
+pub fn artifact_by_id(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
+    artifact(db, ArtifactName::new(db, id.to_string()))
+}
+
+fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
+    let env = db.env();
+    env.log(Exec::Executed(id.to_string()));
+    let Some(decl) = decl(db, ArtifactName::new(db, id.to_string())) else {
+        return Err(BuildError::Unknown { id: id.to_string() });
+    };
+    let mut inputs = BTreeMap::new();
+    for dep in &decl.deps {
+        match artifact_digest(db, ArtifactName::new(db, dep.clone())) {
+            Ok(d) => {
+                inputs.insert(dep.clone(), d);
+            }
+            Err(BuildError::NeedsBuild { .. }) => {
+                return Err(BuildError::NeedsBuild { id: id.to_string(), desc: None, upstream: Some(dep.clone()) });
+            }
+            Err(_) => return Err(BuildError::Upstream { id: id.to_string(), dep: dep.clone() }),
+        }
+    }
+    let desc = action_desc(&decl, inputs);
+    let key = Digest::of_json(&desc);
+    if let Some(entry) = env.store.action(&key) {
+        if env.store.has(&entry.output, entry.size) {
+            env.log(Exec::CacheHit(id.to_string()));
+            return Ok(Built { digest: entry.output, key, size: entry.size });
+        }
+    }
+    if env.mode == Mode::Plan {
+        let text = String::from_utf8(crate::store::digest::canonical_json(&desc)).unwrap_or_default();
+        return Err(BuildError::NeedsBuild { id: id.to_string(), desc: Some(text), upstream: None });
+    }
+    let bytes = compute(db, &decl)?;
+    env.log(Exec::Computed(id.to_string()));
+    let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
+    let entry = ActionEntry {
+        desc: serde_json::to_value(&desc).unwrap_or_default(),
+        output: digest,
+        size: bytes.len() as u64,
+        inputs: desc.inputs.values().copied().collect(),
+    };
+    env.store.put_action(&key, &entry).map_err(|e| BuildError::io(id, "writing the action cache", e))?;
+    Ok(Built { digest, key, size: bytes.len() as u64 })
+}
+
+fn action_desc(decl: &ArtifactDecl, inputs: BTreeMap<String, Digest>) -> ActionDesc {
+    let (query, version, params) = match &decl.recipe {
+        Recipe::KitVoice { sample_rate_hz, voice } => {
+            ("kit_voice", super::kit::VOICE_VERSION, super::kit::voice_params(*sample_rate_hz, voice))
+        }
+        Recipe::KitZip { kit } => ("kit_zip", super::kit::ZIP_VERSION, super::kit::zip_params(kit)),
+        Recipe::SongWav { song, kit_sample_rate_hz } => {
+            ("song_wav", super::song::SONG_VERSION, super::song::song_params(song, *kit_sample_rate_hz))
+        }
+    };
+    ActionDesc { query, version, inputs, params }
+}
+
+/// Run the computation of one artifact, reading its inputs' bytes from the store.
+pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> {
+    match &decl.recipe {
+        Recipe::KitVoice { sample_rate_hz, voice } => super::kit::compute_voice(&decl.id, *sample_rate_hz, voice),
+        Recipe::KitZip { kit } => {
+            let voices = decl.deps.iter().map(|d| artifact_bytes(db, d)).collect::<Result<Vec<_>, _>>()?;
+            super::kit::compute_zip(&decl.id, kit, &voices)
+        }
+        Recipe::SongWav { song, kit_sample_rate_hz } => {
+            let voices = decl.deps.iter().map(|d| artifact_bytes(db, d)).collect::<Result<Vec<_>, _>>()?;
+            super::song::compute_song(&decl.id, song, *kit_sample_rate_hz, &voices)
+        }
+    }
+}
+
+/// The bytes of an artifact, verified. A blob that went missing or corrupt is recomputed.
+pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
+    let name = ArtifactName::new(db, id.to_string());
+    let built = artifact(db, name).map_err(|_| BuildError::Upstream { id: id.to_string(), dep: id.to_string() })?;
+    let store = &db.env().store;
+    match store.read(&built.digest) {
+        Ok(bytes) => Ok(bytes),
+        Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
+            let decl = decl(db, name).ok_or_else(|| BuildError::Unknown { id: id.to_string() })?;
+            let bytes = compute(db, &decl)?;
+            db.env().log(Exec::Computed(id.to_string()));
+            let digest = store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
+            if digest != built.digest {
+                return Err(BuildError::failed(
+                    id,
+                    format!("recomputing a lost blob gave different bytes ({} != {}): the computation is not deterministic", digest.short(), built.digest.short()),
+                ));
+            }
+            Ok(bytes)
+        }
+        Err(e) => Err(BuildError::io(id, "reading from the store", e)),
+    }
+}

@@ -1,0 +1,229 @@
+//! `render`: build the selected artifacts (and what they need) on `jobs` threads, each with
+//! its own database handle; materialize outputs; update `ntsbuild.lock`. A failed artifact
+//! does not stop independent ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::db::{Database, Db, Exec};
+use super::query::{self, BuildError, Built};
+use super::select;
+use super::targets::ArtifactDecl;
+use crate::project::Diagnostics;
+use crate::store::fsutil::write_atomic;
+use crate::store::lockfile::{LOCK_FILE, LockEntry, LockFile};
+use crate::store::{Digest, history};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Computed now.
+    Built,
+    /// Taken from the store without computing (output was missing or edited, or the action
+    /// was already cached under a new key).
+    Restored,
+    /// Already current; nothing done.
+    Fresh,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactEvent {
+    pub id: String,
+    pub status: Status,
+    pub digest: Option<Digest>,
+    pub key: Option<Digest>,
+    pub ms: u64,
+    pub error: Option<String>,
+    /// Project-relative output path, for materialized artifacts.
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub built: usize,
+    pub restored: usize,
+    pub fresh: usize,
+    pub failed: usize,
+    pub ms: u64,
+}
+
+/// Receives progress; implemented by the CLI (progress bar, plain lines or JSON).
+pub trait Reporter: Sync {
+    fn waiting_for_lock(&self) {}
+    fn started(&self, _total: usize) {}
+    fn artifact(&self, _event: &ArtifactEvent) {}
+}
+
+pub struct Quiet;
+impl Reporter for Quiet {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Config(Diagnostics),
+    #[error("{0}")]
+    Selection(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// The outcome of a render.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub events: Vec<ArtifactEvent>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub jobs: usize,
+    /// Write outputs and the lock (false for `audit --rebuild`, which only compares).
+    pub materialize: bool,
+}
+
+pub fn render(db: &Database, ids: &[String], jobs: usize, reporter: &dyn Reporter) -> Result<Outcome, RenderError> {
+    render_with(db, ids, Options { jobs, materialize: true }, reporter)
+}
+
+pub fn render_with(db: &Database, ids: &[String], opts: Options, reporter: &dyn Reporter) -> Result<Outcome, RenderError> {
+    let jobs = opts.jobs;
+    let t0 = Instant::now();
+    let env = db.env();
+    let config = query::config(db).clone().map_err(RenderError::Config)?;
+    let index = query::artifact_index(db).clone();
+    let selected = select::select(&index, ids).map_err(RenderError::Selection)?;
+    let order = select::with_dependencies(&index, &selected);
+    let requested: BTreeSet<&str> = selected.iter().map(String::as_str).collect();
+
+    let (_lock, waited) = env.store.lock_build().map_err(|e| RenderError::Io(format!("taking the build lock: {e}")))?;
+    if waited {
+        reporter.waiting_for_lock();
+    }
+    let _ = env.store.sweep_temp_files();
+    env.take_log();
+    reporter.started(order.len());
+
+    let output_dir = config.settings.output_dir.clone();
+    let next = AtomicUsize::new(0);
+    let events = Mutex::new(Vec::with_capacity(order.len()));
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, order.len().max(1)) {
+            let db = db.clone();
+            let (next, events, order, index, requested, output_dir) = (&next, &events, &order, &index, &requested, &output_dir);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(id) = order.get(i) else { break };
+                    let t = Instant::now();
+                    let decl = &index[id];
+                    let materialize = opts.materialize && decl.materialized && requested.contains(id.as_str());
+                    let mut event = process(&db, decl, materialize.then_some(output_dir.as_str()));
+                    event.ms = t.elapsed().as_millis() as u64;
+                    reporter.artifact(&event);
+                    events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+                }
+            });
+        }
+    });
+    let mut events = events.into_inner().unwrap_or_else(|p| p.into_inner());
+    events.sort_by(|a, b| a.id.cmp(&b.id));
+
+    if opts.materialize {
+        update_lock(&env.root, env.store.root(), &events, &index, ids.is_empty())
+            .map_err(|e| RenderError::Io(format!("writing {LOCK_FILE}: {e}")))?;
+    }
+    let _ = env.stat.save();
+
+    let mut summary = Summary::default();
+    for e in &events {
+        match e.status {
+            Status::Built => summary.built += 1,
+            Status::Restored => summary.restored += 1,
+            Status::Fresh => summary.fresh += 1,
+            Status::Failed => summary.failed += 1,
+        }
+    }
+    summary.ms = t0.elapsed().as_millis() as u64;
+    Ok(Outcome { events, summary })
+}
+
+fn failed(id: &str, e: &BuildError) -> ArtifactEvent {
+    ArtifactEvent {
+        id: id.to_string(),
+        status: Status::Failed,
+        digest: None,
+        key: None,
+        ms: 0,
+        error: Some(e.to_string()),
+        output: None,
+    }
+}
+
+/// Build one artifact and, when asked, make its output file current.
+fn process(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>) -> ArtifactEvent {
+    let built = match query::artifact_by_id(db, &decl.id) {
+        Ok(b) => b,
+        Err(e) => return failed(&decl.id, &e),
+    };
+    let computed = db.env().was_computed(&decl.id);
+    let mut status = if computed { Status::Built } else { Status::Fresh };
+    let mut output = None;
+    if let Some(dir) = output_dir {
+        let rel = decl.output_path(dir);
+        match materialize(db, decl, &built, &rel) {
+            Ok(true) if !computed => status = Status::Restored,
+            Ok(_) => {}
+            Err(e) => return failed(&decl.id, &e),
+        }
+        output = Some(rel);
+    }
+    ArtifactEvent { id: decl.id.clone(), status, digest: Some(built.digest), key: Some(built.key), ms: 0, error: None, output }
+}
+
+/// Make `rel` hold the artifact's bytes. Returns whether the file had to be (re)written.
+fn materialize(db: &Database, decl: &ArtifactDecl, built: &Built, rel: &str) -> Result<bool, BuildError> {
+    let env = db.env();
+    let path = env.root.join(rel);
+    let current = env.stat.digest(&path).map_err(|e| BuildError::io(&decl.id, &format!("reading {rel}"), e))?;
+    if current == Some(built.digest) {
+        return Ok(false);
+    }
+    let bytes = query::artifact_bytes(db, &decl.id)?;
+    write_atomic(&path, &bytes).map_err(|e| BuildError::io(&decl.id, &format!("writing {rel}"), e))?;
+    env.stat.record_written(&path, built.digest).map_err(|e| BuildError::io(&decl.id, &format!("reading {rel}"), e))?;
+    Ok(true)
+}
+
+fn update_lock(
+    root: &Path,
+    cache: &Path,
+    events: &[ArtifactEvent],
+    index: &BTreeMap<String, ArtifactDecl>,
+    everything: bool,
+) -> std::io::Result<()> {
+    let path = root.join(LOCK_FILE);
+    let mut lock = LockFile::read(&path).unwrap_or_default();
+    for e in events {
+        if let (Some(output), Some(digest), Some(key)) = (&e.output, e.digest, e.key) {
+            lock.entries.insert(e.id.clone(), LockEntry { id: e.id.clone(), path: output.clone(), digest, key });
+            history::record(cache, &e.id, key)?;
+        }
+    }
+    if everything {
+        lock.entries.retain(|id, _| index.get(id).is_some_and(|a| a.materialized));
+    }
+    lock.write(&path)
+}
+
+impl super::db::BuildEnv {
+    /// Whether `id` was computed (not just found) since the log was last taken.
+    pub fn was_computed(&self, id: &str) -> bool {
+        self.peek_log(|log| log.iter().any(|e| matches!(e, Exec::Computed(x) if x == id)))
+    }
+}

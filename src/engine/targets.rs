@@ -1,0 +1,102 @@
+//! What each target produces: its artifacts, their dependencies and output paths, and the
+//! `Recipe` (kind-specific, validated parameters) each artifact is computed from.
+
+use std::sync::Arc;
+
+use crate::kit::Instrument;
+use crate::project::kit::{KitSpec, VoiceSpec};
+use crate::project::song::SongSpec;
+use crate::project::{Config, TargetSpec};
+
+/// How one artifact is computed. Holds exactly what its computation reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipe {
+    KitVoice { sample_rate_hz: u32, voice: VoiceSpec },
+    KitZip { kit: Arc<KitSpec> },
+    SongWav { song: Arc<SongSpec>, kit_sample_rate_hz: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactDecl {
+    /// `target/relative-path`, e.g. `kit.demo/kick.wav`.
+    pub id: String,
+    pub target: String,
+    /// Path below the target's output dir, e.g. `kick.wav`.
+    pub rel: String,
+    /// Artifact ids this one reads.
+    pub deps: Vec<String>,
+    /// Whether it is copied into the output dir (false for intermediates such as segments).
+    pub materialized: bool,
+    pub recipe: Recipe,
+}
+
+impl ArtifactDecl {
+    /// Output path relative to the project: `<output>/<kind>/<name>/<rel>`.
+    pub fn output_path(&self, output_dir: &str) -> String {
+        let (kind, name) = self.target.split_once('.').unwrap_or((&self.target, ""));
+        format!("{}/{kind}/{name}/{}", output_dir.trim_end_matches('/'), self.rel)
+    }
+}
+
+pub fn voice_file(inst: Instrument) -> String {
+    format!("{}.wav", inst.name())
+}
+
+/// Every artifact of every target, in a dependency-respecting order (kits before songs).
+pub fn artifacts(config: &Config) -> Vec<ArtifactDecl> {
+    let mut out = Vec::new();
+    for (id, spec) in &config.targets {
+        out.extend(target_artifacts(id, spec, config));
+    }
+    out.sort_by_key(|a| (kind_rank(&a.target), a.target.clone(), a.rel == "kit.zip", a.rel.clone()));
+    out
+}
+
+fn kind_rank(target: &str) -> usize {
+    let kind = target.split('.').next().unwrap_or("");
+    crate::project::KINDS.iter().position(|k| *k == kind).unwrap_or(usize::MAX)
+}
+
+pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config) -> Vec<ArtifactDecl> {
+    match spec {
+        TargetSpec::Kit(kit) => {
+            let mut v: Vec<ArtifactDecl> = kit
+                .voices
+                .iter()
+                .map(|voice| ArtifactDecl {
+                    id: format!("{id}/{}", voice_file(voice.instrument)),
+                    target: id.to_string(),
+                    rel: voice_file(voice.instrument),
+                    deps: vec![],
+                    materialized: true,
+                    recipe: Recipe::KitVoice { sample_rate_hz: kit.sample_rate_hz, voice: voice.clone() },
+                })
+                .collect();
+            let deps = v.iter().map(|a| a.id.clone()).collect();
+            v.push(ArtifactDecl {
+                id: format!("{id}/kit.zip"),
+                target: id.to_string(),
+                rel: "kit.zip".into(),
+                deps,
+                materialized: true,
+                recipe: Recipe::KitZip { kit: kit.clone() },
+            });
+            v
+        }
+        TargetSpec::Song(song) => {
+            let kit_rate = match config.targets.get(&song.kit) {
+                Some(TargetSpec::Kit(k)) => k.sample_rate_hz,
+                _ => song.sample_rate_hz,
+            };
+            let deps = song.voices.iter().map(|v| format!("{}/{}.wav", song.kit, v.voice)).collect();
+            vec![ArtifactDecl {
+                id: format!("{id}/song.wav"),
+                target: id.to_string(),
+                rel: "song.wav".into(),
+                deps,
+                materialized: true,
+                recipe: Recipe::SongWav { song: song.clone(), kit_sample_rate_hz: kit_rate },
+            }]
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! ZIP archives with fixed timestamps and permissions, so the same files give the same bytes.
+
+use std::io::{Cursor, Write};
+
+use zip::write::SimpleFileOptions;
+
+/// Write `(name, bytes)` entries, in the given order, deflate-compressed.
+pub fn write_zip(entries: &[(&str, &[u8])]) -> zip::result::ZipResult<Vec<u8>> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(6))
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    for (name, bytes) in entries {
+        w.start_file(*name, options)?;
+        w.write_all(bytes)?;
+    }
+    Ok(w.finish()?.into_inner())
+}
+
+/// Read every entry of a ZIP archive (for tests and audits).
+pub fn read_zip(bytes: &[u8]) -> zip::result::ZipResult<Vec<(String, Vec<u8>)>> {
+    let mut z = zip::ZipArchive::new(Cursor::new(bytes))?;
+    let mut out = Vec::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i)?;
+        let mut buf = Vec::new();
+        std::io::copy(&mut f, &mut buf)?;
+        out.push((f.name().to_string(), buf));
+    }
+    Ok(out)
+}

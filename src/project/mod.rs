@@ -1,0 +1,15 @@
+//! Project configuration: `Project.toml` + `recipes/*.toml` (+ `--set`) → validated specs.
+//! Pure over file texts; every problem is reported at once with file, line and key path.
+
+pub mod config;
+pub mod diagnostic;
+pub mod kit;
+pub mod paths;
+pub mod reader;
+pub mod settings;
+pub mod song;
+pub mod value;
+
+pub use config::{Config, KINDS, SourceText, TargetSpec, load};
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use settings::ProjectSettings;

@@ -1,0 +1,57 @@
+//! Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A temp-file name unique to this process and call, next to `dest`.
+fn temp_name(dest: &Path) -> std::path::PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
+/// Write `bytes` to `dest` atomically: a reader sees the old file or the whole new one,
+/// and after a crash there is never a partial file at `dest`.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(parent) = dest.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let tmp = temp_name(dest);
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, dest)?;
+        sync_dir(dest)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Copy `src` to `dest` atomically (same guarantees as [`write_atomic`]).
+pub fn copy_atomic(src: &Path, dest: &Path) -> io::Result<()> {
+    let bytes = fs::read(src)?;
+    write_atomic(dest, &bytes)
+}
+
+fn sync_dir(path: &Path) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        // Directory fsync makes the rename durable; some filesystems refuse it, which is harmless.
+        if let Ok(dir) = File::open(parent) {
+            let _ = dir.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Whether a file name is one of our temp files (left behind by a killed process).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}

@@ -1,0 +1,108 @@
+//! The stat cache: path → (size, mtime, ctime, inode) → digest, so a no-op run hashes nothing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::digest::Digest;
+use super::fsutil::write_atomic;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub ino: u64,
+}
+
+impl FileStamp {
+    pub fn of(meta: &fs::Metadata) -> FileStamp {
+        FileStamp {
+            size: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            ino: meta.ino(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    stamp: FileStamp,
+    digest: Digest,
+}
+
+/// Remembers the digest of files by their stat stamp. Shared by threads; saved at the end
+/// of a run. Entries are only hints: a stamp mismatch means "hash it again".
+#[derive(Debug, Default)]
+pub struct StatCache {
+    path: PathBuf,
+    entries: Mutex<BTreeMap<PathBuf, Entry>>,
+    dirty: Mutex<bool>,
+}
+
+impl StatCache {
+    pub fn load(path: &Path) -> StatCache {
+        let entries = fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        StatCache { path: path.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
+    }
+
+    /// The digest of `file`, from the cache when its stamp is unchanged, else by hashing it.
+    /// `Ok(None)` when the file does not exist.
+    pub fn digest(&self, file: &Path) -> io::Result<Option<Digest>> {
+        let meta = match fs::metadata(file) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let stamp = FileStamp::of(&meta);
+        if let Some(e) = self.lock_entries().get(file) {
+            if e.stamp == stamp {
+                return Ok(Some(e.digest));
+            }
+        }
+        let digest = Digest::of(&fs::read(file)?);
+        self.record(file, stamp, digest);
+        Ok(Some(digest))
+    }
+
+    /// Record that `file` (just written by us) has `digest`.
+    pub fn record_written(&self, file: &Path, digest: Digest) -> io::Result<()> {
+        let stamp = FileStamp::of(&fs::metadata(file)?);
+        self.record(file, stamp, digest);
+        Ok(())
+    }
+
+    fn record(&self, file: &Path, stamp: FileStamp, digest: Digest) {
+        self.lock_entries().insert(file.to_path_buf(), Entry { stamp, digest });
+        *self.dirty.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    fn lock_entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write the cache back if anything changed.
+    pub fn save(&self) -> io::Result<()> {
+        let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
+        if !*dirty {
+            return Ok(());
+        }
+        let entries = self.lock_entries();
+        // Drop entries for files that no longer exist, so the cache does not grow forever.
+        let live: BTreeMap<_, _> =
+            entries.iter().filter(|(p, _)| p.exists()).map(|(p, e)| (p.clone(), e.clone())).collect();
+        let bytes = serde_json::to_vec(&live).map_err(io::Error::other)?;
+        write_atomic(&self.path, &bytes)?;
+        *dirty = false;
+        Ok(())
+    }
+}
