@@ -190,19 +190,24 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
 /// The bytes of an artifact, verified. A blob that went missing or corrupt is recomputed.
 pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
     let name = ArtifactName::new(db, id.to_string());
-    let built = artifact(db, name).map_err(|_| BuildError::Upstream { id: id.to_string(), dep: id.to_string() })?;
+    // Only the digest: reading the whole handle (with its key) would defeat early cutoff.
+    let digest = artifact_digest(db, name).map_err(|_| BuildError::Upstream { id: id.to_string(), dep: id.to_string() })?;
     let store = &db.env().store;
-    match store.read(&built.digest) {
+    match store.read(&digest) {
         Ok(bytes) => Ok(bytes),
         Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
             let decl = decl(db, name).ok_or_else(|| BuildError::Unknown { id: id.to_string() })?;
             let bytes = compute(db, &decl)?;
             db.env().log(Exec::Computed(id.to_string()));
-            let digest = store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
-            if digest != built.digest {
+            let again = store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
+            if again != digest {
                 return Err(BuildError::failed(
                     id,
-                    format!("recomputing a lost blob gave different bytes ({} != {}): the computation is not deterministic", digest.short(), built.digest.short()),
+                    format!(
+                        "recomputing a lost blob gave different bytes ({} != {}): the computation is not deterministic",
+                        again.short(),
+                        digest.short()
+                    ),
                 ));
             }
             Ok(bytes)

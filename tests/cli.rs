@@ -1,0 +1,412 @@
+//! End-to-end tests of the `ntsbuild` binary on temporary copies of projects.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Project, many_kits};
+
+const DEMO_ARTIFACTS: [&str; 5] =
+    ["kit.demo/hat.wav", "kit.demo/kick.wav", "kit.demo/kit.zip", "kit.demo/snare.wav", "song.demo/song.wav"];
+
+fn all(status: &str) -> BTreeMap<String, String> {
+    DEMO_ARTIFACTS.iter().map(|id| (id.to_string(), status.to_string())).collect()
+}
+
+#[test]
+fn demo_renders_exactly_its_artifacts_then_nothing() {
+    let p = Project::demo();
+    let first = p.render(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.statuses(), all("built"));
+    for rel in ["kit/demo/kick.wav", "kit/demo/snare.wav", "kit/demo/hat.wav", "kit/demo/kit.zip", "song/demo/song.wav"] {
+        assert!(p.path().join("renders").join(rel).is_file(), "{rel} missing");
+    }
+    let lock = p.read("ntsbuild.lock");
+    let ids: Vec<&str> = lock.lines().filter_map(|l| l.strip_prefix("id = ")).map(|s| s.trim_matches('"')).collect();
+    assert_eq!(ids, DEMO_ARTIFACTS);
+
+    let again = p.render(&[]);
+    assert_eq!(again.code, 0);
+    assert_eq!(again.statuses(), all("fresh"));
+    assert_eq!(again.summary()["fresh"], 5);
+    assert_eq!(p.read("ntsbuild.lock"), lock);
+}
+
+#[test]
+fn json_events_have_the_documented_fields() {
+    let p = Project::demo();
+    let r = p.render(&["kit.demo/kick.wav"]);
+    let events = r.events();
+    let e = &events[0];
+    assert_eq!(e["event"], "artifact");
+    assert_eq!(e["id"], "kit.demo/kick.wav");
+    assert_eq!(e["status"], "built");
+    assert_eq!(e["digest"].as_str().unwrap().len(), 64);
+    assert_eq!(e["key"].as_str().unwrap().len(), 64);
+    assert!(e["ms"].is_u64());
+    let s = events.last().unwrap();
+    assert_eq!(s["event"], "summary");
+    for k in ["built", "restored", "fresh", "failed", "ms"] {
+        assert!(s[k].is_u64(), "summary lacks {k}");
+    }
+}
+
+#[test]
+fn changing_punch_decay_rebuilds_kick_zip_and_song_only() {
+    let p = Project::demo();
+    p.render(&[]);
+    p.edit("recipes/kit.toml", "punch_decay = 0.45", "punch_decay = 0.6");
+    let r = p.render(&[]);
+    let mut want = all("fresh");
+    for id in ["kit.demo/kick.wav", "kit.demo/kit.zip", "song.demo/song.wav"] {
+        want.insert(id.into(), "built".into());
+    }
+    assert_eq!(r.statuses(), want);
+    // Going back finds the earlier results in the store: restored, not computed.
+    p.edit("recipes/kit.toml", "punch_decay = 0.6", "punch_decay = 0.45");
+    let back = p.render(&[]);
+    assert_eq!(back.summary()["built"], 0);
+    assert_eq!(back.summary()["restored"], 3);
+}
+
+#[test]
+fn reformatting_a_recipe_rebuilds_nothing() {
+    let p = Project::demo();
+    p.render(&[]);
+    let text = p.read("recipes/kit.toml");
+    p.write("recipes/kit.toml", &format!("# a comment\n\n{}", text.replace(" = ", "   =   ")));
+    assert_eq!(p.render(&[]).statuses(), all("fresh"));
+}
+
+#[test]
+fn rebuilding_to_identical_bytes_stops_there() {
+    // With blend = 0 the room layer cannot reach the kick, so changing it rebuilds kick.wav to
+    // the same bytes: the song (which reads only those bytes) must not be rebuilt.
+    let p = Project::demo();
+    p.edit("recipes/kit.toml", "tune = 48", "tune = 48\nblend = 0.0\nroom_tone_freq = 150");
+    let first = p.render(&[]);
+    p.edit("recipes/kit.toml", "room_tone_freq = 150", "room_tone_freq = 220");
+    let r = p.render(&[]);
+    let s = r.statuses();
+    assert_eq!(s["kit.demo/kick.wav"], "built");
+    assert_eq!(s["song.demo/song.wav"], "fresh", "song re-ran although its input bytes are unchanged");
+    assert_eq!(s["kit.demo/kit.zip"], "built", "kit_info.json records the new room_tone_freq");
+    let digest = |r: &common::Run| {
+        r.events().into_iter().find(|e| e["id"] == "kit.demo/kick.wav").unwrap()["digest"].clone()
+    };
+    assert_eq!(digest(&first), digest(&r));
+}
+
+#[test]
+fn set_overrides_a_recipe_value_for_one_run() {
+    let p = Project::demo();
+    p.render(&[]);
+    let r = p.render(&["--set", "kit.demo.kick.punch_decay=0.8"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.statuses()["kit.demo/kick.wav"], "built");
+    assert_eq!(r.statuses()["kit.demo/snare.wav"], "fresh");
+    // Without the override the recipe's result is restored from the store.
+    let back = p.render(&[]);
+    assert_eq!(back.statuses()["kit.demo/kick.wav"], "restored");
+}
+
+#[test]
+fn rendering_one_artifact_builds_only_what_it_needs() {
+    let p = Project::demo();
+    let r = p.render(&["song.demo/song.wav"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.statuses();
+    assert!(!s.contains_key("kit.demo/kit.zip"), "kit.zip is not needed by the song: {s:?}");
+    assert_eq!(s.len(), 4);
+    assert!(p.path().join("renders/song/demo/song.wav").is_file());
+    assert!(!p.path().join("renders/kit/demo/kick.wav").exists(), "inputs are not materialized");
+    let lock = p.read("ntsbuild.lock");
+    assert!(lock.contains("song.demo/song.wav") && !lock.contains("kick.wav"));
+}
+
+#[test]
+fn globs_and_targets_select_artifacts() {
+    let p = Project::demo();
+    let r = p.render(&["kit.*"]);
+    assert_eq!(r.statuses().len(), 4);
+    let r = p.render(&["kit.demo", "song.demo"]);
+    assert_eq!(r.statuses().len(), 5);
+    let bad = p.run(&["render", "kit.dmeo"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("did you mean `kit.demo`"), "{}", bad.stderr);
+}
+
+#[test]
+fn jobs_do_not_change_a_single_byte() {
+    let a = Project::demo();
+    let b = Project::demo();
+    assert_eq!(a.render(&["-j1"]).code, 0);
+    assert_eq!(b.render(&["-j2"]).code, 0);
+    assert_eq!(a.outputs(), b.outputs());
+}
+
+#[test]
+fn deleted_or_edited_outputs_are_restored() {
+    let p = Project::demo();
+    p.render(&[]);
+    let kick = p.bytes("renders/kit/demo/kick.wav");
+    fs::remove_file(p.path().join("renders/kit/demo/hat.wav")).unwrap();
+    fs::write(p.path().join("renders/kit/demo/kick.wav"), b"edited").unwrap();
+    let st = p.run(&["status"]);
+    assert_eq!(st.code, 1, "status must fail while outputs are stale");
+    assert!(st.stdout.contains("kit.demo/hat.wav") && st.stdout.contains("modified by hand"), "{}", st.stdout);
+    let r = p.render(&[]);
+    assert_eq!(r.statuses()["kit.demo/hat.wav"], "restored");
+    assert_eq!(r.statuses()["kit.demo/kick.wav"], "restored");
+    assert_eq!(p.bytes("renders/kit/demo/kick.wav"), kick);
+    assert_eq!(p.run(&["status"]).code, 0);
+}
+
+#[test]
+fn status_and_explain_name_the_changed_parameter() {
+    let p = Project::demo();
+    p.render(&[]);
+    p.edit("recipes/kit.toml", "punch_decay = 0.45", "punch_decay = 0.7");
+    let st = p.run(&["status"]);
+    assert_eq!(st.code, 1);
+    assert!(st.stdout.contains("punch_decay changed: 0.45 → 0.7"), "{}", st.stdout);
+    let ex = p.run(&["explain", "song.demo/song.wav"]);
+    assert_eq!(ex.code, 0);
+    assert!(ex.stdout.contains("input kit.demo/kick.wav must be built first"), "{}", ex.stdout);
+    assert!(ex.stdout.contains("punch_decay changed: 0.45 → 0.7"), "{}", ex.stdout);
+    // Dry run touches nothing.
+    let before = p.outputs();
+    let dry = p.run(&["render", "--dry-run"]);
+    assert!(dry.stdout.contains("build kit.demo/kick.wav"), "{}", dry.stdout);
+    assert_eq!(p.outputs(), before);
+    // After the build, explain says why it was last rebuilt.
+    p.render(&[]);
+    let ex = p.run(&["explain", "kit.demo/kick.wav"]);
+    assert!(ex.stdout.contains("is fresh") && ex.stdout.contains("punch_decay changed: 0.45 → 0.7"), "{}", ex.stdout);
+}
+
+#[test]
+fn corrupted_blob_is_found_by_audit_and_rebuilt_by_render() {
+    let p = Project::demo();
+    p.render(&[]);
+    assert_eq!(p.run(&["audit"]).code, 0);
+    let lock = p.read("ntsbuild.lock");
+    let digest = lock.split("id = \"kit.demo/kick.wav\"").nth(1).unwrap().split("digest = \"").nth(1).unwrap()[..64].to_string();
+    let blob = p.path().join("cache/cas").join(&digest[..2]).join(&digest);
+    let mut bytes = fs::read(&blob).unwrap();
+    bytes[100] ^= 0xff;
+    fs::write(&blob, bytes).unwrap();
+    let audit = p.run(&["audit"]);
+    assert_eq!(audit.code, 1);
+    assert!(audit.stdout.contains("corrupt") && audit.stdout.contains("kit.demo/kick.wav"), "{}", audit.stdout);
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0);
+    assert_eq!(r.statuses()["kit.demo/kick.wav"], "built");
+    let audit = p.run(&["audit"]);
+    assert_eq!(audit.code, 0, "{}", audit.stdout);
+}
+
+#[test]
+fn audit_detects_hand_edited_outputs_and_rebuild_matches() {
+    let p = Project::demo();
+    p.render(&[]);
+    let rebuild = p.run(&["audit", "--rebuild"]);
+    assert_eq!(rebuild.code, 0, "{}{}", rebuild.stdout, rebuild.stderr);
+    assert!(rebuild.stdout.contains("rebuilt 5 locked artifacts from scratch: 0 differ"), "{}", rebuild.stdout);
+    fs::write(p.path().join("renders/kit/demo/snare.wav"), b"x").unwrap();
+    let audit = p.run(&["audit"]);
+    assert_eq!(audit.code, 1);
+    assert!(audit.stdout.contains("renders/kit/demo/snare.wav"), "{}", audit.stdout);
+}
+
+#[test]
+fn bad_recipes_exit_2_naming_file_line_and_key() {
+    let p = Project::demo();
+    p.write(
+        "recipes/bad.toml",
+        "[kit.bad.kick]\nseed = 1\npunch_dcay = 0.5\ntune = 1000\n\n[kit.bad.hat]\ntightness = \"loose\"\n",
+    );
+    let r = p.run(&["render"]);
+    assert_eq!(r.code, 2);
+    let e = &r.stderr;
+    assert!(e.contains("recipes/bad.toml:3:1: kit.bad.kick.punch_dcay: unknown key (did you mean `punch_decay`?)"), "{e}");
+    assert!(e.contains("recipes/bad.toml:4:1: kit.bad.kick.tune: 1000 is out of range: allowed 30 to 120 Hz"), "{e}");
+    assert!(e.contains("recipes/bad.toml:7:1: kit.bad.hat.tightness: expected a number"), "{e}");
+    assert!(!p.path().join("renders").exists(), "nothing is built from an invalid project");
+}
+
+#[test]
+fn malformed_toml_and_missing_project_are_exit_2() {
+    let p = Project::demo();
+    p.write("recipes/broken.toml", "[kit.x\nseed = 1\n");
+    let r = p.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("recipes/broken.toml:1") && r.stderr.contains("invalid TOML"), "{}", r.stderr);
+    let empty = Project::empty();
+    let r = empty.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("Project.toml") && r.stderr.contains("not found"), "{}", r.stderr);
+}
+
+#[test]
+fn paths_may_not_escape_the_project() {
+    let p = Project::demo();
+    p.edit("Project.toml", "output = \"renders\"", "output = \"../elsewhere\"");
+    let r = p.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("project.output") && r.stderr.contains("leaves the project"), "{}", r.stderr);
+    let q = Project::demo();
+    std::os::unix::fs::symlink(std::env::temp_dir(), q.path().join("out")).unwrap();
+    q.edit("Project.toml", "output = \"renders\"", "output = \"out/renders\"");
+    let r = q.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("symlink"), "{}", r.stderr);
+}
+
+#[test]
+fn song_errors_name_the_kit_and_voice() {
+    let p = Project::demo();
+    p.edit("recipes/song.toml", "kit = \"kit.demo\"", "kit = \"kit.dem\"");
+    let r = p.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("song.demo.kit: no kit target `kit.dem` (did you mean `kit.demo`?)"), "{}", r.stderr);
+    let q = Project::demo();
+    q.edit("recipes/song.toml", "hat   =", "hatt  =");
+    let r = q.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("song.demo.pattern.hatt: kit `kit.demo` has no voice `hatt`"), "{}", r.stderr);
+    let bad_set = q.run(&["render", "--set", "song.demo.bpm"]);
+    assert_eq!(bad_set.code, 2);
+    assert!(bad_set.stderr.contains("KEY.PATH=VALUE"), "{}", bad_set.stderr);
+}
+
+#[test]
+fn graph_list_and_gc() {
+    let p = Project::demo();
+    p.render(&[]);
+    let dot = p.run(&["graph"]).stdout;
+    assert!(dot.contains("\"kit.demo/kick.wav\" -> \"song.demo/song.wav\""), "{dot}");
+    let json: serde_json::Value = serde_json::from_str(&p.run(&["graph", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["artifacts"].as_array().unwrap().len(), 5);
+    let list = p.run(&["list", "--params"]).stdout;
+    assert!(list.contains("kit.demo/kick.wav") && list.contains("punch_decay"), "{list}");
+    // A superseded build is garbage once nothing in the lock needs it.
+    p.render(&["--set", "kit.demo.kick.punch_decay=0.9"]);
+    p.render(&[]);
+    let gc = p.run(&["gc"]);
+    assert_eq!(gc.code, 0);
+    assert!(gc.stdout.starts_with("removed 3 blobs"), "{}", gc.stdout);
+    assert_eq!(p.run(&["audit"]).code, 0);
+    assert_eq!(p.render(&[]).statuses(), all("fresh"));
+}
+
+#[test]
+fn two_concurrent_renders_both_succeed() {
+    let p = many_kits(12);
+    let spawn = || p.cmd(&["render", "-q"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let clean = many_kits(12);
+    clean.render(&[]);
+    assert_eq!(p.outputs(), clean.outputs());
+}
+
+#[test]
+fn kill_9_mid_render_leaves_nothing_half_done() {
+    let clean = many_kits(20);
+    assert_eq!(clean.render(&["-j1"]).code, 0);
+    for delay_ms in [40, 120, 250] {
+        let p = many_kits(20);
+        let mut child = p.cmd(&["render", "-q", "-j2"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let r = p.render(&[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(p.outputs(), clean.outputs(), "after a kill at {delay_ms} ms");
+        assert_eq!(p.run(&["audit"]).code, 0);
+    }
+}
+
+#[test]
+fn a_failed_artifact_does_not_stop_the_others() {
+    let p = Project::demo();
+    p.render(&[]);
+    // Make the song's output path unwritable: a directory where the file should go.
+    fs::remove_file(p.path().join("renders/song/demo/song.wav")).unwrap();
+    fs::create_dir_all(p.path().join("renders/song/demo/song.wav/blocker")).unwrap();
+    p.edit("recipes/kit.toml", "punch_decay = 0.45", "punch_decay = 0.5");
+    let r = p.render(&[]);
+    assert_eq!(r.code, 1);
+    let s = r.statuses();
+    assert_eq!(s["song.demo/song.wav"], "failed");
+    assert_eq!(s["kit.demo/kick.wav"], "built");
+    assert_eq!(s["kit.demo/kit.zip"], "built");
+    assert_eq!(r.summary()["failed"], 1);
+}
+
+#[test]
+fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
+    use std::io::{BufRead, BufReader};
+    let p = Project::demo();
+    let mut child = p
+        .cmd(&["watch", "--message-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let next = |event: &str| -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(v) = rx.recv_timeout(Duration::from_millis(200)) {
+                let done = v["event"] == event;
+                seen.push(v);
+                if done {
+                    return seen;
+                }
+            }
+        }
+        panic!("no {event} event within 60 s; saw {seen:?}");
+    };
+    let first = next("summary");
+    assert_eq!(first.last().unwrap()["built"], 5);
+    std::thread::sleep(Duration::from_millis(300));
+    // A burst of saves: one rebuild.
+    for v in ["0.5", "0.55", "0.6"] {
+        let text = p.read("recipes/kit.toml");
+        let line = text.lines().find(|l| l.starts_with("punch_decay")).unwrap().to_string();
+        p.write("recipes/kit.toml", &text.replace(&line, &format!("punch_decay = {v}")));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = next("summary");
+    let built: Vec<&str> = second.iter().filter(|e| e["status"] == "built").map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(built.len(), 3, "{second:?}");
+    assert!(!built.contains(&"kit.demo/snare.wav"));
+    // A broken recipe keeps the outputs and reports; fixing it resumes.
+    let good = p.read("recipes/kit.toml");
+    p.write("recipes/kit.toml", &good.replace("punch_decay = 0.6", "punch_decay = 7"));
+    let invalid = next("invalid");
+    assert!(invalid.last().unwrap()["diagnostics"][0]["key"] == "kit.demo.kick.punch_decay");
+    assert!(p.path().join("renders/kit/demo/kick.wav").exists());
+    p.write("recipes/kit.toml", &good.replace("punch_decay = 0.6", "punch_decay = 0.65"));
+    let fixed = next("summary");
+    assert_eq!(fixed.last().unwrap()["built"], 3);
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -1,0 +1,147 @@
+//! Test support: a temporary copy of a project and a runner for the `ntsbuild` binary.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
+
+/// The repository root: the demo project.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A project in a temp dir, removed on drop.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// The JSON events printed with `--message-format json`.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// `id → status` of every artifact event.
+    pub fn statuses(&self) -> std::collections::BTreeMap<String, String> {
+        self.events()
+            .iter()
+            .filter(|e| e["event"] == "artifact")
+            .map(|e| (e["id"].as_str().unwrap().to_string(), e["status"].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    pub fn summary(&self) -> serde_json::Value {
+        self.events().into_iter().find(|e| e["event"] == "summary").expect("a summary line")
+    }
+}
+
+impl Project {
+    /// A copy of the demo project (Project.toml + recipes/).
+    pub fn demo() -> Project {
+        let p = Project::empty();
+        fs::copy(repo().join("Project.toml"), p.path().join("Project.toml")).unwrap();
+        fs::create_dir_all(p.path().join("recipes")).unwrap();
+        for e in fs::read_dir(repo().join("recipes")).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), p.path().join("recipes").join(e.file_name())).unwrap();
+        }
+        p
+    }
+
+    pub fn empty() -> Project {
+        Project { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path().join(rel)).unwrap()
+    }
+
+    pub fn bytes(&self, rel: &str) -> Vec<u8> {
+        fs::read(self.path().join(rel)).unwrap()
+    }
+
+    /// Replace `from` by `to` in a project file (panics if absent: the test would be vacuous).
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read(rel);
+        assert!(text.contains(from), "{rel} does not contain {from:?}");
+        self.write(rel, &text.replacen(from, to, 1));
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("-p").arg(self.path()).args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd(args).output().unwrap())
+    }
+
+    /// `render --message-format json` plus extra args.
+    pub fn render(&self, args: &[&str]) -> Run {
+        let mut a = vec!["render", "--message-format", "json"];
+        a.extend_from_slice(args);
+        self.run(&a)
+    }
+
+    /// Every file under `renders/` with its bytes, plus the lock.
+    pub fn outputs(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+            let Ok(rd) = fs::read_dir(dir) else { return };
+            for e in rd {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(base, &p, out);
+                } else {
+                    out.push((p.strip_prefix(base).unwrap().display().to_string(), fs::read(&p).unwrap()));
+                }
+            }
+        }
+        walk(self.path(), &self.path().join("renders"), &mut out);
+        out.push(("ntsbuild.lock".into(), self.bytes("ntsbuild.lock")));
+        out.sort();
+        out
+    }
+}
+
+/// A project with `kits` generated kits (4 artifacts each), for load and crash tests.
+pub fn many_kits(kits: usize) -> Project {
+    let p = Project::empty();
+    p.write("Project.toml", "[project]\nname = \"many\"\n");
+    let mut text = String::new();
+    for i in 0..kits {
+        text.push_str(&format!(
+            "[kit.k{i:04}.kick]\nseed = {i}\npunch_decay = {}\n[kit.k{i:04}.snare]\nseed = {i}\n[kit.k{i:04}.hat]\nseed = {i}\n",
+            0.1 + (i % 9) as f64 * 0.1
+        ));
+    }
+    p.write("recipes/kits.toml", &text);
+    p
+}
