@@ -22,7 +22,8 @@ fn demo_renders_exactly_its_artifacts_then_nothing() {
     let first = p.render(&[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(first.statuses(), all("built"));
-    for rel in ["kit/demo/kick.wav", "kit/demo/snare.wav", "kit/demo/hat.wav", "kit/demo/kit.zip", "song/demo/song.wav"] {
+    for rel in ["kit/demo/kick.wav", "kit/demo/snare.wav", "kit/demo/hat.wav", "kit/demo/kit.zip", "song/demo/song.wav"]
+    {
         assert!(p.path().join("renders").join(rel).is_file(), "{rel} missing");
     }
     let lock = p.read("ntsbuild.lock");
@@ -95,9 +96,8 @@ fn rebuilding_to_identical_bytes_stops_there() {
     assert_eq!(s["kit.demo/kick.wav"], "built");
     assert_eq!(s["song.demo/song.wav"], "fresh", "song re-ran although its input bytes are unchanged");
     assert_eq!(s["kit.demo/kit.zip"], "built", "kit_info.json records the new room_tone_freq");
-    let digest = |r: &common::Run| {
-        r.events().into_iter().find(|e| e["id"] == "kit.demo/kick.wav").unwrap()["digest"].clone()
-    };
+    let digest =
+        |r: &common::Run| r.events().into_iter().find(|e| e["id"] == "kit.demo/kick.wav").unwrap()["digest"].clone();
     assert_eq!(digest(&first), digest(&r));
 }
 
@@ -195,7 +195,8 @@ fn corrupted_blob_is_found_by_audit_and_rebuilt_by_render() {
     p.render(&[]);
     assert_eq!(p.run(&["audit"]).code, 0);
     let lock = p.read("ntsbuild.lock");
-    let digest = lock.split("id = \"kit.demo/kick.wav\"").nth(1).unwrap().split("digest = \"").nth(1).unwrap()[..64].to_string();
+    let digest =
+        lock.split("id = \"kit.demo/kick.wav\"").nth(1).unwrap().split("digest = \"").nth(1).unwrap()[..64].to_string();
     let blob = p.path().join("cache/cas").join(&digest[..2]).join(&digest);
     let mut bytes = fs::read(&blob).unwrap();
     bytes[100] ^= 0xff;
@@ -233,7 +234,10 @@ fn bad_recipes_exit_2_naming_file_line_and_key() {
     let r = p.run(&["render"]);
     assert_eq!(r.code, 2);
     let e = &r.stderr;
-    assert!(e.contains("recipes/bad.toml:3:1: kit.bad.kick.punch_dcay: unknown key (did you mean `punch_decay`?)"), "{e}");
+    assert!(
+        e.contains("recipes/bad.toml:3:1: kit.bad.kick.punch_dcay: unknown key (did you mean `punch_decay`?)"),
+        "{e}"
+    );
     assert!(e.contains("recipes/bad.toml:4:1: kit.bad.kick.tune: 1000 is out of range: allowed 30 to 120 Hz"), "{e}");
     assert!(e.contains("recipes/bad.toml:7:1: kit.bad.hat.tightness: expected a number"), "{e}");
     assert!(!p.path().join("renders").exists(), "nothing is built from an invalid project");
@@ -355,12 +359,8 @@ fn a_failed_artifact_does_not_stop_the_others() {
 fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
     use std::io::{BufRead, BufReader};
     let p = Project::demo();
-    let mut child = p
-        .cmd(&["watch", "--message-format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        p.cmd(&["watch", "--message-format", "json"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -395,7 +395,8 @@ fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let second = next("summary");
-    let built: Vec<&str> = second.iter().filter(|e| e["status"] == "built").map(|e| e["id"].as_str().unwrap()).collect();
+    let built: Vec<&str> =
+        second.iter().filter(|e| e["status"] == "built").map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(built.len(), 3, "{second:?}");
     assert!(!built.contains(&"kit.demo/snare.wav"));
     // A broken recipe keeps the outputs and reports; fixing it resumes.

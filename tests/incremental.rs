@@ -17,8 +17,10 @@ fn render(db: &Database) -> (BTreeSet<String>, BTreeSet<String>) {
     let outcome = render::render(db, &[], 2, &Quiet).expect("render");
     assert_eq!(outcome.summary.failed, 0, "{:?}", outcome.events);
     let log = db.env().take_log();
-    let executed = log.iter().filter_map(|e| if let Exec::Executed(id) = e { Some(id.clone()) } else { None }).collect();
-    let computed = log.iter().filter_map(|e| if let Exec::Computed(id) = e { Some(id.clone()) } else { None }).collect();
+    let executed =
+        log.iter().filter_map(|e| if let Exec::Executed(id) = e { Some(id.clone()) } else { None }).collect();
+    let computed =
+        log.iter().filter_map(|e| if let Exec::Computed(id) = e { Some(id.clone()) } else { None }).collect();
     (executed, computed)
 }
 

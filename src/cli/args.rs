@@ -65,13 +65,9 @@ pub enum Command {
         dry_run: bool,
     },
     /// Render, then re-render whatever a change to Project.toml or a recipe invalidates
-    Watch {
-        ids: Vec<String>,
-    },
+    Watch { ids: Vec<String> },
     /// List stale or missing outputs; exits 1 if there are any (a CI gate)
-    Status {
-        ids: Vec<String>,
-    },
+    Status { ids: Vec<String> },
     /// Say why an artifact is stale, or why it was last rebuilt
     Explain {
         /// An artifact id, e.g. kit.demo/kick.wav

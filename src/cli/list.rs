@@ -17,7 +17,10 @@ pub fn print(session: &Session, params: bool) {
     if params {
         for inst in Instrument::ALL {
             println!("\n[kit.NAME.{}]  layers: {}", inst.name(), inst.layers().join(", "));
-            println!("  {:<16} {:>9} {:>9} {:>9}  {:<6} {:<9} description", "name", "default", "min", "max", "unit", "layer");
+            println!(
+                "  {:<16} {:>9} {:>9} {:>9}  {:<6} {:<9} description",
+                "name", "default", "min", "max", "unit", "layer"
+            );
             for p in inst.schema() {
                 println!(
                     "  {:<16} {:>9} {:>9} {:>9}  {:<6} {:<9} {} [{}]",
@@ -33,4 +36,44 @@ pub fn print(session: &Session, params: bool) {
             }
         }
     }
+}
+
+/// `docs/kit-parameters.md`, generated from the schema (a test keeps the file in sync).
+pub fn params_markdown() -> String {
+    let mut out = String::from(
+        "# Kit parameters\n\nGenerated from `src/kit/schema.rs` (`ntsbuild list --params` prints the same). \
+         Every parameter is optional; values outside the range are rejected with the range in the message.\n",
+    );
+    let row = |p: &crate::kit::ParamSpec| {
+        format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            p.name,
+            p.display_name,
+            num(p.default),
+            num(p.min),
+            num(p.max),
+            p.unit,
+            p.layer,
+            p.tags.join(", "),
+            p.description
+        )
+    };
+    let header = "| key | name | default | min | max | unit | layer | tags | description |\n|---|---|---|---|---|---|---|---|---|\n";
+    for inst in Instrument::ALL {
+        out.push_str(&format!("\n## `[kit.NAME.{}]`\n\n`seed` (integer, default 0) and:\n\n{header}", inst.name()));
+        for p in inst.schema() {
+            out.push_str(&row(p));
+        }
+        out.push_str(&format!(
+            "\nLayers: {}.\n",
+            inst.layers().iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "\n## `[kit.NAME.VOICE.layer.LAYER]`\n\nAny envelope key turns the layer's ADSR on; `mute` is `true`/`false`.\n\n{header}"
+    ));
+    for p in crate::kit::LAYER_SCHEMA {
+        out.push_str(&row(p));
+    }
+    out
 }

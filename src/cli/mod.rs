@@ -97,7 +97,9 @@ pub fn run(cli: Cli) -> u8 {
             let out = &session.config.settings.output_dir;
             match format {
                 GraphFormat::Dot => print!("{}", graph::dot(&index, out)),
-                GraphFormat::Json => println!("{}", serde_json::to_string_pretty(&graph::json(&index, out)).unwrap_or_default()),
+                GraphFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&graph::json(&index, out)).unwrap_or_default())
+                }
             }
             EXIT_OK
         }
@@ -198,7 +200,11 @@ fn cmd_plan(session: &Session, ids: &[String], printer: &Printer, status: bool) 
     }
     if status {
         if printer.format == MessageFormat::Human {
-            if stale == 0 { println!("all outputs are up to date") } else { println!("{stale} outputs are stale or missing") }
+            if stale == 0 {
+                println!("all outputs are up to date")
+            } else {
+                println!("{stale} outputs are stale or missing")
+            }
         }
         if stale > 0 { EXIT_FAILED } else { EXIT_OK }
     } else {
@@ -226,7 +232,9 @@ fn cmd_explain(session: &Session, id: &str) -> u8 {
             println!("{id} is fresh.");
             match plan::last_rebuild_reasons(&session.db, id) {
                 Some(r) if r == ["first build"] => println!("It has been built once; no earlier build is recorded."),
-                Some(r) if r.is_empty() => println!("It was last rebuilt with identical inputs (its output had been lost)."),
+                Some(r) if r.is_empty() => {
+                    println!("It was last rebuilt with identical inputs (its output had been lost).")
+                }
                 Some(r) => {
                     println!("It was last rebuilt because:");
                     r.iter().for_each(|r| println!("  {r}"));
@@ -240,11 +248,11 @@ fn cmd_explain(session: &Session, id: &str) -> u8 {
             reasons.iter().for_each(|r| println!("  {r}"));
             // Follow the chain to the input that actually changed.
             for other in items.iter().filter(|i| i.id != id) {
-                if let State::Build(r) = &other.state {
-                    if !r.iter().all(|r| r.ends_with("must be built first")) {
-                        println!("{} is stale because:", other.id);
-                        r.iter().for_each(|r| println!("  {r}"));
-                    }
+                if let State::Build(r) = &other.state
+                    && !r.iter().all(|r| r.ends_with("must be built first"))
+                {
+                    println!("{} is stale because:", other.id);
+                    r.iter().for_each(|r| println!("  {r}"));
                 }
             }
         }

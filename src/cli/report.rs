@@ -155,11 +155,11 @@ impl Reporter for Printer {
                     let target = e.output.as_deref().map(|o| format!(" → {o}")).unwrap_or_default();
                     self.out(&format!("{:>8} {}{target} ({} ms)", status_word(e.status), e.id, e.ms));
                 }
-                if self.verbose > 0 {
-                    if let (Some(key), Some(store)) = (e.key, &self.store) {
-                        let desc = store.action(&key).map(|a| a.desc.to_string()).unwrap_or_default();
-                        self.out(&format!("         key {key} = blake3({desc})"));
-                    }
+                if self.verbose > 0
+                    && let (Some(key), Some(store)) = (e.key, &self.store)
+                {
+                    let desc = store.action(&key).map(|a| a.desc.to_string()).unwrap_or_default();
+                    self.out(&format!("         key {key} = blake3({desc})"));
                 }
             }
         }

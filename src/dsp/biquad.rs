@@ -28,33 +28,21 @@ impl BiquadCoeffs {
     /// Divide through by `a0`.
     fn normalised(b: [f64; 3], a: [f64; 3]) -> Self {
         let inv = 1.0 / a[0];
-        Self {
-            b0: b[0] * inv,
-            b1: b[1] * inv,
-            b2: b[2] * inv,
-            a1: a[1] * inv,
-            a2: a[2] * inv,
-        }
+        Self { b0: b[0] * inv, b1: b[1] * inv, b2: b[2] * inv, a1: a[1] * inv, a2: a[2] * inv }
     }
 
     /// RBJ low-pass: `H(s) = 1 / (s² + s/Q + 1)`.
     pub fn lowpass(cutoff_hz: f64, q: f64, sample_rate_hz: f64) -> Self {
         let (c, alpha) = w0_alpha(cutoff_hz, q, sample_rate_hz);
         let b1 = 1.0 - c;
-        Self::normalised(
-            [b1 / 2.0, b1, b1 / 2.0],
-            [1.0 + alpha, -2.0 * c, 1.0 - alpha],
-        )
+        Self::normalised([b1 / 2.0, b1, b1 / 2.0], [1.0 + alpha, -2.0 * c, 1.0 - alpha])
     }
 
     /// RBJ high-pass: `H(s) = s² / (s² + s/Q + 1)`.
     pub fn highpass(cutoff_hz: f64, q: f64, sample_rate_hz: f64) -> Self {
         let (c, alpha) = w0_alpha(cutoff_hz, q, sample_rate_hz);
         let b1 = -(1.0 + c);
-        Self::normalised(
-            [-b1 / 2.0, b1, -b1 / 2.0],
-            [1.0 + alpha, -2.0 * c, 1.0 - alpha],
-        )
+        Self::normalised([-b1 / 2.0, b1, -b1 / 2.0], [1.0 + alpha, -2.0 * c, 1.0 - alpha])
     }
 
     /// RBJ band-pass with constant 0 dB peak gain: `H(s) = (s/Q) / (s² + s/Q + 1)`.
@@ -98,11 +86,7 @@ pub struct Biquad {
 impl Biquad {
     /// A filter with the given coefficients and zero state.
     pub fn new(coeffs: BiquadCoeffs) -> Self {
-        Self {
-            coeffs,
-            s1: 0.0,
-            s2: 0.0,
-        }
+        Self { coeffs, s1: 0.0, s2: 0.0 }
     }
 
     /// RBJ low-pass filter.
@@ -199,8 +183,7 @@ impl SweptBandpass {
     pub fn process(&mut self, x: f64) -> f64 {
         if self.n <= self.sweep_samples {
             let fc = self.center_hz_at(self.n);
-            self.filter
-                .set_coeffs(BiquadCoeffs::bandpass(fc, self.q, self.sample_rate_hz));
+            self.filter.set_coeffs(BiquadCoeffs::bandpass(fc, self.q, self.sample_rate_hz));
         }
         self.n = self.n.saturating_add(1);
         self.filter.process(x)

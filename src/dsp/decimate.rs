@@ -59,11 +59,7 @@ fn padded_kernel() -> &'static [f64; PADDED_TAPS] {
         let i0_beta = bessel_i0(KAISER_BETA);
         for (k, tap) in h.iter_mut().take(TAPS).enumerate() {
             let m = k as f64 - HALF as f64;
-            let sinc = if m == 0.0 {
-                2.0 * CUTOFF
-            } else {
-                (2.0 * PI * CUTOFF * m).sin() / (PI * m)
-            };
+            let sinc = if m == 0.0 { 2.0 * CUTOFF } else { (2.0 * PI * CUTOFF * m).sin() / (PI * m) };
             let r = m / HALF as f64;
             let window = bessel_i0(KAISER_BETA * (1.0 - r * r).max(0.0).sqrt()) / i0_beta;
             *tap = sinc * window;
@@ -140,9 +136,7 @@ mod tests {
     }
 
     fn sine_in(freq_hz: f64, n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|i| (TAU * freq_hz * i as f64 / SR_IN).sin())
-            .collect()
+        (0..n).map(|i| (TAU * freq_hz * i as f64 / SR_IN).sin()).collect()
     }
 
     /// RMS over the interior (away from the zero-padded edges).
@@ -206,11 +200,7 @@ mod tests {
         let mut x = vec![0.0; 4000];
         x[4 * 300] = 1.0;
         let y = decimate4(&x, 1000);
-        let peak = y
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-            .map(|(i, _)| i);
+        let peak = y.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).map(|(i, _)| i);
         assert_eq!(peak, Some(300));
     }
 

@@ -27,9 +27,52 @@ pub fn exp_decay(t_s: f64, tau_s: f64) -> f64 {
 
 /// `len` samples of `e^(−t/τ)` with `t = n / sr`.
 pub fn render_exp_decay(len: usize, tau_s: f64, sample_rate_hz: f64) -> Vec<f64> {
-    (0..len)
-        .map(|n| exp_decay(n as f64 / sample_rate_hz, tau_s))
-        .collect()
+    (0..len).map(|n| exp_decay(n as f64 / sample_rate_hz, tau_s)).collect()
+}
+
+/// Streaming `e^(−t/τ)` for `t = n/sr`, n = 0, 1, 2, …: exact `exp` every [`ExpDecay::ANCHOR`]
+/// samples, multiplication by `e^(−1/(τ·sr))` in between (relative error < 1e-13, a fixed
+/// sequence of operations, so deterministic). About 10× cheaper than calling `exp` per sample.
+///
+/// ```
+/// use ntsbuild::dsp::envelope::{exp_decay, ExpDecay};
+/// let mut env = ExpDecay::new(0.01, 48_000.0);
+/// for n in 0..2000 {
+///     let v = env.next_value();
+///     assert!((v - exp_decay(n as f64 / 48_000.0, 0.01)).abs() <= 1e-13 * v.max(1e-300));
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExpDecay {
+    tau_s: f64,
+    sample_rate_hz: f64,
+    step: f64,
+    value: f64,
+    n: usize,
+}
+
+impl ExpDecay {
+    /// Samples between exact re-anchoring.
+    pub const ANCHOR: usize = 256;
+
+    /// A decay with time constant `tau_s`, starting at 1.
+    pub fn new(tau_s: f64, sample_rate_hz: f64) -> Self {
+        let step = if tau_s > 0.0 { (-1.0 / (tau_s * sample_rate_hz)).exp() } else { 0.0 };
+        Self { tau_s, sample_rate_hz, step, value: 1.0, n: 0 }
+    }
+
+    /// The value at the current sample, then advance one sample.
+    #[inline]
+    pub fn next_value(&mut self) -> f64 {
+        let v = if self.n.is_multiple_of(Self::ANCHOR) {
+            exp_decay(self.n as f64 / self.sample_rate_hz, self.tau_s)
+        } else {
+            self.value * self.step
+        };
+        self.value = v;
+        self.n += 1;
+        v
+    }
 }
 
 /// Milliseconds to a whole number of samples: `round(ms · sr / 1000)`; negative or NaN → 0,
@@ -56,14 +99,7 @@ impl Ar {
     pub fn value_at(&self, n: usize, sample_rate_hz: f64) -> f64 {
         let a = ms_to_samples(self.attack_ms, sample_rate_hz);
         let r = ms_to_samples(self.release_ms, sample_rate_hz);
-        Segments {
-            attack: a,
-            decay: r,
-            sustain: 0.0,
-            gate: usize::MAX,
-            release: 0,
-        }
-        .value_at(n)
+        Segments { attack: a, decay: r, sustain: 0.0, gate: usize::MAX, release: 0 }.value_at(n)
     }
 
     /// Exactly `len` samples.
@@ -98,24 +134,14 @@ pub struct Adsr {
 impl Adsr {
     /// An envelope that is identically 1 for any voice up to `gate_ms` long.
     pub fn unity(gate_ms: f64) -> Self {
-        Self {
-            attack_ms: 0.0,
-            decay_ms: 0.0,
-            sustain: 1.0,
-            release_ms: 0.0,
-            gate_ms,
-        }
+        Self { attack_ms: 0.0, decay_ms: 0.0, sustain: 1.0, release_ms: 0.0, gate_ms }
     }
 
     fn segments(&self, sample_rate_hz: f64) -> Segments {
         Segments {
             attack: ms_to_samples(self.attack_ms, sample_rate_hz),
             decay: ms_to_samples(self.decay_ms, sample_rate_hz),
-            sustain: if self.sustain.is_nan() {
-                1.0
-            } else {
-                self.sustain.clamp(0.0, 1.0)
-            },
+            sustain: if self.sustain.is_nan() { 1.0 } else { self.sustain.clamp(0.0, 1.0) },
             gate: ms_to_samples(self.gate_ms, sample_rate_hz),
             release: ms_to_samples(self.release_ms, sample_rate_hz),
         }
@@ -168,11 +194,7 @@ impl Segments {
             return self.held_value(n);
         }
         let k = n - self.gate;
-        if k >= self.release {
-            0.0
-        } else {
-            self.held_value(self.gate) * (1.0 - k as f64 / self.release as f64)
-        }
+        if k >= self.release { 0.0 } else { self.held_value(self.gate) * (1.0 - k as f64 / self.release as f64) }
     }
 }
 
@@ -183,13 +205,7 @@ mod tests {
     const SR: f64 = 48_000.0;
 
     fn adsr() -> Adsr {
-        Adsr {
-            attack_ms: 10.0,
-            decay_ms: 20.0,
-            sustain: 0.4,
-            release_ms: 30.0,
-            gate_ms: 100.0,
-        }
+        Adsr { attack_ms: 10.0, decay_ms: 20.0, sustain: 0.4, release_ms: 30.0, gate_ms: 100.0 }
     }
 
     #[test]
@@ -197,15 +213,7 @@ mod tests {
         for len in [0, 1, 7, 480, 24_001] {
             assert_eq!(adsr().render(len, SR).len(), len);
             assert_eq!(render_exp_decay(len, 0.1, SR).len(), len);
-            assert_eq!(
-                Ar {
-                    attack_ms: 1.0,
-                    release_ms: 5.0
-                }
-                .render(len, SR)
-                .len(),
-                len
-            );
+            assert_eq!(Ar { attack_ms: 1.0, release_ms: 5.0 }.render(len, SR).len(), len);
         }
     }
 
@@ -237,10 +245,7 @@ mod tests {
 
     #[test]
     fn early_gate_releases_from_partial_level() {
-        let env = Adsr {
-            gate_ms: 5.0,
-            ..adsr()
-        };
+        let env = Adsr { gate_ms: 5.0, ..adsr() };
         let v = env.render(5000, SR);
         let at_gate = v[240];
         assert!((at_gate - 0.5).abs() < 1e-12);
@@ -265,10 +270,7 @@ mod tests {
 
     #[test]
     fn ar_shape() {
-        let ar = Ar {
-            attack_ms: 1.0,
-            release_ms: 2.0,
-        };
+        let ar = Ar { attack_ms: 1.0, release_ms: 2.0 };
         let v = ar.render(200, SR);
         assert_eq!(v[0], 0.0);
         assert_eq!(v[48], 1.0);

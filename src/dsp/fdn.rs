@@ -70,10 +70,7 @@ impl Fdn4 {
     #[inline]
     fn tick(&mut self, x: f64) -> f64 {
         let p = &self.params;
-        let mut v = [0.0; 4];
-        for i in 0..4 {
-            v[i] = self.damping[i].process(self.lines[i].read(p.delays_samples[i]));
-        }
+        let v: [f64; 4] = std::array::from_fn(|i| self.damping[i].process(self.lines[i].read(p.delays_samples[i])));
         let mixed = [
             0.5 * (v[0] + v[1] + v[2] + v[3]),
             0.5 * (v[0] - v[1] + v[2] - v[3]),

@@ -12,10 +12,7 @@ pub struct OnePoleLowpass {
 impl OnePoleLowpass {
     /// A low-pass at `cutoff_hz` with zero state.
     pub fn new(cutoff_hz: f64, sample_rate_hz: f64) -> Self {
-        Self {
-            alpha: Self::alpha(cutoff_hz, sample_rate_hz),
-            y: 0.0,
-        }
+        Self { alpha: Self::alpha(cutoff_hz, sample_rate_hz), y: 0.0 }
     }
 
     /// `1 − e^(−2π·fc/sr)`, with fc clamped to ≥ 0.
@@ -57,11 +54,7 @@ pub struct DcBlocker {
 impl DcBlocker {
     /// A DC blocker with its −3 dB point near `cutoff_hz`.
     pub fn new(cutoff_hz: f64, sample_rate_hz: f64) -> Self {
-        Self {
-            r: (-TAU * cutoff_hz.max(0.0) / sample_rate_hz).exp(),
-            x1: 0.0,
-            y1: 0.0,
-        }
+        Self { r: (-TAU * cutoff_hz.max(0.0) / sample_rate_hz).exp(), x1: 0.0, y1: 0.0 }
     }
 
     /// Filter one sample.

@@ -78,11 +78,7 @@ pub struct Oscillator {
 impl Oscillator {
     /// An oscillator starting at `phase_cycles` (wrapped to [0, 1)).
     pub fn new(waveform: Waveform, phase_cycles: f64) -> Self {
-        let phase = if phase_cycles.is_finite() {
-            phase_cycles - phase_cycles.floor()
-        } else {
-            0.0
-        };
+        let phase = if phase_cycles.is_finite() { phase_cycles - phase_cycles.floor() } else { 0.0 };
         Self { waveform, phase }
     }
 

@@ -23,9 +23,7 @@ pub struct Rng {
 impl Rng {
     /// A stream seeded with `ChaCha8Rng::seed_from_u64(seed)`.
     pub fn new(seed: u64) -> Self {
-        Self {
-            inner: ChaCha8Rng::seed_from_u64(seed),
-        }
+        Self { inner: ChaCha8Rng::seed_from_u64(seed) }
     }
 
     /// The next raw 64-bit word of the ChaCha8 stream.
@@ -115,11 +113,7 @@ mod tests {
         assert_eq!(rng.uniform(), (GOLDEN_WORDS[0] >> 11) as f64 * TWO_POW_MINUS_53);
     }
 
-    const GOLDEN_WORDS: [u64; 3] = [
-        12_578_764_544_318_200_737,
-        17_529_487_244_874_322_312,
-        7_886_285_670_807_131_020,
-    ];
+    const GOLDEN_WORDS: [u64; 3] = [12_578_764_544_318_200_737, 17_529_487_244_874_322_312, 7_886_285_670_807_131_020];
     const GOLDEN_DERIVE: u64 = 10_020_721_012_296_948_921;
 
     #[test]

@@ -51,16 +51,21 @@ pub fn audit(root: &Path, store: &Store) -> Result<AuditReport, String> {
         .collect();
     let blobs = store.blobs().map_err(|e| e.to_string())?;
     let referenced: BTreeMap<Digest, &str> = lock.entries.values().map(|e| (e.digest, e.id.as_str())).collect();
-    problems.extend(blobs.par_iter().filter_map(|(d, _, _)| match store.read(d) {
-        Ok(_) => None,
-        Err(BlobError::Corrupt(_, actual)) => Some(format!(
-            "blob {}{} is corrupt (hashes to {}); moved to quarantine, `ntsbuild render` rebuilds it",
-            d.short(),
-            referenced.get(d).map(|id| format!(" ({id})")).unwrap_or_default(),
-            actual.short()
-        )),
-        Err(e) => Some(e.to_string()),
-    }).collect::<Vec<_>>());
+    problems.extend(
+        blobs
+            .par_iter()
+            .filter_map(|(d, _, _)| match store.read(d) {
+                Ok(_) => None,
+                Err(BlobError::Corrupt(_, actual)) => Some(format!(
+                    "blob {}{} is corrupt (hashes to {}); moved to quarantine, `ntsbuild render` rebuilds it",
+                    d.short(),
+                    referenced.get(d).map(|id| format!(" ({id})")).unwrap_or_default(),
+                    actual.short()
+                )),
+                Err(e) => Some(e.to_string()),
+            })
+            .collect::<Vec<_>>(),
+    );
     for (d, id) in &referenced {
         if !blobs.iter().any(|(b, _, _)| b == d) {
             problems.push(format!("{id}: blob {} is missing from the store", d.short()));
@@ -99,7 +104,12 @@ pub fn audit_rebuild(
         let Some(entry) = lock.entries.get(&e.id) else { continue };
         compared += 1;
         if e.digest != Some(entry.digest) {
-            diffs.push(RebuildDiff { id: e.id.clone(), locked: Some(entry.digest), rebuilt: e.digest, error: e.error.clone() });
+            diffs.push(RebuildDiff {
+                id: e.id.clone(),
+                locked: Some(entry.digest),
+                rebuilt: e.digest,
+                error: e.error.clone(),
+            });
         }
     }
     Ok((compared, diffs))

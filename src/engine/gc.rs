@@ -58,7 +58,7 @@ pub fn gc(root: &Path, store: &Store, max_size: Option<u64>) -> Result<GcReport,
             report.removed_actions += 1;
         }
     }
-    let _ = store.sweep_temp_files();
+    store.sweep_temp_files();
     let _ = std::fs::remove_dir_all(store.root().join("quarantine"));
     Ok(report)
 }

@@ -16,7 +16,12 @@ pub fn dot(index: &BTreeMap<String, ArtifactDecl>, output_dir: &str) -> String {
         out.push_str(&format!("  subgraph cluster_{i} {{\n    label={target:?};\n"));
         for a in arts {
             let style = if a.materialized { "" } else { ", style=dashed" };
-            out.push_str(&format!("    {:?} [label={:?}{style}, tooltip={:?}];\n", a.id, a.rel, a.output_path(output_dir)));
+            out.push_str(&format!(
+                "    {:?} [label={:?}{style}, tooltip={:?}];\n",
+                a.id,
+                a.rel,
+                a.output_path(output_dir)
+            ));
         }
         out.push_str("  }\n");
     }

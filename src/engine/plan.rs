@@ -53,7 +53,9 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
                         d.short(),
                         built.digest.short()
                     )),
-                    Ok(Some(_)) => State::Restore(format!("{rel} was modified by hand; it will be restored from the store")),
+                    Ok(Some(_)) => {
+                        State::Restore(format!("{rel} was modified by hand; it will be restored from the store"))
+                    }
                     Ok(None) => State::Restore(format!("{rel} is missing; it will be restored from the store")),
                     Err(e) => State::Failed(format!("reading {rel}: {e}")),
                 }
@@ -67,24 +69,15 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
     Ok(items)
 }
 
-fn reasons(
-    db: &Database,
-    lock: &LockFile,
-    id: &str,
-    desc: Option<String>,
-    upstream: Option<String>,
-) -> Vec<String> {
+fn reasons(db: &Database, lock: &LockFile, id: &str, desc: Option<String>, upstream: Option<String>) -> Vec<String> {
     if let Some(dep) = upstream {
         return vec![format!("its input {dep} must be built first")];
     }
     let Some(new) = desc.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
         return vec!["its action description is unavailable".into()];
     };
-    let previous = lock
-        .entries
-        .get(id)
-        .map(|e| e.key)
-        .or_else(|| history::read(db.env().store.root(), id).map(|h| h.key));
+    let previous =
+        lock.entries.get(id).map(|e| e.key).or_else(|| history::read(db.env().store.root(), id).map(|h| h.key));
     let Some(previous) = previous else { return vec!["never built".into()] };
     match db.env().store.action(&previous) {
         Some(entry) => {

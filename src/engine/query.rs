@@ -136,11 +136,11 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
     }
     let desc = action_desc(&decl, inputs);
     let key = Digest::of_json(&desc);
-    if let Some(entry) = env.store.action(&key) {
-        if env.store.has(&entry.output, entry.size) {
-            env.log(Exec::CacheHit(id.to_string()));
-            return Ok(Built { digest: entry.output, key, size: entry.size });
-        }
+    if let Some(entry) = env.store.action(&key)
+        && env.store.has(&entry.output, entry.size)
+    {
+        env.log(Exec::CacheHit(id.to_string()));
+        return Ok(Built { digest: entry.output, key, size: entry.size });
     }
     if env.mode == Mode::Plan {
         let text = String::from_utf8(crate::store::digest::canonical_json(&desc)).unwrap_or_default();
@@ -191,7 +191,8 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
 pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
     let name = ArtifactName::new(db, id.to_string());
     // Only the digest: reading the whole handle (with its key) would defeat early cutoff.
-    let digest = artifact_digest(db, name).map_err(|_| BuildError::Upstream { id: id.to_string(), dep: id.to_string() })?;
+    let digest =
+        artifact_digest(db, name).map_err(|_| BuildError::Upstream { id: id.to_string(), dep: id.to_string() })?;
     let store = &db.env().store;
     match store.read(&digest) {
         Ok(bytes) => Ok(bytes),

@@ -91,7 +91,12 @@ pub fn render(db: &Database, ids: &[String], jobs: usize, reporter: &dyn Reporte
     render_with(db, ids, Options { jobs, materialize: true }, reporter)
 }
 
-pub fn render_with(db: &Database, ids: &[String], opts: Options, reporter: &dyn Reporter) -> Result<Outcome, RenderError> {
+pub fn render_with(
+    db: &Database,
+    ids: &[String],
+    opts: Options,
+    reporter: &dyn Reporter,
+) -> Result<Outcome, RenderError> {
     let jobs = opts.jobs;
     let t0 = Instant::now();
     let env = db.env();
@@ -105,7 +110,19 @@ pub fn render_with(db: &Database, ids: &[String], opts: Options, reporter: &dyn 
     if waited {
         reporter.waiting_for_lock();
     }
-    let _ = env.store.sweep_temp_files();
+    env.store.sweep_temp_files();
+    if opts.materialize {
+        // Leftovers of a killed render: temp files beside outputs and the lock.
+        let mut dirs: BTreeSet<std::path::PathBuf> = BTreeSet::from([env.root.clone()]);
+        for id in &selected {
+            if let Some(parent) = env.root.join(index[id].output_path(&config.settings.output_dir)).parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+        }
+        dirs.iter().for_each(|d| {
+            crate::store::fsutil::sweep_dir(d);
+        });
+    }
     env.take_log();
     reporter.started(order.len());
 
@@ -115,7 +132,8 @@ pub fn render_with(db: &Database, ids: &[String], opts: Options, reporter: &dyn 
     std::thread::scope(|s| {
         for _ in 0..jobs.clamp(1, order.len().max(1)) {
             let db = db.clone();
-            let (next, events, order, index, requested, output_dir) = (&next, &events, &order, &index, &requested, &output_dir);
+            let (next, events, order, index, requested, output_dir) =
+                (&next, &events, &order, &index, &requested, &output_dir);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -183,7 +201,15 @@ fn process(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>) -> Arti
         }
         output = Some(rel);
     }
-    ArtifactEvent { id: decl.id.clone(), status, digest: Some(built.digest), key: Some(built.key), ms: 0, error: None, output }
+    ArtifactEvent {
+        id: decl.id.clone(),
+        status,
+        digest: Some(built.digest),
+        key: Some(built.key),
+        ms: 0,
+        error: None,
+        output,
+    }
 }
 
 /// Make `rel` hold the artifact's bytes. Returns whether the file had to be (re)written.

@@ -21,9 +21,7 @@ pub fn select(index: &BTreeMap<String, ArtifactDecl>, ids: &[String]) -> Result<
             out.extend(index.values().filter(|a| &a.target == id).map(|a| a.id.clone()));
         } else if id.contains(['*', '?', '[']) {
             let pat = glob::Pattern::new(id).map_err(|e| format!("`{id}` is not a valid pattern: {e}"))?;
-            out.extend(
-                index.values().filter(|a| pat.matches(&a.target) || pat.matches(&a.id)).map(|a| a.id.clone()),
-            );
+            out.extend(index.values().filter(|a| pat.matches(&a.target) || pat.matches(&a.id)).map(|a| a.id.clone()));
             if out.len() == before {
                 return Err(format!("`{id}` matches no target or artifact"));
             }

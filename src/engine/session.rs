@@ -20,7 +20,13 @@ pub struct Sources {
 }
 
 fn io_diag(file: &str, e: impl std::fmt::Display) -> Diagnostics {
-    Diagnostics(vec![Diagnostic { file: file.into(), line: None, col: None, key: String::new(), message: e.to_string() }])
+    Diagnostics(vec![Diagnostic {
+        file: file.into(),
+        line: None,
+        col: None,
+        key: String::new(),
+        message: e.to_string(),
+    }])
 }
 
 /// Read `Project.toml` and every `recipes/*.toml` (sorted by name).
@@ -74,8 +80,11 @@ impl Session {
     ) -> Result<Session, Diagnostics> {
         let config = project::load(sources.project.as_deref(), &sources.recipes, overrides)?;
         let root = root.to_path_buf();
-        for (key, rel) in [("project.cache", &config.settings.cache_dir), ("project.output", &config.settings.output_dir)] {
-            paths::resolve_inside(&root, rel).map_err(|e| io_diag(project::settings::PROJECT_FILE, format!("{key}: {e}")))?;
+        for (key, rel) in
+            [("project.cache", &config.settings.cache_dir), ("project.output", &config.settings.output_dir)]
+        {
+            paths::resolve_inside(&root, rel)
+                .map_err(|e| io_diag(project::settings::PROJECT_FILE, format!("{key}: {e}")))?;
         }
         let store_dir = store_root.map_or_else(|| root.join(&config.settings.cache_dir), Path::to_path_buf);
         let store = Store::open(&store_dir).map_err(|e| io_diag(&config.settings.cache_dir, e))?;

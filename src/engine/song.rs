@@ -25,10 +25,16 @@ pub fn song_params(song: &SongSpec, kit_sample_rate_hz: u32) -> Value {
 }
 
 /// `voices` are the WAV bytes of each song voice's kit sample, in `song.voices` order.
-pub fn compute_song(id: &str, song: &SongSpec, kit_sample_rate_hz: u32, voices: &[Vec<u8>]) -> Result<Vec<u8>, BuildError> {
+pub fn compute_song(
+    id: &str,
+    song: &SongSpec,
+    kit_sample_rate_hz: u32,
+    voices: &[Vec<u8>],
+) -> Result<Vec<u8>, BuildError> {
     let mut samples = Vec::with_capacity(voices.len());
     for (v, bytes) in song.voices.iter().zip(voices) {
-        let decoded = wav::decode(bytes).map_err(|e| BuildError::failed(id, format!("reading voice {}: {e}", v.voice)))?;
+        let decoded =
+            wav::decode(bytes).map_err(|e| BuildError::failed(id, format!("reading voice {}: {e}", v.voice)))?;
         let mono = decoded.channels.into_iter().next().unwrap_or_default();
         if kit_sample_rate_hz != song.sample_rate_hz {
             return Err(BuildError::failed(

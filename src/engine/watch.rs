@@ -30,7 +30,8 @@ fn relevant(root: &Path, path: &Path) -> bool {
         return false;
     }
     rel == Path::new(project::settings::PROJECT_FILE)
-        || (rel.starts_with(RECIPES_DIR) && (rel.extension().is_some_and(|e| e == "toml") || rel == Path::new(RECIPES_DIR)))
+        || (rel.starts_with(RECIPES_DIR)
+            && (rel.extension().is_some_and(|e| e == "toml") || rel == Path::new(RECIPES_DIR)))
 }
 
 /// Run until the process is stopped (or the watcher fails). `ids` as for `render`.
@@ -45,7 +46,9 @@ pub fn watch(root: &Path, overrides: &[String], ids: &[String], jobs: usize, obs
     let mut last: Option<Sources> = None;
     loop {
         if !recipes_watched && recipes.is_dir() {
-            debouncer.watch(&recipes, RecursiveMode::Recursive).map_err(|e| format!("watching {}: {e}", recipes.display()))?;
+            debouncer
+                .watch(&recipes, RecursiveMode::Recursive)
+                .map_err(|e| format!("watching {}: {e}", recipes.display()))?;
             watched.push(recipes.clone());
             recipes_watched = true;
             obs.watching(&watched);
@@ -64,7 +67,10 @@ pub fn watch(root: &Path, overrides: &[String], ids: &[String], jobs: usize, obs
             let hit = match batch {
                 Ok(events) => events.iter().flat_map(|e| e.paths.iter()).any(|p| relevant(root, p)),
                 Err(errors) => {
-                    obs.error(&format!("file watcher: {}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")));
+                    obs.error(&format!(
+                        "file watcher: {}",
+                        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+                    ));
                     false
                 }
             };

@@ -2,10 +2,10 @@
 //! and a 2 ms noise chick, under one decay, high-pass, crush and saturation.
 
 use crate::dsp::biquad::Biquad;
-use crate::dsp::envelope::exp_decay;
+use crate::dsp::envelope::ExpDecay;
 use crate::dsp::oscillator::{Oscillator, Waveform};
 use crate::dsp::rng::Rng;
-use crate::kit::params::{Knobs, VoiceParams};
+use crate::kit::params::{Knobs, LayerParams, VoiceParams};
 use crate::kit::schema::Instrument;
 
 /// Frequency ratios of the six metal partials (808-style).
@@ -16,10 +16,7 @@ const BUTTERWORTH_Q: f64 = std::f64::consts::FRAC_1_SQRT_2;
 
 /// Render the hat at `sample_rate_hz` (the 4× internal rate), `len` samples.
 pub(crate) fn render(params: &VoiceParams, seed: u64, sample_rate_hz: f64, len: usize) -> Vec<f64> {
-    let k = Knobs {
-        inst: Instrument::Hat,
-        params,
-    };
+    let k = Knobs { inst: Instrument::Hat, params };
     let sr = sample_rate_hz;
     let color = k.get("color");
     let mut mix = vec![0.0; len];
@@ -58,19 +55,15 @@ pub(crate) fn render(params: &VoiceParams, seed: u64, sample_rate_hz: f64, len: 
         let mut rng = Rng::new(Rng::derive(seed, "hat/chick"));
         let mut hp = Biquad::highpass(4000.0, BUTTERWORTH_Q, sr);
         for (n, y) in layer.iter_mut().enumerate() {
-            let x = if n < burst {
-                rng.range(-1.0, 1.0)
-            } else {
-                0.0
-            };
+            let x = if n < burst { rng.range(-1.0, 1.0) } else { 0.0 };
             *y = hp.process(x) * 0.5;
         }
         add_layer(&mut mix, &mut layer, &chick, sr);
     }
 
-    let tau_s = 0.8 - 0.76 * k.get("tightness");
-    for (n, m) in mix.iter_mut().enumerate() {
-        *m *= exp_decay(n as f64 / sr, tau_s);
+    let mut env = ExpDecay::new(0.8 - 0.76 * k.get("tightness"), sr);
+    for m in mix.iter_mut() {
+        *m *= env.next_value();
     }
     Biquad::highpass(3000.0 + 1000.0 * color, BUTTERWORTH_Q, sr).process_buf(&mut mix);
 
@@ -85,7 +78,7 @@ pub(crate) fn render(params: &VoiceParams, seed: u64, sample_rate_hz: f64, len: 
 }
 
 /// Apply a layer's gain/envelope and add it into the mix.
-fn add_layer(mix: &mut [f64], layer: &mut [f64], params: &crate::kit::params::LayerParams, sr: f64) {
+fn add_layer(mix: &mut [f64], layer: &mut [f64], params: &LayerParams, sr: f64) {
     params.apply(layer, sr);
     for (m, x) in mix.iter_mut().zip(layer.iter()) {
         *m += x;

@@ -2,7 +2,7 @@
 
 use std::f64::consts::TAU;
 
-use crate::dsp::envelope::exp_decay;
+use crate::dsp::envelope::ExpDecay;
 use crate::dsp::rng::Rng;
 use crate::kit::params::{Knobs, VoiceParams};
 use crate::kit::schema::Instrument;
@@ -26,12 +26,13 @@ struct FmLayer {
 impl FmLayer {
     fn render(&self, out: &mut [f64], sample_rate_hz: f64, rng: &mut Rng) {
         let mut phase = 0.0f64;
-        for (n, y) in out.iter_mut().enumerate() {
-            let t = n as f64 / sample_rate_hz;
-            let amp = exp_decay(t, self.amp_decay_s);
-            let pitch =
-                self.end_hz + (self.start_hz - self.end_hz) * exp_decay(t, self.pitch_decay_s);
-            let fm = exp_decay(t, self.fm_decay_s) * self.fm_index;
+        let mut amp_env = ExpDecay::new(self.amp_decay_s, sample_rate_hz);
+        let mut pitch_env = ExpDecay::new(self.pitch_decay_s, sample_rate_hz);
+        let mut fm_env = ExpDecay::new(self.fm_decay_s, sample_rate_hz);
+        for y in out.iter_mut() {
+            let amp = amp_env.next_value();
+            let pitch = self.end_hz + (self.start_hz - self.end_hz) * pitch_env.next_value();
+            let fm = fm_env.next_value() * self.fm_index;
             let f = (pitch + rng.normal() * fm * FM_DEPTH_HZ).abs();
             phase += f / sample_rate_hz;
             phase -= phase.floor();
@@ -43,10 +44,7 @@ impl FmLayer {
 /// Render the kick at `sample_rate_hz` (the 4× internal rate), `len` samples, before
 /// decimation and normalisation.
 pub(crate) fn render(params: &VoiceParams, seed: u64, sample_rate_hz: f64, len: usize) -> Vec<f64> {
-    let k = Knobs {
-        inst: Instrument::Kick,
-        params,
-    };
+    let k = Knobs { inst: Instrument::Kick, params };
     let click = k.get("click_amount");
     let blend = k.get("blend");
     let punch = params.layer("punch");

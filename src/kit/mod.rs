@@ -37,19 +37,12 @@ pub const SAMPLE_RATES_HZ: std::ops::RangeInclusive<u32> = 8000..=192_000;
 /// let out = render_voice(Instrument::Snare, &VoiceParams::defaults(Instrument::Snare), 1, 48_000);
 /// assert_eq!(out.len(), 24_000);
 /// ```
-pub fn render_voice(
-    inst: Instrument,
-    params: &VoiceParams,
-    seed: u64,
-    sample_rate_hz: u32,
-) -> Vec<f32> {
+pub fn render_voice(inst: Instrument, params: &VoiceParams, seed: u64, sample_rate_hz: u32) -> Vec<f32> {
     if sample_rate_hz == 0 {
         return Vec::new();
     }
     let sr = f64::from(sample_rate_hz);
-    let length_s = inst
-        .param("length_s")
-        .map_or(0.5, |spec| params.value(spec));
+    let length_s = inst.param("length_s").map_or(0.5, |spec| params.value(spec));
     let out_len = (length_s * sr).round() as usize;
     let sr_hi = sr * FACTOR as f64;
     let len_hi = out_len * FACTOR;

@@ -22,11 +22,7 @@ pub struct LayerParams {
 
 impl Default for LayerParams {
     fn default() -> Self {
-        Self {
-            gain_db: 0.0,
-            mute: false,
-            adsr: None,
-        }
+        Self { gain_db: 0.0, mute: false, adsr: None }
     }
 }
 
@@ -39,10 +35,7 @@ impl LayerParams {
     /// Build from the keys of a layer table (`mute` as 0/1), validating every key against
     /// [`LAYER_SCHEMA`]. Error keys read `layer.<layer>.<key>`. Any envelope key present turns
     /// the ADSR on, missing envelope keys taking their schema defaults.
-    pub fn from_values(
-        layer: &str,
-        values: &BTreeMap<String, f64>,
-    ) -> Result<Self, Vec<ParamError>> {
+    pub fn from_values(layer: &str, values: &BTreeMap<String, f64>) -> Result<Self, Vec<ParamError>> {
         let mut errors = Vec::new();
         let mut get = |name: &str| -> Option<f64> {
             let spec = layer_param(name)?;
@@ -79,15 +72,7 @@ impl LayerParams {
                 });
             }
         }
-        if errors.is_empty() {
-            Ok(Self {
-                gain_db,
-                mute,
-                adsr: has_env.then_some(adsr),
-            })
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(Self { gain_db, mute, adsr: has_env.then_some(adsr) }) } else { Err(errors) }
     }
 
     /// Multiply `buf` (sample 0 = the layer's onset) by the gain and envelope.
@@ -117,16 +102,8 @@ impl VoiceParams {
     /// Schema defaults and default layers.
     pub fn defaults(inst: Instrument) -> Self {
         Self {
-            values: inst
-                .schema()
-                .iter()
-                .map(|p| (p.name.to_string(), p.default))
-                .collect(),
-            layers: inst
-                .layers()
-                .iter()
-                .map(|l| (l.to_string(), LayerParams::default()))
-                .collect(),
+            values: inst.schema().iter().map(|p| (p.name.to_string(), p.default)).collect(),
+            layers: inst.layers().iter().map(|l| (l.to_string(), LayerParams::default())).collect(),
         }
     }
 
@@ -171,19 +148,13 @@ impl VoiceParams {
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        if errors.is_empty() {
-            Ok(out)
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(out) } else { Err(errors) }
     }
 
     /// The value of `spec`, clamped into range (default when absent or NaN), so rendering never
     /// sees an out-of-range value even from hand-built params.
     pub fn value(&self, spec: &ParamSpec) -> f64 {
-        self.values
-            .get(spec.name)
-            .map_or(spec.default, |&v| spec.clamp(v))
+        self.values.get(spec.name).map_or(spec.default, |&v| spec.clamp(v))
     }
 
     /// The controls of `layer` (defaults when absent).
@@ -210,72 +181,28 @@ impl Knobs<'_> {
 /// A rejected parameter. `key` is relative to the voice table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamError {
-    UnknownKey {
-        key: String,
-        suggestion: Option<&'static str>,
-        allowed: Vec<&'static str>,
-    },
-    UnknownLayer {
-        key: String,
-        suggestion: Option<&'static str>,
-        allowed: Vec<&'static str>,
-    },
-    OutOfRange {
-        key: String,
-        value: f64,
-        min: f64,
-        max: f64,
-        unit: &'static str,
-    },
-    NotFinite {
-        key: String,
-    },
-    NotBool {
-        key: String,
-        value: f64,
-    },
+    UnknownKey { key: String, suggestion: Option<&'static str>, allowed: Vec<&'static str> },
+    UnknownLayer { key: String, suggestion: Option<&'static str>, allowed: Vec<&'static str> },
+    OutOfRange { key: String, value: f64, min: f64, max: f64, unit: &'static str },
+    NotFinite { key: String },
+    NotBool { key: String, value: f64 },
 }
 
 impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParamError::UnknownKey {
-                key,
-                suggestion,
-                allowed,
-            }
-            | ParamError::UnknownLayer {
-                key,
-                suggestion,
-                allowed,
-            } => {
-                let what = if matches!(self, ParamError::UnknownLayer { .. }) {
-                    "layer"
-                } else {
-                    "key"
-                };
+            ParamError::UnknownKey { key, suggestion, allowed }
+            | ParamError::UnknownLayer { key, suggestion, allowed } => {
+                let what = if matches!(self, ParamError::UnknownLayer { .. }) { "layer" } else { "key" };
                 write!(f, "unknown {what} `{key}`")?;
                 if let Some(s) = suggestion {
                     write!(f, " (did you mean `{s}`?)")?;
                 }
                 write!(f, "; allowed: {}", allowed.join(", "))
             }
-            ParamError::OutOfRange {
-                key,
-                value,
-                min,
-                max,
-                unit,
-            } => {
-                let unit = if unit.is_empty() {
-                    String::new()
-                } else {
-                    format!(" {unit}")
-                };
-                write!(
-                    f,
-                    "`{key}` = {value} is out of range; allowed {min}..={max}{unit}"
-                )
+            ParamError::OutOfRange { key, value, min, max, unit } => {
+                let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
+                write!(f, "`{key}` = {value} is out of range; allowed {min}..={max}{unit}")
             }
             ParamError::NotFinite { key } => write!(f, "`{key}` must be a finite number"),
             ParamError::NotBool { key, value } => {
@@ -290,15 +217,10 @@ impl std::error::Error for ParamError {}
 /// Validate one value against its spec.
 fn check(spec: &ParamSpec, key: &str, value: f64) -> Result<f64, ParamError> {
     if !value.is_finite() {
-        return Err(ParamError::NotFinite {
-            key: key.to_string(),
-        });
+        return Err(ParamError::NotFinite { key: key.to_string() });
     }
     if spec.unit == "bool" && value != 0.0 && value != 1.0 {
-        return Err(ParamError::NotBool {
-            key: key.to_string(),
-            value,
-        });
+        return Err(ParamError::NotBool { key: key.to_string(), value });
     }
     if !spec.contains(value) {
         return Err(ParamError::OutOfRange {
@@ -316,11 +238,7 @@ fn check(spec: &ParamSpec, key: &str, value: f64) -> Result<f64, ParamError> {
 /// (distance ≤ max(1, len/3)).
 fn closest(name: &str, candidates: impl Iterator<Item = &'static str>) -> Option<&'static str> {
     let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .map(|c| (levenshtein(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    candidates.map(|c| (levenshtein(name, c), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, c)| c)
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -356,12 +274,8 @@ mod tests {
 
     #[test]
     fn from_values_accepts_and_fills() {
-        let layers = BTreeMap::from([(
-            "punch".to_string(),
-            map(&[("gain_db", -6.0), ("attack_ms", 2.0)]),
-        )]);
-        let p = VoiceParams::from_values(Instrument::Kick, &map(&[("tune", 60.0)]), &layers)
-            .expect("valid");
+        let layers = BTreeMap::from([("punch".to_string(), map(&[("gain_db", -6.0), ("attack_ms", 2.0)]))]);
+        let p = VoiceParams::from_values(Instrument::Kick, &map(&[("tune", 60.0)]), &layers).expect("valid");
         assert_eq!(p.values["tune"], 60.0);
         assert_eq!(p.values["blend"], 0.3);
         let punch = p.layer("punch");
@@ -396,10 +310,7 @@ mod tests {
 
     #[test]
     fn gain_and_mute() {
-        let lp = LayerParams {
-            mute: true,
-            ..LayerParams::default()
-        };
+        let lp = LayerParams { mute: true, ..LayerParams::default() };
         assert_eq!(lp.gain_lin(), 0.0);
         assert_eq!(LayerParams::default().gain_lin(), 1.0);
         let mut buf = vec![1.0; 4];

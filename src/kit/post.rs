@@ -50,11 +50,7 @@ pub fn post_process(x: &mut [f64], sample_rate_hz: f64) {
     let len = x.len();
     let window = |n: usize| -> f64 {
         let from_end = len - 1 - n;
-        let w_in = if n < fade_in {
-            n as f64 / fade_in as f64
-        } else {
-            1.0
-        };
+        let w_in = if n < fade_in { n as f64 / fade_in as f64 } else { 1.0 };
         let w_out = if from_end < fade_out {
             0.5 * (1.0 - (std::f64::consts::PI * from_end as f64 / fade_out as f64).cos())
         } else {
@@ -108,9 +104,7 @@ mod tests {
     #[test]
     fn loud_input_respects_ceiling_fades_and_mean() {
         for sr in [44_100.0, 48_000.0] {
-            let mut x: Vec<f64> = (0..24_000)
-                .map(|n| if n % 50 < 25 { 0.95 } else { -0.6 })
-                .collect();
+            let mut x: Vec<f64> = (0..24_000).map(|n| if n % 50 < 25 { 0.95 } else { -0.6 }).collect();
             post_process(&mut x, sr);
             let len = x.len();
             assert!(peak(&x) <= CEILING);

@@ -31,11 +31,7 @@ impl ParamSpec {
 
     /// `value` clamped into range; NaN gives the default.
     pub fn clamp(&self, value: f64) -> f64 {
-        if value.is_nan() {
-            self.default
-        } else {
-            value.clamp(self.min, self.max)
-        }
+        if value.is_nan() { self.default } else { value.clamp(self.min, self.max) }
     }
 }
 
@@ -113,17 +109,7 @@ const fn amount(
     tags: &'static [&'static str],
     description: &'static str,
 ) -> ParamSpec {
-    ParamSpec {
-        name,
-        display_name,
-        default,
-        min: AMOUNT.0,
-        max: AMOUNT.1,
-        unit: "",
-        layer,
-        tags,
-        description,
-    }
+    ParamSpec { name, display_name, default, min: AMOUNT.0, max: AMOUNT.1, unit: "", layer, tags, description }
 }
 
 static KICK: &[ParamSpec] = &[
@@ -146,14 +132,7 @@ static KICK: &[ParamSpec] = &[
         &["timbre", "dynamics"],
         "Attack click: start pitch 150 + 100·x Hz, FM noise index x, drive 1 + 0.5·x.",
     ),
-    amount(
-        "click_snap",
-        "Click snap",
-        0.01,
-        "punch",
-        &["timbre"],
-        "Length of the FM click: τ = 5 + 20·x ms.",
-    ),
+    amount("click_snap", "Click snap", 0.01, "punch", &["timbre"], "Length of the FM click: τ = 5 + 20·x ms."),
     ParamSpec {
         name: "tune",
         display_name: "Tune",
@@ -207,66 +186,17 @@ static KICK: &[ParamSpec] = &[
 ];
 
 static SNARE: &[ParamSpec] = &[
-    amount(
-        "tone",
-        "Tone",
-        0.5,
-        "shell",
-        &["pitch"],
-        "Fundamental f0 = 150 + 150·x Hz of the exciter and the shell.",
-    ),
-    amount(
-        "wire",
-        "Wire",
-        0.5,
-        "wires",
-        &["timbre", "dynamics"],
-        "Snare-wire level and decay τ = 0.2 + 0.3·x s.",
-    ),
-    amount(
-        "crack",
-        "Crack",
-        0.5,
-        "exciter",
-        &["timbre"],
-        "2 kHz band-pass boost 2 + 2·x on the exciter.",
-    ),
-    amount(
-        "body",
-        "Body",
-        0.5,
-        "shell",
-        &["timbre", "time"],
-        "Shell ring: FDN feedback 0.85 + 0.11·x.",
-    ),
+    amount("tone", "Tone", 0.5, "shell", &["pitch"], "Fundamental f0 = 150 + 150·x Hz of the exciter and the shell."),
+    amount("wire", "Wire", 0.5, "wires", &["timbre", "dynamics"], "Snare-wire level and decay τ = 0.2 + 0.3·x s."),
+    amount("crack", "Crack", 0.5, "exciter", &["timbre"], "2 kHz band-pass boost 2 + 2·x on the exciter."),
+    amount("body", "Body", 0.5, "shell", &["timbre", "time"], "Shell ring: FDN feedback 0.85 + 0.11·x."),
     LENGTH,
 ];
 
 static HAT: &[ParamSpec] = &[
-    amount(
-        "tightness",
-        "Tightness",
-        0.5,
-        "mix",
-        &["dynamics", "time"],
-        "Decay τ = 0.8 − 0.76·x seconds.",
-    ),
-    amount(
-        "sheen",
-        "Sheen",
-        0.5,
-        "air",
-        &["timbre"],
-        "Air level 0.5·x + 0.2.",
-    ),
-    amount(
-        "dirt",
-        "Dirt",
-        0.5,
-        "mix",
-        &["timbre"],
-        "Bit crush to 16 − 8·x bits, then saturation tanh(x·(1 + dirt)).",
-    ),
+    amount("tightness", "Tightness", 0.5, "mix", &["dynamics", "time"], "Decay τ = 0.8 − 0.76·x seconds."),
+    amount("sheen", "Sheen", 0.5, "air", &["timbre"], "Air level 0.5·x + 0.2."),
+    amount("dirt", "Dirt", 0.5, "mix", &["timbre"], "Bit crush to 16 − 8·x bits, then saturation tanh(x·(1 + dirt))."),
     amount(
         "color",
         "Color",

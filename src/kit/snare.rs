@@ -2,7 +2,7 @@
 
 use crate::dsp::biquad::{Biquad, SweptBandpass};
 use crate::dsp::clip::hard_clip;
-use crate::dsp::envelope::exp_decay;
+use crate::dsp::envelope::ExpDecay;
 use crate::dsp::fdn::{Fdn4, Fdn4Params};
 use crate::dsp::level::db_to_lin;
 use crate::dsp::oscillator::{Oscillator, Waveform};
@@ -21,10 +21,7 @@ const DAMPING_BLOCK_S: f64 = 0.002;
 /// so its gain/ADSR shape the strike and muting it silences the shell; the shell's and the
 /// wires' controls act on what they add to the mix.
 pub(crate) fn render(params: &VoiceParams, seed: u64, sample_rate_hz: f64, len: usize) -> Vec<f64> {
-    let k = Knobs {
-        inst: Instrument::Snare,
-        params,
-    };
+    let k = Knobs { inst: Instrument::Snare, params };
     let f0 = 150.0 + 150.0 * k.get("tone");
     let sr = sample_rate_hz;
 
@@ -33,10 +30,11 @@ pub(crate) fn render(params: &VoiceParams, seed: u64, sample_rate_hz: f64, len: 
     if !exciter.mute {
         let mut rng = Rng::new(Rng::derive(seed, "snare/exciter"));
         let mut tri = Oscillator::new(Waveform::Triangle, 0.0);
-        for (n, x) in exc.iter_mut().enumerate() {
-            let t = n as f64 / sr;
-            let body = 0.6 * tri.next(f0, sr) * exp_decay(t, 1.0 / 20.0);
-            let air = 0.4 * rng.range(-1.0, 1.0) * exp_decay(t, 1.0 / 50.0);
+        let mut body_env = ExpDecay::new(1.0 / 20.0, sr);
+        let mut air_env = ExpDecay::new(1.0 / 50.0, sr);
+        for x in exc.iter_mut() {
+            let body = 0.6 * tri.next(f0, sr) * body_env.next_value();
+            let air = 0.4 * rng.range(-1.0, 1.0) * air_env.next_value();
             *x = body + air;
         }
         let boost = 2.0 + 2.0 * k.get("crack");
@@ -70,10 +68,8 @@ pub(crate) fn render(params: &VoiceParams, seed: u64, sample_rate_hz: f64, len: 
     if !wires.mute && wire != 0.0 {
         let mut rng = Rng::new(Rng::derive(seed, "snare/wires"));
         let mut bp = SweptBandpass::new(9000.0, 3500.0, 0.05, 0.8, sr);
-        let tau_s = 0.2 + 0.3 * wire;
-        let mut w: Vec<f64> = (0..len)
-            .map(|n| bp.process(rng.range(-1.0, 1.0)) * exp_decay(n as f64 / sr, tau_s) * wire)
-            .collect();
+        let mut env = ExpDecay::new(0.2 + 0.3 * wire, sr);
+        let mut w: Vec<f64> = (0..len).map(|_| bp.process(rng.range(-1.0, 1.0)) * env.next_value() * wire).collect();
         wires.apply(&mut w, sr);
         for (m, x) in mix.iter_mut().zip(&w) {
             *m += x;

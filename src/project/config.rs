@@ -99,7 +99,10 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
                 let hint = suggestion(&kind, KINDS);
                 ctx.push(kind_node.origin.diagnostic(
                     &kind,
-                    format!("unknown target kind{hint}; recipes declare [{}]", KINDS.map(|k| format!("{k}.NAME")).join("], [")),
+                    format!(
+                        "unknown target kind{hint}; recipes declare [{}]",
+                        KINDS.map(|k| format!("{k}.NAME")).join("], [")
+                    ),
                 ));
                 continue;
             }
@@ -125,10 +128,13 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
 
     for (path, v) in target_overrides {
         let (kind, name) = (&path[0], path.get(1).cloned().unwrap_or_default());
-        let candidates: Vec<String> = tables.iter().flat_map(|(k, t)| t.keys().map(move |n| format!("{k}.{n}"))).collect();
+        let candidates: Vec<String> =
+            tables.iter().flat_map(|(k, t)| t.keys().map(move |n| format!("{k}.{n}"))).collect();
         match tables.get_mut(kind).and_then(|t| t.get_mut(&name)) {
             Some((_, node)) if path.len() > 2 => insert(node, &path[2..], v, &ctx),
-            Some(_) => ctx.push(v.origin.diagnostic(&path.join("."), "--set needs a key inside the target, e.g. kit.demo.kick.seed=3")),
+            Some(_) => ctx.push(
+                v.origin.diagnostic(&path.join("."), "--set needs a key inside the target, e.g. kit.demo.kick.seed=3"),
+            ),
             None => {
                 let id = format!("{kind}.{name}");
                 let hint = suggestion(&id, candidates.iter().map(String::as_str));

@@ -49,10 +49,10 @@ pub fn read(top: &TableReader<'_>) -> ProjectSettings {
         jobs: p.int("jobs", 0, 0, 256) as usize,
     };
     for (key, value) in [("output", &s.output_dir), ("cache", &s.cache_dir)] {
-        if let Err(e) = super::paths::check_relative(value) {
-            if p.get(key).is_some() {
-                p.error(key, e);
-            }
+        if let Err(e) = super::paths::check_relative(value)
+            && p.get(key).is_some()
+        {
+            p.error(key, e);
         }
     }
     p.finish();

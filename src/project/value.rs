@@ -19,13 +19,9 @@ impl Origin {
     pub fn diagnostic(&self, key: &str, message: impl Into<String>) -> Diagnostic {
         let message = message.into();
         match self {
-            Origin::File { file, line, col } => Diagnostic {
-                file: file.to_string(),
-                line: Some(*line),
-                col: Some(*col),
-                key: key.to_string(),
-                message,
-            },
+            Origin::File { file, line, col } => {
+                Diagnostic { file: file.to_string(), line: Some(*line), col: Some(*col), key: key.to_string(), message }
+            }
             Origin::Override { arg } => {
                 Diagnostic { file: format!("--set {arg}"), line: None, col: None, key: key.to_string(), message }
             }
@@ -117,26 +113,28 @@ pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostic> {
 fn convert_table(table: &DeTable<'_>, origin_at: &dyn Fn(usize) -> Origin) -> Kind {
     let mut map = BTreeMap::new();
     for (k, v) in table.iter() {
-        let node = Node { origin: origin_at(k.span().start), kind: convert(v.get_ref(), v.span().start, origin_at) };
+        let node = Node { origin: origin_at(k.span().start), kind: convert(v.get_ref(), origin_at) };
         map.insert(k.get_ref().to_string(), node);
     }
     Kind::Table(map)
 }
 
-fn convert(v: &DeValue<'_>, offset: usize, origin_at: &dyn Fn(usize) -> Origin) -> Kind {
+fn convert(v: &DeValue<'_>, origin_at: &dyn Fn(usize) -> Origin) -> Kind {
     match v {
         DeValue::String(s) => Kind::Str(s.to_string()),
-        DeValue::Integer(i) => match i64::from_str_radix(i.as_str().replace('_', "").trim_start_matches('+'), i.radix()) {
-            Ok(n) => Kind::Int(n),
-            Err(_) => Kind::Str(i.as_str().to_string()),
-        },
+        DeValue::Integer(i) => {
+            match i64::from_str_radix(i.as_str().replace('_', "").trim_start_matches('+'), i.radix()) {
+                Ok(n) => Kind::Int(n),
+                Err(_) => Kind::Str(i.as_str().to_string()),
+            }
+        }
         DeValue::Float(x) => Kind::Float(parse_float(x.as_str())),
         DeValue::Boolean(b) => Kind::Bool(*b),
         DeValue::Datetime(d) => Kind::Datetime(d.to_string()),
         DeValue::Array(items) => Kind::Array(
             items
                 .iter()
-                .map(|item| Node { origin: origin_at(item.span().start), kind: convert(item.get_ref(), offset, origin_at) })
+                .map(|item| Node { origin: origin_at(item.span().start), kind: convert(item.get_ref(), origin_at) })
                 .collect(),
         ),
         DeValue::Table(t) => convert_table(t, origin_at),
@@ -158,7 +156,7 @@ pub fn parse_override_value(arg: &str, value: &str) -> Node {
     let origin = Origin::Override { arg: Arc::from(arg) };
     let origin_at = |_| origin.clone();
     let kind = match DeValue::parse(value) {
-        Ok(v) => convert(v.get_ref(), 0, &origin_at),
+        Ok(v) => convert(v.get_ref(), &origin_at),
         Err(_) => Kind::Str(value.to_string()),
     };
     Node { origin, kind }

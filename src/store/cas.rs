@@ -161,27 +161,15 @@ impl Store {
         Ok((BuildLock { _file: file }, waited))
     }
 
-    /// Remove temp files left by killed processes (only ones no live writer can own:
-    /// called under the build lock, and temp names carry the writer's pid).
-    pub fn sweep_temp_files(&self) -> io::Result<usize> {
-        let mut n = 0;
+    /// Remove temp files left by killed processes anywhere in the store.
+    pub fn sweep_temp_files(&self) -> usize {
+        let mut n = super::fsutil::sweep_dir(&self.root) + super::fsutil::sweep_dir(&self.root.join("history"));
         for dir in [self.root.join("cas"), self.root.join("actions")] {
-            for (name, path) in walk_paths(&dir)? {
-                if super::fsutil::is_temp_name(&name) && !owned_by_live_process(&name) {
-                    let _ = fs::remove_file(path);
-                    n += 1;
-                }
+            if let Ok(shards) = fs::read_dir(&dir) {
+                n += shards.flatten().map(|s| super::fsutil::sweep_dir(&s.path())).sum::<usize>();
             }
         }
-        Ok(n)
-    }
-}
-
-fn owned_by_live_process(temp_name: &str) -> bool {
-    let pid = temp_name.rsplit(".tmp-").next().and_then(|rest| rest.split('-').next());
-    match pid.and_then(|p| p.parse::<u32>().ok()) {
-        Some(pid) => Path::new(&format!("/proc/{pid}")).exists(),
-        None => false,
+        n
     }
 }
 
@@ -210,10 +198,10 @@ fn walk_paths(dir: &Path) -> io::Result<Vec<(String, PathBuf)>> {
 fn walk_files(dir: &Path) -> io::Result<Vec<(String, fs::Metadata)>> {
     let mut out = Vec::new();
     for (name, path) in walk_paths(dir)? {
-        if let Ok(meta) = fs::metadata(&path) {
-            if meta.is_file() {
-                out.push((name, meta));
-            }
+        if let Ok(meta) = fs::metadata(&path)
+            && meta.is_file()
+        {
+            out.push((name, meta));
         }
     }
     Ok(out)

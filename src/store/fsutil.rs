@@ -55,3 +55,25 @@ fn sync_dir(path: &Path) -> io::Result<()> {
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
 }
+
+/// Remove temp files in `dir` (not below) left by processes that no longer run. Returns how many.
+pub fn sweep_dir(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let mut n = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if is_temp_name(&name) && !owner_alive(&name) && fs::remove_file(e.path()).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Whether the process that named a temp file (`.name.tmp-PID-N`) is still running.
+fn owner_alive(temp_name: &str) -> bool {
+    let pid = temp_name.rsplit(".tmp-").next().and_then(|rest| rest.split('-').next());
+    match pid.and_then(|p| p.parse::<u32>().ok()) {
+        Some(pid) => pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists(),
+        None => false,
+    }
+}

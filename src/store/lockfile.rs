@@ -108,7 +108,12 @@ mod tests {
         for id in ["song.demo/song.wav", "kit.demo/kick.wav"] {
             lock.entries.insert(
                 id.into(),
-                LockEntry { id: id.into(), path: format!("renders/{id}"), digest: Digest::of(id.as_bytes()), key: Digest::of(b"k") },
+                LockEntry {
+                    id: id.into(),
+                    path: format!("renders/{id}"),
+                    digest: Digest::of(id.as_bytes()),
+                    key: Digest::of(b"k"),
+                },
             );
         }
         let text = lock.render();

@@ -48,10 +48,7 @@ pub struct StatCache {
 
 impl StatCache {
     pub fn load(path: &Path) -> StatCache {
-        let entries = fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let entries = fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
         StatCache { path: path.to_path_buf(), entries: Mutex::new(entries), dirty: Mutex::new(false) }
     }
 
@@ -64,10 +61,10 @@ impl StatCache {
             Err(e) => return Err(e),
         };
         let stamp = FileStamp::of(&meta);
-        if let Some(e) = self.lock_entries().get(file) {
-            if e.stamp == stamp {
-                return Ok(Some(e.digest));
-            }
+        if let Some(e) = self.lock_entries().get(file)
+            && e.stamp == stamp
+        {
+            return Ok(Some(e.digest));
         }
         let digest = Digest::of(&fs::read(file)?);
         self.record(file, stamp, digest);

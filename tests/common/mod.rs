@@ -110,22 +110,23 @@ impl Project {
         self.run(&a)
     }
 
-    /// Every file under `renders/` with its bytes, plus the lock.
-    pub fn outputs(&self) -> Vec<(String, Vec<u8>)> {
+    /// Every file under `renders/` with the blake3 of its bytes, plus the lock's.
+    pub fn outputs(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
             let Ok(rd) = fs::read_dir(dir) else { return };
             for e in rd {
                 let p = e.unwrap().path();
                 if p.is_dir() {
                     walk(base, &p, out);
                 } else {
-                    out.push((p.strip_prefix(base).unwrap().display().to_string(), fs::read(&p).unwrap()));
+                    let hash = blake3::hash(&fs::read(&p).unwrap()).to_hex().to_string();
+                    out.push((p.strip_prefix(base).unwrap().display().to_string(), hash));
                 }
             }
         }
         walk(self.path(), &self.path().join("renders"), &mut out);
-        out.push(("ntsbuild.lock".into(), self.bytes("ntsbuild.lock")));
+        out.push(("ntsbuild.lock".into(), blake3::hash(&self.bytes("ntsbuild.lock")).to_hex().to_string()));
         out.sort();
         out
     }
