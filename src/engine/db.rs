@@ -48,23 +48,30 @@ pub struct BuildEnv {
     pub stat: StatCache,
     pub mode: Mode,
     log: Mutex<Vec<Exec>>,
+    /// Ids computed since the log was last taken (a set, for cheap lookups on big projects).
+    computed: Mutex<std::collections::HashSet<String>>,
 }
 
 impl BuildEnv {
     pub fn new(root: PathBuf, store: Store, mode: Mode) -> BuildEnv {
         let stat = StatCache::load(&store.root().join("stat.json"));
-        BuildEnv { root, store, stat, mode, log: Mutex::new(Vec::new()) }
+        BuildEnv { root, store, stat, mode, log: Mutex::new(Vec::new()), computed: Mutex::default() }
     }
 
     pub fn log(&self, e: Exec) {
+        if let Exec::Computed(id) = &e {
+            self.computed.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
+        }
         self.log.lock().unwrap_or_else(|p| p.into_inner()).push(e);
     }
 
-    pub fn peek_log<T>(&self, f: impl FnOnce(&[Exec]) -> T) -> T {
-        f(&self.log.lock().unwrap_or_else(|p| p.into_inner()))
+    /// Whether `id` was computed (not just found) since the log was last taken.
+    pub fn was_computed(&self, id: &str) -> bool {
+        self.computed.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
     }
 
     pub fn take_log(&self) -> Vec<Exec> {
+        self.computed.lock().unwrap_or_else(|p| p.into_inner()).clear();
         std::mem::take(&mut *self.log.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

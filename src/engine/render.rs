@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::db::{Database, Db, Exec};
+use super::db::{Database, Db};
 use super::query::{self, BuildError, Built};
 use super::select;
 use super::targets::ArtifactDecl;
 use crate::project::Diagnostics;
-use crate::store::fsutil::write_atomic;
+use crate::store::fsutil::replace_file;
 use crate::store::lockfile::{LOCK_FILE, LockEntry, LockFile};
 use crate::store::{Digest, history};
 
@@ -221,7 +221,7 @@ fn materialize(db: &Database, decl: &ArtifactDecl, built: &Built, rel: &str) -> 
         return Ok(false);
     }
     let bytes = query::artifact_bytes(db, &decl.id)?;
-    write_atomic(&path, &bytes).map_err(|e| BuildError::io(&decl.id, &format!("writing {rel}"), e))?;
+    replace_file(&path, &bytes).map_err(|e| BuildError::io(&decl.id, &format!("writing {rel}"), e))?;
     env.stat.record_written(&path, built.digest).map_err(|e| BuildError::io(&decl.id, &format!("reading {rel}"), e))?;
     Ok(true)
 }
@@ -237,7 +237,12 @@ fn update_lock(
     let mut lock = LockFile::read(&path).unwrap_or_default();
     for e in events {
         if let (Some(output), Some(digest), Some(key)) = (&e.output, e.digest, e.key) {
-            lock.entries.insert(e.id.clone(), LockEntry { id: e.id.clone(), path: output.clone(), digest, key });
+            let entry = LockEntry { id: e.id.clone(), path: output.clone(), digest, key };
+            if let Some(old) = lock.entries.insert(e.id.clone(), entry)
+                && old.key == key
+            {
+                continue; // unchanged: no history to record
+            }
             history::record(cache, &e.id, key)?;
         }
     }
@@ -245,11 +250,4 @@ fn update_lock(
         lock.entries.retain(|id, _| index.get(id).is_some_and(|a| a.materialized));
     }
     lock.write(&path)
-}
-
-impl super::db::BuildEnv {
-    /// Whether `id` was computed (not just found) since the log was last taken.
-    pub fn was_computed(&self, id: &str) -> bool {
-        self.peek_log(|log| log.iter().any(|e| matches!(e, Exec::Computed(x) if x == id)))
-    }
 }

@@ -14,9 +14,20 @@ fn temp_name(dest: &Path) -> std::path::PathBuf {
     dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-/// Write `bytes` to `dest` atomically: a reader sees the old file or the whole new one,
-/// and after a crash there is never a partial file at `dest`.
+/// Write `bytes` to `dest` atomically and durably: a reader sees the old file or the whole new
+/// one, and after a crash (even of the machine) there is never a partial file at `dest`.
+/// For files trusted by name: blobs and action entries.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_via_temp(dest, bytes, true)
+}
+
+/// Like [`write_atomic`] without the fsync: safe against a killed process (the kernel keeps the
+/// data), and for files that are verified before being trusted (outputs, the lock, caches).
+pub fn replace_file(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_via_temp(dest, bytes, false)
+}
+
+fn write_via_temp(dest: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent)?;
     }
@@ -24,21 +35,17 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         drop(f);
         fs::rename(&tmp, dest)?;
-        sync_dir(dest)
+        if durable { sync_dir(dest) } else { Ok(()) }
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
-}
-
-/// Copy `src` to `dest` atomically (same guarantees as [`write_atomic`]).
-pub fn copy_atomic(src: &Path, dest: &Path) -> io::Result<()> {
-    let bytes = fs::read(src)?;
-    write_atomic(dest, &bytes)
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
-use super::fsutil::write_atomic;
+use super::fsutil::replace_file;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct History {
@@ -30,5 +30,5 @@ pub fn record(cache: &Path, id: &str, key: Digest) -> std::io::Result<()> {
         return Ok(());
     }
     let h = History { id: id.to_string(), key, previous_key: old.map(|h| h.key) };
-    write_atomic(&path(cache, id), &serde_json::to_vec_pretty(&h).map_err(std::io::Error::other)?)
+    replace_file(&path(cache, id), &serde_json::to_vec_pretty(&h).map_err(std::io::Error::other)?)
 }

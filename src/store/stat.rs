@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
-use super::fsutil::write_atomic;
+use super::fsutil::replace_file;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
@@ -98,7 +98,7 @@ impl StatCache {
         let live: BTreeMap<_, _> =
             entries.iter().filter(|(p, _)| p.exists()).map(|(p, e)| (p.clone(), e.clone())).collect();
         let bytes = serde_json::to_vec(&live).map_err(io::Error::other)?;
-        write_atomic(&self.path, &bytes)?;
+        replace_file(&self.path, &bytes)?;
         *dirty = false;
         Ok(())
     }
