@@ -9,8 +9,23 @@ use std::time::{Duration, Instant};
 
 use common::{Project, many_kits};
 
-const DEMO_ARTIFACTS: [&str; 5] =
-    ["kit.demo/hat.wav", "kit.demo/kick.wav", "kit.demo/kit.zip", "kit.demo/snare.wav", "song.demo/song.wav"];
+const DEMO_ARTIFACTS: [&str; 7] = [
+    "album.demo/opening/features.npz",
+    "album.demo/opening/features.png",
+    "kit.demo/hat.wav",
+    "kit.demo/kick.wav",
+    "kit.demo/kit.zip",
+    "kit.demo/snare.wav",
+    "song.demo/song.wav",
+];
+/// What a change to the kick rebuilds: the kick and everything downstream of it.
+const KICK_AND_DOWNSTREAM: [&str; 5] = [
+    "kit.demo/kick.wav",
+    "kit.demo/kit.zip",
+    "song.demo/song.wav",
+    "album.demo/opening/features.npz",
+    "album.demo/opening/features.png",
+];
 
 fn all(status: &str) -> BTreeMap<String, String> {
     DEMO_ARTIFACTS.iter().map(|id| (id.to_string(), status.to_string())).collect()
@@ -22,18 +37,19 @@ fn demo_renders_exactly_its_artifacts_then_nothing() {
     let first = p.render(&[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(first.statuses(), all("built"));
-    for rel in ["kit/demo/kick.wav", "kit/demo/snare.wav", "kit/demo/hat.wav", "kit/demo/kit.zip", "song/demo/song.wav"]
-    {
-        assert!(p.path().join("renders").join(rel).is_file(), "{rel} missing");
+    for rel in DEMO_ARTIFACTS.map(|id| id.replacen('.', "/", 1)) {
+        assert!(p.path().join("renders").join(&rel).is_file(), "{rel} missing");
     }
     let lock = p.read("ntsbuild.lock");
     let ids: Vec<&str> = lock.lines().filter_map(|l| l.strip_prefix("id = ")).map(|s| s.trim_matches('"')).collect();
-    assert_eq!(ids, DEMO_ARTIFACTS);
+    let mut sorted = DEMO_ARTIFACTS.to_vec();
+    sorted.sort();
+    assert_eq!(ids, sorted);
 
     let again = p.render(&[]);
     assert_eq!(again.code, 0);
     assert_eq!(again.statuses(), all("fresh"));
-    assert_eq!(again.summary()["fresh"], 5);
+    assert_eq!(again.summary()["fresh"], 7);
     assert_eq!(p.read("ntsbuild.lock"), lock);
 }
 
@@ -63,7 +79,7 @@ fn changing_punch_decay_rebuilds_kick_zip_and_song_only() {
     p.edit("recipes/kit.toml", "punch_decay = 0.45", "punch_decay = 0.6");
     let r = p.render(&[]);
     let mut want = all("fresh");
-    for id in ["kit.demo/kick.wav", "kit.demo/kit.zip", "song.demo/song.wav"] {
+    for id in KICK_AND_DOWNSTREAM {
         want.insert(id.into(), "built".into());
     }
     assert_eq!(r.statuses(), want);
@@ -71,7 +87,7 @@ fn changing_punch_decay_rebuilds_kick_zip_and_song_only() {
     p.edit("recipes/kit.toml", "punch_decay = 0.6", "punch_decay = 0.45");
     let back = p.render(&[]);
     assert_eq!(back.summary()["built"], 0);
-    assert_eq!(back.summary()["restored"], 3);
+    assert_eq!(back.summary()["restored"], 5);
 }
 
 #[test]
@@ -217,7 +233,7 @@ fn audit_detects_hand_edited_outputs_and_rebuild_matches() {
     p.render(&[]);
     let rebuild = p.run(&["audit", "--rebuild"]);
     assert_eq!(rebuild.code, 0, "{}{}", rebuild.stdout, rebuild.stderr);
-    assert!(rebuild.stdout.contains("rebuilt 5 locked artifacts from scratch: 0 differ"), "{}", rebuild.stdout);
+    assert!(rebuild.stdout.contains("rebuilt 7 locked artifacts from scratch: 0 differ"), "{}", rebuild.stdout);
     fs::write(p.path().join("renders/kit/demo/snare.wav"), b"x").unwrap();
     let audit = p.run(&["audit"]);
     assert_eq!(audit.code, 1);
@@ -295,7 +311,7 @@ fn graph_list_and_gc() {
     let dot = p.run(&["graph"]).stdout;
     assert!(dot.contains("\"kit.demo/kick.wav\" -> \"song.demo/song.wav\""), "{dot}");
     let json: serde_json::Value = serde_json::from_str(&p.run(&["graph", "--format", "json"]).stdout).unwrap();
-    assert_eq!(json["artifacts"].as_array().unwrap().len(), 5);
+    assert_eq!(json["artifacts"].as_array().unwrap().len(), 7);
     let list = p.run(&["list", "--params"]).stdout;
     assert!(list.contains("kit.demo/kick.wav") && list.contains("punch_decay"), "{list}");
     // A superseded build is garbage once nothing in the lock needs it.
@@ -303,7 +319,7 @@ fn graph_list_and_gc() {
     p.render(&[]);
     let gc = p.run(&["gc"]);
     assert_eq!(gc.code, 0);
-    assert!(gc.stdout.starts_with("removed 3 blobs"), "{}", gc.stdout);
+    assert!(gc.stdout.starts_with("removed 5 blobs"), "{}", gc.stdout);
     assert_eq!(p.run(&["audit"]).code, 0);
     assert_eq!(p.render(&[]).statuses(), all("fresh"));
 }
@@ -385,7 +401,7 @@ fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
         panic!("no {event} event within 60 s; saw {seen:?}");
     };
     let first = next("summary");
-    assert_eq!(first.last().unwrap()["built"], 5);
+    assert_eq!(first.last().unwrap()["built"], 7);
     std::thread::sleep(Duration::from_millis(300));
     // A burst of saves: one rebuild.
     for v in ["0.5", "0.55", "0.6"] {
@@ -397,7 +413,7 @@ fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
     let second = next("summary");
     let built: Vec<&str> =
         second.iter().filter(|e| e["status"] == "built").map(|e| e["id"].as_str().unwrap()).collect();
-    assert_eq!(built.len(), 3, "{second:?}");
+    assert_eq!(built.len(), 5, "{second:?}");
     assert!(!built.contains(&"kit.demo/snare.wav"));
     // A broken recipe keeps the outputs and reports; fixing it resumes.
     let good = p.read("recipes/kit.toml");
@@ -407,7 +423,7 @@ fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
     assert!(p.path().join("renders/kit/demo/kick.wav").exists());
     p.write("recipes/kit.toml", &good.replace("punch_decay = 0.6", "punch_decay = 0.65"));
     let fixed = next("summary");
-    assert_eq!(fixed.last().unwrap()["built"], 3);
+    assert_eq!(fixed.last().unwrap()["built"], 5);
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -32,8 +32,16 @@ fn reload(p: &Project, s: &mut Session) {
     session::set_sources(&mut s.db, session::read_sources(p.path()).unwrap(), &[]);
 }
 
-const ALL: [&str; 5] =
-    ["kit.demo/hat.wav", "kit.demo/kick.wav", "kit.demo/kit.zip", "kit.demo/snare.wav", "song.demo/song.wav"];
+const ALL: [&str; 7] = [
+    "album.demo/opening/features.npz",
+    "album.demo/opening/features.png",
+    "kit.demo/hat.wav",
+    "kit.demo/kick.wav",
+    "kit.demo/kit.zip",
+    "kit.demo/snare.wav",
+    "song.demo/song.wav",
+];
+const ALBUM: [&str; 2] = ["album.demo/opening/features.npz", "album.demo/opening/features.png"];
 
 #[test]
 fn warm_no_op_executes_nothing() {
@@ -62,7 +70,7 @@ fn punch_decay_reruns_exactly_kick_zip_and_song() {
     render(&s.db);
     p.edit("recipes/kit.toml", "punch_decay = 0.45", "punch_decay = 0.6");
     reload(&p, &mut s);
-    let want = set(&["kit.demo/kick.wav", "kit.demo/kit.zip", "song.demo/song.wav"]);
+    let want = set(&["kit.demo/kick.wav", "kit.demo/kit.zip", "song.demo/song.wav", ALBUM[0], ALBUM[1]]);
     assert_eq!(render(&s.db), (want.clone(), want));
 }
 
@@ -73,7 +81,7 @@ fn editing_the_song_leaves_the_kit_alone() {
     render(&s.db);
     p.edit("recipes/song.toml", "swing = 0.12", "swing = 0.2");
     reload(&p, &mut s);
-    let want = set(&["song.demo/song.wav"]);
+    let want = set(&["song.demo/song.wav", ALBUM[0], ALBUM[1]]);
     assert_eq!(render(&s.db), (want.clone(), want));
 }
 

@@ -2,11 +2,17 @@
 
 pub mod biquad;
 pub mod clip;
+pub mod dct;
 pub mod decimate;
 pub mod delay;
 pub mod envelope;
 pub mod fdn;
 pub mod level;
+pub mod mel;
 pub mod onepole;
 pub mod oscillator;
+pub mod resample;
 pub mod rng;
+pub mod stft;
+pub mod sum;
+pub mod window;

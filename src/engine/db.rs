@@ -1,11 +1,12 @@
 //! The salsa database: project inputs (file texts, overrides), the build environment (store,
 //! mode) and an execution log that tests and progress reporting read.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::project::SourceText;
-use crate::store::{StatCache, Store};
+use crate::store::{Digest, StatCache, Store};
 
 /// Everything a build reads from the outside world. Setting a field starts a new revision;
 /// salsa re-runs only the queries that read what changed.
@@ -17,9 +18,22 @@ pub struct ProjectInputs {
     pub recipes: Vec<SourceText>,
     #[returns(ref)]
     pub overrides: Vec<String>,
+    /// Every project file a recipe reads (audio inputs), by project-relative path.
+    #[returns(ref)]
+    pub files: std::collections::BTreeMap<String, FileInput>,
     /// Bumped by `watch` after a run with failures: failed queries read it, so they are retried
     /// on the next change while successful ones stay memoized.
     pub retry_epoch: u64,
+}
+
+/// One input file, by content: its digest (None when it is missing or unreadable). `watch`
+/// updates it when the file changes; queries that read the file re-run only then.
+#[salsa::input]
+pub struct FileInput {
+    #[returns(ref)]
+    pub path: String,
+    #[returns(copy)]
+    pub digest: Option<Digest>,
 }
 
 /// Whether queries may compute, or only look things up (`status`, `--dry-run`, `explain`).
@@ -50,12 +64,25 @@ pub struct BuildEnv {
     log: Mutex<Vec<Exec>>,
     /// Ids computed since the log was last taken (a set, for cheap lookups on big projects).
     computed: Mutex<std::collections::HashSet<String>>,
+    /// Actions being computed in this process, by key: two artifacts with the same key (the same
+    /// audio analysed for two flows) are computed once.
+    inflight: Mutex<HashMap<Digest, Arc<OnceLock<InflightResult>>>>,
 }
+
+type InflightResult = Result<(Digest, u64), super::query::BuildError>;
 
 impl BuildEnv {
     pub fn new(root: PathBuf, store: Store, mode: Mode) -> BuildEnv {
         let stat = StatCache::load(&store.root().join("stat.json"));
-        BuildEnv { root, store, stat, mode, log: Mutex::new(Vec::new()), computed: Mutex::default() }
+        BuildEnv {
+            root,
+            store,
+            stat,
+            mode,
+            log: Mutex::new(Vec::new()),
+            computed: Mutex::default(),
+            inflight: Mutex::default(),
+        }
     }
 
     pub fn log(&self, e: Exec) {
@@ -68,6 +95,24 @@ impl BuildEnv {
     /// Whether `id` was computed (not just found) since the log was last taken.
     pub fn was_computed(&self, id: &str) -> bool {
         self.computed.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+    }
+
+    /// Run `f` for action `key` unless another thread of this process is already running it,
+    /// in which case wait for and share its result. Returns the result and whether `f` ran here.
+    pub fn single_flight(&self, key: Digest, f: impl FnOnce() -> InflightResult) -> (InflightResult, bool) {
+        let cell = self.inflight.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default().clone();
+        let mut ran = false;
+        let result = cell
+            .get_or_init(|| {
+                ran = true;
+                f()
+            })
+            .clone();
+        if ran {
+            // Later callers find the finished action in the action cache.
+            self.inflight.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+        }
+        (result, ran)
     }
 
     pub fn take_log(&self) -> Vec<Exec> {
@@ -93,7 +138,7 @@ pub struct Database {
 impl Database {
     pub fn new(env: BuildEnv) -> Database {
         let mut db = Database { storage: salsa::Storage::default(), env: Arc::new(env), inputs: None };
-        db.inputs = Some(ProjectInputs::new(&db, None, Vec::new(), Vec::new(), 0));
+        db.inputs = Some(ProjectInputs::new(&db, None, Vec::new(), Vec::new(), Default::default(), 0));
         db
     }
 

@@ -1,6 +1,7 @@
 //! The build engine (layer 4): the salsa database and its queries per flow, the scheduler,
 //! materialization, planning/explaining, audit, gc, graph and watch.
 
+pub mod album;
 pub mod audit;
 pub mod db;
 pub mod gc;

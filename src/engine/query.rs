@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::db::{Db, Exec, Mode};
 use super::targets::{self, ArtifactDecl, Recipe};
+use crate::project::album::AudioRef;
 use crate::project::{self, Config, Diagnostics};
 use crate::store::{ActionEntry, BlobError, Digest};
 
@@ -134,6 +135,22 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
             Err(_) => return Err(BuildError::Upstream { id: id.to_string(), dep: dep.clone() }),
         }
     }
+    for file in &decl.files {
+        let input = db.inputs().files(db).get(file).copied();
+        match input.and_then(|f| f.digest(db)) {
+            Some(d) => {
+                inputs.insert(format!("file:{file}"), d);
+            }
+            None => {
+                let _ = db.inputs().retry_epoch(db);
+                return Err(BuildError::Failed {
+                    id: id.to_string(),
+                    message: format!("{file}: the input file is missing or unreadable"),
+                    transient: true,
+                });
+            }
+        }
+    }
     let desc = action_desc(&decl, inputs);
     let key = Digest::of_json(&desc);
     if let Some(entry) = env.store.action(&key)
@@ -146,17 +163,29 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
         let text = String::from_utf8(crate::store::digest::canonical_json(&desc)).unwrap_or_default();
         return Err(BuildError::NeedsBuild { id: id.to_string(), desc: Some(text), upstream: None });
     }
-    let bytes = compute(db, &decl)?;
-    env.log(Exec::Computed(id.to_string()));
-    let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
-    let entry = ActionEntry {
-        desc: serde_json::to_value(&desc).unwrap_or_default(),
-        output: digest,
-        size: bytes.len() as u64,
-        inputs: desc.inputs.values().copied().collect(),
-    };
-    env.store.put_action(&key, &entry).map_err(|e| BuildError::io(id, "writing the action cache", e))?;
-    Ok(Built { digest, key, size: bytes.len() as u64 })
+    let (result, ran) = env.single_flight(key, || {
+        let bytes = compute(db, &decl)?;
+        let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
+        let entry = ActionEntry {
+            desc: serde_json::to_value(&desc).unwrap_or_default(),
+            output: digest,
+            size: bytes.len() as u64,
+            inputs: desc.inputs.values().copied().collect(),
+        };
+        env.store.put_action(&key, &entry).map_err(|e| BuildError::io(id, "writing the action cache", e))?;
+        Ok((digest, bytes.len() as u64))
+    });
+    let (digest, size) = result.map_err(|e| match e {
+        // Another artifact with the same action failed: report it under this id.
+        BuildError::Failed { message, transient, .. } => BuildError::Failed { id: id.to_string(), message, transient },
+        other => other,
+    })?;
+    if ran {
+        env.log(Exec::Computed(id.to_string()));
+    } else {
+        env.log(Exec::CacheHit(id.to_string()));
+    }
+    Ok(Built { digest, key, size })
 }
 
 fn action_desc(decl: &ArtifactDecl, inputs: BTreeMap<String, Digest>) -> ActionDesc {
@@ -168,6 +197,10 @@ fn action_desc(decl: &ArtifactDecl, inputs: BTreeMap<String, Digest>) -> ActionD
         Recipe::SongWav { song, kit_sample_rate_hz } => {
             ("song_wav", super::song::SONG_VERSION, super::song::song_params(song, *kit_sample_rate_hz))
         }
+        Recipe::Features { sample_rate_hz, .. } => {
+            ("features", super::album::FEATURES_VERSION, super::album::features_params(*sample_rate_hz))
+        }
+        Recipe::FeaturesPlot => ("features_plot", super::album::PLOT_VERSION, serde_json::json!({})),
     };
     ActionDesc { query, version, inputs, params }
 }
@@ -183,6 +216,29 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
         Recipe::SongWav { song, kit_sample_rate_hz } => {
             let voices = decl.deps.iter().map(|d| artifact_bytes(db, d)).collect::<Result<Vec<_>, _>>()?;
             super::song::compute_song(&decl.id, song, *kit_sample_rate_hz, &voices)
+        }
+        Recipe::Features { audio, sample_rate_hz } => {
+            let (path, name, digest) = match audio {
+                AudioRef::File(f) => {
+                    let d = db.inputs().files(db).get(f).and_then(|fi| fi.digest(db));
+                    (db.env().root.join(f), f.clone(), d)
+                }
+                AudioRef::Artifact(a) => {
+                    let d = artifact_digest(db, ArtifactName::new(db, a.clone()))
+                        .map_err(|_| BuildError::Upstream { id: decl.id.clone(), dep: a.clone() })?;
+                    // Make sure the blob is there (recomputing it if it was lost) before streaming it.
+                    if !db.env().store.blob_path(&d).is_file() {
+                        artifact_bytes(db, a)?;
+                    }
+                    (db.env().store.blob_path(&d), a.clone(), Some(d))
+                }
+            };
+            let digest = digest.ok_or_else(|| BuildError::failed(&decl.id, format!("{name}: missing")))?;
+            super::album::compute_features(&decl.id, &path, &name, digest, *sample_rate_hz)
+        }
+        Recipe::FeaturesPlot => {
+            let npz = artifact_bytes(db, &decl.deps[0])?;
+            super::album::compute_plot(&decl.id, &npz)
         }
     }
 }

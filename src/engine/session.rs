@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use salsa::Setter;
 
 use super::db::{BuildEnv, Database, Mode};
-use crate::project::{self, Config, Diagnostic, Diagnostics, SourceText, paths};
+use crate::project::album::AudioRef;
+use crate::project::{self, Config, Diagnostic, Diagnostics, SourceText, TargetSpec, paths};
 use crate::store::Store;
 
 pub const RECIPES_DIR: &str = "recipes";
@@ -88,6 +89,7 @@ impl Session {
         }
         let store_dir = store_root.map_or_else(|| root.join(&config.settings.cache_dir), Path::to_path_buf);
         let store = Store::open(&store_dir).map_err(|e| io_diag(&config.settings.cache_dir, e))?;
+        check_inputs(&root, &config)?;
         let mut db = Database::new(BuildEnv::new(root.clone(), store, mode));
         set_sources(&mut db, sources, overrides);
         Ok(Session { root, db, config })
@@ -107,4 +109,86 @@ pub fn set_sources(db: &mut Database, sources: Sources, overrides: &[String]) {
     if inputs.overrides(db).as_slice() != overrides {
         inputs.set_overrides(db).to(overrides.to_vec());
     }
+    if let Ok(config) = super::query::config(db).clone() {
+        refresh_files(db, &config);
+    }
+}
+
+/// The project files the config reads (audio inputs), sorted.
+pub fn input_files(config: &Config) -> Vec<String> {
+    let mut files: Vec<String> = config
+        .targets
+        .values()
+        .flat_map(|t| match t {
+            TargetSpec::Album(a) => a
+                .tracks
+                .iter()
+                .filter_map(|tr| if let AudioRef::File(f) = &tr.audio { Some(f.clone()) } else { None })
+                .collect(),
+            _ => vec![],
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// Point the database at the current content of every input file (hashing only files whose
+/// stat stamp changed), touching only inputs that changed.
+pub fn refresh_files(db: &mut Database, config: &Config) {
+    use super::db::{Db, FileInput};
+    let inputs = db.inputs();
+    let old = inputs.files(db).clone();
+    let mut new = std::collections::BTreeMap::new();
+    for path in input_files(config) {
+        let digest = db.env().stat.digest(&db.env().root.join(&path)).ok().flatten();
+        let handle = match old.get(&path) {
+            Some(&h) => {
+                if h.digest(db) != digest {
+                    h.set_digest(db).to(digest);
+                }
+                h
+            }
+            None => FileInput::new(db, path.clone(), digest),
+        };
+        new.insert(path, handle);
+    }
+    if new != old {
+        inputs.set_files(db).to(new);
+    }
+}
+
+/// Audio inputs must exist inside the project, and artifact references must name artifacts.
+fn check_inputs(root: &Path, config: &Config) -> Result<(), Diagnostics> {
+    let index: std::collections::BTreeMap<String, _> =
+        super::targets::artifacts(config).into_iter().map(|a| (a.id.clone(), a)).collect();
+    let mut diags = Vec::new();
+    for spec in config.targets.values() {
+        let TargetSpec::Album(album) = spec else { continue };
+        for (i, track) in album.tracks.iter().enumerate() {
+            let key = format!("{}.track[{i}].audio", album.id);
+            let problem = match &track.audio {
+                AudioRef::File(f) => match paths::resolve_inside(root, f) {
+                    Err(e) => Some(e),
+                    Ok(p) if !p.is_file() => Some(format!("`{f}`: no such file in the project")),
+                    Ok(_) => None,
+                },
+                AudioRef::Artifact(a) if !index.contains_key(a) => {
+                    let hint = crate::project::diagnostic::suggestion(a, index.keys().map(String::as_str));
+                    Some(format!("no artifact `{a}`{hint}"))
+                }
+                AudioRef::Artifact(a) if a.starts_with(&format!("{}/", album.id)) => {
+                    Some(format!("`{a}` is an output of this album; an album cannot analyse itself"))
+                }
+                AudioRef::Artifact(_) => None,
+            };
+            if let Some(message) = problem {
+                diags.push(match config.origins.get(&key) {
+                    Some(origin) => origin.diagnostic(&key, message),
+                    None => Diagnostic { file: String::new(), line: None, col: None, key, message },
+                });
+            }
+        }
+    }
+    if diags.is_empty() { Ok(()) } else { Err(Diagnostics(diags)) }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::kit::Instrument;
+use crate::project::album::AudioRef;
 use crate::project::kit::{KitSpec, VoiceSpec};
 use crate::project::song::SongSpec;
 use crate::project::{Config, TargetSpec};
@@ -11,9 +12,24 @@ use crate::project::{Config, TargetSpec};
 /// How one artifact is computed. Holds exactly what its computation reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recipe {
-    KitVoice { sample_rate_hz: u32, voice: VoiceSpec },
-    KitZip { kit: Arc<KitSpec> },
-    SongWav { song: Arc<SongSpec>, kit_sample_rate_hz: u32 },
+    KitVoice {
+        sample_rate_hz: u32,
+        voice: VoiceSpec,
+    },
+    KitZip {
+        kit: Arc<KitSpec>,
+    },
+    SongWav {
+        song: Arc<SongSpec>,
+        kit_sample_rate_hz: u32,
+    },
+    /// Decode + resample + analyse one audio input into `features.npz`.
+    Features {
+        audio: AudioRef,
+        sample_rate_hz: u32,
+    },
+    /// `features.png` drawn from the track's `features.npz` (its one dependency).
+    FeaturesPlot,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +41,8 @@ pub struct ArtifactDecl {
     pub rel: String,
     /// Artifact ids this one reads.
     pub deps: Vec<String>,
+    /// Project files this one reads (project-relative paths).
+    pub files: Vec<String>,
     /// Whether it is copied into the output dir (false for intermediates such as segments).
     pub materialized: bool,
     pub recipe: Recipe,
@@ -68,6 +86,7 @@ pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config) -> Vec<Art
                     target: id.to_string(),
                     rel: voice_file(voice.instrument),
                     deps: vec![],
+                    files: vec![],
                     materialized: true,
                     recipe: Recipe::KitVoice { sample_rate_hz: kit.sample_rate_hz, voice: voice.clone() },
                 })
@@ -78,6 +97,7 @@ pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config) -> Vec<Art
                 target: id.to_string(),
                 rel: "kit.zip".into(),
                 deps,
+                files: vec![],
                 materialized: true,
                 recipe: Recipe::KitZip { kit: kit.clone() },
             });
@@ -94,9 +114,39 @@ pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config) -> Vec<Art
                 target: id.to_string(),
                 rel: "song.wav".into(),
                 deps,
+                files: vec![],
                 materialized: true,
                 recipe: Recipe::SongWav { song: song.clone(), kit_sample_rate_hz: kit_rate },
             }]
+        }
+        TargetSpec::Album(album) => {
+            let mut v = Vec::new();
+            for track in &album.tracks {
+                let (deps, files) = match &track.audio {
+                    AudioRef::Artifact(a) => (vec![a.clone()], vec![]),
+                    AudioRef::File(f) => (vec![], vec![f.clone()]),
+                };
+                let features = format!("{id}/{}/features.npz", track.id);
+                v.push(ArtifactDecl {
+                    id: features.clone(),
+                    target: id.to_string(),
+                    rel: format!("{}/features.npz", track.id),
+                    deps,
+                    files,
+                    materialized: true,
+                    recipe: Recipe::Features { audio: track.audio.clone(), sample_rate_hz: album.sample_rate_hz },
+                });
+                v.push(ArtifactDecl {
+                    id: format!("{id}/{}/features.png", track.id),
+                    target: id.to_string(),
+                    rel: format!("{}/features.png", track.id),
+                    deps: vec![features],
+                    files: vec![],
+                    materialized: true,
+                    recipe: Recipe::FeaturesPlot,
+                });
+            }
+            v
         }
     }
 }

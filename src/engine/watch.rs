@@ -1,6 +1,7 @@
 //! `watch`: render, then re-render on every change to `Project.toml` or a recipe, keeping the
 //! salsa database warm so only what a change invalidated runs again.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -22,8 +23,8 @@ pub trait Observer: Reporter {
     fn watching(&self, paths: &[PathBuf]);
 }
 
-/// Whether a changed path can change the build: `Project.toml` or a recipe.
-fn relevant(root: &Path, path: &Path) -> bool {
+/// Whether a changed path can change the build: `Project.toml`, a recipe or an input file.
+fn relevant(root: &Path, path: &Path, inputs: &BTreeSet<String>) -> bool {
     let Ok(rel) = path.strip_prefix(root) else { return false };
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if crate::store::fsutil::is_temp_name(name) {
@@ -32,40 +33,48 @@ fn relevant(root: &Path, path: &Path) -> bool {
     rel == Path::new(project::settings::PROJECT_FILE)
         || (rel.starts_with(RECIPES_DIR)
             && (rel.extension().is_some_and(|e| e == "toml") || rel == Path::new(RECIPES_DIR)))
+        || rel.to_str().is_some_and(|r| inputs.contains(r))
 }
 
 /// Run until the process is stopped (or the watcher fails). `ids` as for `render`.
 pub fn watch(root: &Path, overrides: &[String], ids: &[String], jobs: usize, obs: &dyn Observer) -> Result<(), String> {
     let (tx, rx) = mpsc::channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(Duration::from_millis(150), None, tx).map_err(|e| e.to_string())?;
-    let recipes = root.join(RECIPES_DIR);
-    let mut watched = vec![root.to_path_buf()];
-    debouncer.watch(root, RecursiveMode::NonRecursive).map_err(|e| format!("watching {}: {e}", root.display()))?;
-    let mut recipes_watched = false;
-    let mut session: Option<Session> = None;
-    let mut last: Option<Sources> = None;
-    loop {
-        if !recipes_watched && recipes.is_dir() {
-            debouncer
-                .watch(&recipes, RecursiveMode::Recursive)
-                .map_err(|e| format!("watching {}: {e}", recipes.display()))?;
-            watched.push(recipes.clone());
-            recipes_watched = true;
-            obs.watching(&watched);
+    let mut watched: Vec<PathBuf> = Vec::new();
+    let mut add = |dir: PathBuf, mode: RecursiveMode, watched: &mut Vec<PathBuf>| {
+        if !watched.contains(&dir) && dir.is_dir() && debouncer.watch(&dir, mode).is_ok() {
+            watched.push(dir);
+            obs.watching(watched);
         }
+    };
+    let mut session: Option<Session> = None;
+    let mut inputs: BTreeSet<String> = BTreeSet::new();
+    loop {
+        add(root.to_path_buf(), RecursiveMode::NonRecursive, &mut watched);
+        add(root.join(RECIPES_DIR), RecursiveMode::Recursive, &mut watched);
         match session::read_sources(root) {
             Err(d) => obs.invalid(&d),
-            Ok(sources) if last.as_ref() != Some(&sources) => {
-                last = Some(sources.clone());
-                rebuild(root, sources, overrides, ids, jobs, &mut session, obs);
+            Ok(sources) => rebuild(root, sources, overrides, ids, jobs, &mut session, obs),
+        }
+        // Input files are watched through their directories (never outputs or the cache).
+        if let Some(Ok(config)) = session.as_ref().map(|s| super::query::config(&s.db).clone()) {
+            inputs = session::input_files(&config).into_iter().collect();
+            for file in &inputs {
+                if let Some(dir) = root.join(file).parent() {
+                    add(dir.to_path_buf(), RecursiveMode::NonRecursive, &mut watched);
+                }
             }
-            Ok(_) => {}
         }
         // Wait for a relevant change, then let a burst of saves settle into one rebuild.
         loop {
             let batch = rx.recv().map_err(|_| "the file watcher stopped".to_string())?;
             let hit = match batch {
-                Ok(events) => events.iter().flat_map(|e| e.paths.iter()).any(|p| relevant(root, p)),
+                Ok(events) => events
+                    .iter()
+                    // Reading a file (our own reads included) is not a change.
+                    .filter(|e| !matches!(e.kind, notify_debouncer_full::notify::EventKind::Access(_)))
+                    .flat_map(|e| e.paths.iter())
+                    .any(|p| relevant(root, p, &inputs)),
                 Err(errors) => {
                     obs.error(&format!(
                         "file watcher: {}",

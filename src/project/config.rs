@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::album::{self, AlbumSpec};
 use super::diagnostic::{Diagnostic, Diagnostics, suggestion};
 use super::kit::{self, KitSpec};
 use super::reader::{Ctx, TableReader};
@@ -12,12 +13,13 @@ use super::song::{self, SongSpec};
 use super::value::{self, Kind, Node, Origin};
 
 /// The kinds of target a recipe can declare, in build order.
-pub const KINDS: [&str; 2] = ["kit", "song"];
+pub const KINDS: [&str; 3] = ["kit", "song", "album"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetSpec {
     Kit(Arc<KitSpec>),
     Song(Arc<SongSpec>),
+    Album(Arc<AlbumSpec>),
 }
 
 impl TargetSpec {
@@ -25,6 +27,7 @@ impl TargetSpec {
         match self {
             TargetSpec::Kit(_) => "kit",
             TargetSpec::Song(_) => "song",
+            TargetSpec::Album(_) => "album",
         }
     }
 }
@@ -36,6 +39,9 @@ pub struct Config {
     pub targets: BTreeMap<String, TargetSpec>,
     /// Target id → the recipe file that declares it.
     pub target_files: BTreeMap<String, String>,
+    /// Where keys that need further checks (audio paths, artifact references) were written,
+    /// by key path (`album.demo.track[0].audio`).
+    pub origins: BTreeMap<String, Origin>,
 }
 
 /// A recipe file's project-relative path and text.
@@ -161,12 +167,24 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
             target_files.insert(id, file.clone());
         }
     }
+    let declared: std::collections::BTreeSet<String> =
+        tables.iter().flat_map(|(k, t)| t.keys().map(move |n| format!("{k}.{n}"))).collect();
+    let mut origins = BTreeMap::new();
+    for (name, (file, node)) in tables.get("album").into_iter().flatten() {
+        let id = format!("album.{name}");
+        if let Some(t) = TableReader::new(&ctx, node, &id) {
+            let (spec, o) = album::read(&t, &id, settings.sample_rate_hz, &declared);
+            origins.extend(o);
+            targets.insert(id.clone(), TargetSpec::Album(Arc::new(spec)));
+            target_files.insert(id, file.clone());
+        }
+    }
     for (id, spec) in kits {
         targets.insert(id, TargetSpec::Kit(Arc::new(spec)));
     }
 
     if ctx.is_empty() {
-        Ok(Config { settings, targets, target_files })
+        Ok(Config { settings, targets, target_files, origins })
     } else {
         let mut diags = ctx.into_diagnostics();
         diags.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));

@@ -1,6 +1,7 @@
 //! Project configuration: `Project.toml` + `recipes/*.toml` (+ `--set`) → validated specs.
 //! Pure over file texts; every problem is reported at once with file, line and key path.
 
+pub mod album;
 pub mod config;
 pub mod diagnostic;
 pub mod kit;

@@ -78,6 +78,12 @@ impl Project {
         fs::write(p, text).unwrap();
     }
 
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) {
+        let p = self.path().join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes).unwrap();
+    }
+
     pub fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.path().join(rel)).unwrap()
     }

@@ -1,0 +1,142 @@
+//! Centred short-time framing and one windowed real FFT per frame (librosa `center=True`).
+//!
+//! Frames are taken from the signal zero-padded by `n_fft / 2` on both ends, so frame `t` is
+//! centred on sample `t · hop_len` and there are `1 + len / hop_len` frames.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+
+use crate::dsp::window::hann_periodic;
+
+/// Number of centred frames librosa produces for `len_samples` samples: `1 + len / hop`.
+///
+/// ```
+/// assert_eq!(ntsbuild::dsp::stft::centred_frame_count(48_000, 512), 94);
+/// assert_eq!(ntsbuild::dsp::stft::centred_frame_count(1_000, 512), 2);
+/// ```
+pub fn centred_frame_count(len_samples: usize, hop_len: usize) -> usize {
+    1 + len_samples / hop_len.max(1)
+}
+
+/// Copies centred frame `frame_index` of `signal` into `out` (length `n_fft`), with the
+/// implicit zero padding of `n_fft / 2` samples at both ends.
+pub fn centred_frame(signal: &[f32], frame_index: usize, hop_len: usize, out: &mut [f32]) {
+    let n_fft = out.len();
+    let pad = (n_fft / 2) as isize;
+    let start = (frame_index * hop_len) as isize - pad;
+    for (i, o) in out.iter_mut().enumerate() {
+        let j = start + i as isize;
+        *o = if j >= 0 && (j as usize) < signal.len() { signal[j as usize] } else { 0.0 };
+    }
+}
+
+/// A planned windowed real FFT: `n_fft` samples in, `n_fft / 2 + 1` magnitudes out.
+///
+/// The plan is shared (`Clone` is cheap); each clone owns its own scratch buffers, so one clone
+/// per thread computes frames without locking.
+#[derive(Clone)]
+pub struct SpectrumPlan {
+    fft: Arc<dyn RealToComplex<f64>>,
+    window: Arc<[f64]>,
+    input: Vec<f64>,
+    spectrum: Vec<Complex<f64>>,
+    scratch: Vec<Complex<f64>>,
+}
+
+impl SpectrumPlan {
+    /// Plans a periodic-Hann-windowed FFT of `n_fft` points (`n_fft` ≥ 2, even).
+    pub fn new(n_fft: usize) -> Self {
+        let n_fft = n_fft.max(2);
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
+        let input = fft.make_input_vec();
+        let spectrum = fft.make_output_vec();
+        let scratch = fft.make_scratch_vec();
+        Self { fft, window: hann_periodic(n_fft).into(), input, spectrum, scratch }
+    }
+
+    /// FFT length in samples.
+    pub fn n_fft(&self) -> usize {
+        self.window.len()
+    }
+
+    /// Number of frequency bins, `n_fft / 2 + 1`.
+    pub fn bin_count(&self) -> usize {
+        self.n_fft() / 2 + 1
+    }
+
+    /// Windows `frame` (length `n_fft`), transforms it in f64 and writes `|X[k]|` to
+    /// `magnitudes` (length `n_fft / 2 + 1`).
+    ///
+    /// Like librosa, the window is f64, the product and FFT are f64, and the spectrum is then
+    /// rounded to complex64 before its magnitude is taken as f32.
+    #[inline(always)]
+    pub fn magnitudes(&mut self, frame: &[f32], magnitudes: &mut [f32]) {
+        for ((x, &s), &w) in self.input.iter_mut().zip(frame).zip(self.window.iter()) {
+            *x = w * f64::from(s);
+        }
+        // Lengths come from the plan itself, so the FFT cannot reject them.
+        let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        // re² and im² are exact in f64 (24-bit mantissas); the sum is rounded to f32 and
+        // square-rooted there, within an ulp of numpy's hypotf. Four bins at a time so the
+        // square roots run 4-wide.
+        let power32 = |c: &Complex<f64>| {
+            let re = f64::from(c.re as f32);
+            let im = f64::from(c.im as f32);
+            (re * re + im * im) as f32
+        };
+        let mut out = magnitudes.chunks_exact_mut(4);
+        let mut bins = self.spectrum.chunks_exact(4);
+        for (m, c) in (&mut out).zip(&mut bins) {
+            let p = [power32(&c[0]), power32(&c[1]), power32(&c[2]), power32(&c[3])];
+            for (mi, pi) in m.iter_mut().zip(p) {
+                *mi = pi.sqrt();
+            }
+        }
+        for (m, c) in out.into_remainder().iter_mut().zip(bins.remainder()) {
+            *m = power32(c).sqrt();
+        }
+    }
+}
+
+/// Centre frequency of each FFT bin in Hz, as `numpy.fft.rfftfreq(n_fft, 1 / sr)`.
+pub fn fft_frequencies_hz(sample_rate_hz: u32, n_fft: usize) -> Vec<f64> {
+    let d = 1.0 / f64::from(sample_rate_hz);
+    let val = 1.0 / (n_fft as f64 * d);
+    (0..=n_fft / 2).map(|k| k as f64 * val).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_padding_matches_centring() {
+        let signal: Vec<f32> = (1..=10).map(|v| v as f32).collect();
+        let mut out = [0.0f32; 8];
+        centred_frame(&signal, 0, 4, &mut out);
+        assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
+        centred_frame(&signal, 2, 4, &mut out);
+        assert_eq!(out, [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn dc_frame_has_energy_only_in_bin_zero() {
+        let mut plan = SpectrumPlan::new(16);
+        let mut mags = vec![0.0f32; plan.bin_count()];
+        plan.magnitudes(&[1.0; 16], &mut mags);
+        // Sum of a periodic Hann window of length 16 is 8.
+        assert!((mags[0] - 8.0).abs() < 1e-5);
+        assert!((mags[1] - 4.0).abs() < 1e-5);
+        assert!(mags[2..].iter().all(|m| m.abs() < 1e-5));
+    }
+
+    #[test]
+    fn frequencies_are_k_sr_over_n() {
+        let f = fft_frequencies_hz(48_000, 2048);
+        assert_eq!(f.len(), 1025);
+        assert_eq!(f[0], 0.0);
+        assert!((f[1024] - 24_000.0).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,256 @@
+//! Streaming feature extraction: push mono chunks, `finish` for [`Features`].
+//!
+//! Frames are analysed as soon as a full block of them is available, in parallel, and only
+//! their per-frame results (≈ 0.5 KiB a frame) are kept, so a long file never has to be held
+//! in memory as samples. The two global steps (the −80 dB floor below the maximum, then MFCC
+//! and onset) run in `finish`.
+
+use rayon::prelude::*;
+
+use crate::dsp::stft::centred_frame_count;
+use crate::features::frame::{FrameAnalysisPlan, FrameStats};
+use crate::features::mfcc::{mfcc_dct, mfcc_frame};
+use crate::features::onset::{ONSET_SHIFT_FRAMES, onset_rise};
+use crate::features::{Features, HOP_LEN, N_FFT, N_MFCC, TOP_DB};
+
+/// Frames per stored block (and per parallel batch while streaming).
+const BLOCK_FRAMES: usize = 1024;
+/// Frames per parallel task.
+const TASK_FRAMES: usize = 16;
+
+/// Accumulates per-frame analysis of a mono signal delivered in chunks of any size.
+///
+/// The result is bit-identical to [`crate::features::features`] on the concatenated signal,
+/// whatever the chunk sizes and the rayon thread count.
+pub struct FeatureAccumulator {
+    sample_rate_hz: u32,
+    plan: FrameAnalysisPlan,
+    /// Samples of the zero-padded signal starting at padded index `buffer_start`.
+    buffer: Vec<f32>,
+    buffer_start: usize,
+    next_frame: usize,
+    samples_seen: usize,
+    blocks: Vec<Vec<FrameStats>>,
+}
+
+impl FeatureAccumulator {
+    /// An empty accumulator for audio at `sample_rate_hz`.
+    pub fn new(sample_rate_hz: u32) -> Self {
+        Self {
+            sample_rate_hz,
+            plan: FrameAnalysisPlan::new(sample_rate_hz),
+            buffer: vec![0.0; N_FFT / 2],
+            buffer_start: 0,
+            next_frame: 0,
+            samples_seen: 0,
+            blocks: Vec::new(),
+        }
+    }
+
+    /// Samples pushed so far.
+    pub fn samples_seen(&self) -> usize {
+        self.samples_seen
+    }
+
+    /// Appends `samples` and analyses every complete block of frames.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.samples_seen += samples.len();
+        self.buffer.extend_from_slice(samples);
+        let end = self.buffer_start + self.buffer.len();
+        let available = if end >= N_FFT { (end - N_FFT) / HOP_LEN + 1 } else { 0 };
+        let ready = available.saturating_sub(self.next_frame);
+        let whole_blocks = ready / BLOCK_FRAMES * BLOCK_FRAMES;
+        if whole_blocks > 0 {
+            self.analyze(whole_blocks);
+        }
+    }
+
+    /// Analyses the remaining frames and runs the global steps.
+    pub fn finish(mut self) -> Features {
+        self.buffer.extend(std::iter::repeat_n(0.0, N_FFT / 2));
+        let total = centred_frame_count(self.samples_seen, HOP_LEN);
+        let remaining = total - self.next_frame;
+        if remaining > 0 {
+            self.analyze(remaining);
+        }
+        finalize(&self.blocks, total, self.sample_rate_hz)
+    }
+
+    fn analyze(&mut self, count: usize) {
+        let source = Padded { data: &self.buffer, offset: self.buffer_start };
+        for start in (0..count).step_by(BLOCK_FRAMES) {
+            let n = BLOCK_FRAMES.min(count - start);
+            let frames = analyze_frames(&self.plan, source, self.next_frame + start, n);
+            // Every push analyses whole blocks, so all blocks but the last hold exactly
+            // BLOCK_FRAMES frames (`frame_at` relies on it).
+            self.blocks.push(frames);
+        }
+        self.next_frame += count;
+        let consumed = self.next_frame * HOP_LEN - self.buffer_start;
+        self.buffer.drain(..consumed.min(self.buffer.len()));
+        self.buffer_start += consumed;
+    }
+}
+
+/// A window onto the centred, zero-padded signal: `data[i]` is padded sample `offset + i`;
+/// padded samples outside `data` are zero.
+#[derive(Clone, Copy)]
+struct Padded<'a> {
+    data: &'a [f32],
+    offset: usize,
+}
+
+impl Padded<'_> {
+    /// Frame `t` (padded samples `t·HOP_LEN ..+ N_FFT`), borrowed when it lies inside `data`.
+    fn frame<'s>(&'s self, t: usize, scratch: &'s mut [f32; N_FFT]) -> &'s [f32] {
+        let start = t * HOP_LEN;
+        let end = start + N_FFT;
+        if start >= self.offset && end <= self.offset + self.data.len() {
+            return &self.data[start - self.offset..end - self.offset];
+        }
+        for (i, s) in scratch.iter_mut().enumerate() {
+            *s = (start + i).checked_sub(self.offset).and_then(|j| self.data.get(j)).copied().unwrap_or(0.0);
+        }
+        scratch
+    }
+}
+
+/// Analyses frames `first .. first + count` of `source` in parallel tasks of `TASK_FRAMES`.
+fn analyze_frames(plan: &FrameAnalysisPlan, source: Padded<'_>, first: usize, count: usize) -> Vec<FrameStats> {
+    let mut out = vec![FrameStats::default(); count];
+    out.par_chunks_mut(TASK_FRAMES).enumerate().for_each_init(
+        || (plan.analyzer(), [0.0f32; N_FFT]),
+        |(analyzer, scratch), (task, stats)| {
+            for (i, s) in stats.iter_mut().enumerate() {
+                let t = first + task * TASK_FRAMES + i;
+                analyzer.analyze(source.frame(t, scratch), s);
+            }
+        },
+    );
+    out
+}
+
+/// Features of a whole in-memory signal, without copying it (same bits as streaming it).
+pub(crate) fn features_of_slice(samples: &[f32], sample_rate_hz: u32) -> Features {
+    let plan = FrameAnalysisPlan::new(sample_rate_hz);
+    let total = centred_frame_count(samples.len(), HOP_LEN);
+    let source = Padded { data: samples, offset: N_FFT / 2 };
+    let blocks: Vec<Vec<FrameStats>> = (0..total)
+        .step_by(BLOCK_FRAMES)
+        .map(|first| analyze_frames(&plan, source, first, BLOCK_FRAMES.min(total - first)))
+        .collect();
+    finalize(&blocks, total, sample_rate_hz)
+}
+
+fn frame_at(blocks: &[Vec<FrameStats>], t: usize) -> &FrameStats {
+    &blocks[t / BLOCK_FRAMES][t % BLOCK_FRAMES]
+}
+
+/// The global steps: dB floor at (max − 80), MFCC, onset, and assembly of [`Features`].
+fn finalize(blocks: &[Vec<FrameStats>], frame_count: usize, sample_rate_hz: u32) -> Features {
+    let max_db = blocks
+        .par_iter()
+        .map(|b| b.iter().flat_map(|s| s.mel_db.iter().copied()).fold(f32::NEG_INFINITY, f32::max))
+        .reduce(|| f32::NEG_INFINITY, f32::max);
+    let floor_db = max_db - TOP_DB;
+
+    let stats = || blocks.iter().flat_map(|b| b.iter());
+    let rms = stats().map(|s| s.rms).collect();
+    let centroid_hz = stats().map(|s| s.centroid_hz).collect();
+    let flatness = stats().map(|s| s.flatness).collect();
+    let rate = f64::from(sample_rate_hz.max(1));
+    let times_s = (0..frame_count).map(|t| ((t * HOP_LEN) as f64 / rate) as f32).collect();
+
+    let dct = mfcc_dct();
+    let mut by_frame = vec![0.0f32; frame_count * N_MFCC];
+    by_frame.par_chunks_mut(N_MFCC * BLOCK_FRAMES).zip(blocks.par_iter()).for_each(|(out, block)| {
+        for (o, s) in out.chunks_exact_mut(N_MFCC).zip(block) {
+            mfcc_frame(&dct, &s.mel_db, floor_db, o);
+        }
+    });
+    let mut mfcc = vec![0.0f32; frame_count * N_MFCC];
+    for (t, coeffs) in by_frame.chunks_exact(N_MFCC).enumerate() {
+        for (k, &c) in coeffs.iter().enumerate() {
+            mfcc[k * frame_count + t] = c;
+        }
+    }
+
+    let mut onset = vec![0.0f32; frame_count];
+    onset.par_chunks_mut(BLOCK_FRAMES).enumerate().for_each(|(chunk, out)| {
+        for (i, o) in out.iter_mut().enumerate() {
+            let t = chunk * BLOCK_FRAMES + i;
+            if t >= ONSET_SHIFT_FRAMES {
+                let prev = frame_at(blocks, t - ONSET_SHIFT_FRAMES);
+                let cur = frame_at(blocks, t - ONSET_SHIFT_FRAMES + 1);
+                *o = onset_rise(&prev.mel_db, &cur.mel_db, floor_db);
+            }
+        }
+    });
+
+    Features { sample_rate_hz, times_s, rms, centroid_hz, flatness, mfcc, onset }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::features;
+
+    fn signal(len: usize) -> Vec<f32> {
+        let mut state = 0x1234_5678_u32;
+        (0..len)
+            .map(|n| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                (n as f32 * 0.01).sin() * 0.3 + noise * 0.1
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunking_does_not_change_bits() {
+        let x = signal(700_000);
+        let whole = features(&x, 48_000);
+        let mut streamed = FeatureAccumulator::new(48_000);
+        streamed.push(&x);
+        assert_eq!(streamed.finish(), whole, "one push");
+        for chunk in [1usize, 511, 4096, 100_000] {
+            let mut acc = FeatureAccumulator::new(48_000);
+            for c in x.chunks(chunk).take(if chunk == 1 { 5_000 } else { usize::MAX }) {
+                acc.push(c);
+            }
+            if chunk == 1 {
+                acc.push(&x[5_000..]);
+            }
+            assert_eq!(acc.finish(), whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn frame_counts_match_librosa() {
+        for len in [0usize, 1, 511, 512, 1000, 2047, 2048, 48_000] {
+            let f = features(&signal(len), 48_000);
+            assert_eq!(f.frame_count(), 1 + len / 512, "len {len}");
+            assert_eq!(f.mfcc.len(), 13 * f.frame_count());
+            assert_eq!(f.onset.len(), f.frame_count());
+            assert!(f.mfcc.iter().chain(&f.rms).chain(&f.onset).all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn thread_count_does_not_change_bits() {
+        let x = signal(300_000);
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map(|pool| pool.install(|| features(&x, 48_000)))
+        };
+        let one = run(1).expect("pool");
+        let two = run(2).expect("pool");
+        let five = run(5).expect("pool");
+        assert_eq!(one, two);
+        assert_eq!(one, five);
+    }
+}

@@ -1,0 +1,622 @@
+//! Decoding audio files (WAV, FLAC, MP3, Ogg Vorbis, …) to mono f32 with symphonia.
+//!
+//! Any channel count is downmixed by channel mean in f32, exactly as `librosa.to_mono` does.
+//! Decoding streams packet by packet: the multichannel data of one packet is all that is ever
+//! held, and [`decode_stream_path`] hands mono chunks to a [`MonoSink`] so a caller (resampler,
+//! feature accumulator) never needs the whole signal in memory. Bad input is a typed
+//! [`DecodeError`] naming the file; audio that stops early decodes what is there and says so in
+//! `warnings`. WAVs that symphonia refuses before any audio (RIFX, RF64, odd bit widths,
+//! inconsistent RIFF sizes) are retried with [`crate::media::wav_lenient`].
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, ErrorKind, Read};
+use std::path::Path;
+
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+
+use crate::media::wav_lenient::{decode_lenient_wav, looks_like_wav};
+
+/// Consecutive packets that may fail to decode before the file is declared corrupt.
+const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
+/// Consecutive packets that may yield no audio before the decoder is declared stalled.
+const MAX_IDLE_PACKETS: usize = 100_000;
+/// Upper bound on decoded frames (≈ 400 h at 48 kHz): a guard against runaway streams.
+const MAX_FRAMES: u64 = 1 << 36;
+/// Largest up-front reservation for the collected mono signal, in samples (1 GiB of f32).
+const MAX_RESERVE_SAMPLES: u64 = 1 << 28;
+
+/// What went wrong decoding one file. Every message names the file and fits on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The file could not be opened or read.
+    #[error("{name}: cannot read: {source}")]
+    Io {
+        /// File name.
+        name: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file has no bytes at all.
+    #[error("{name}: file is empty (0 bytes)")]
+    EmptyFile {
+        /// File name.
+        name: String,
+    },
+    /// No reader recognised the container.
+    #[error("{name}: not a recognised audio format ({detail})")]
+    UnknownFormat {
+        /// File name.
+        name: String,
+        /// symphonia's message.
+        detail: String,
+    },
+    /// The container has no audio track.
+    #[error("{name}: no audio track")]
+    NoAudioTrack {
+        /// File name.
+        name: String,
+    },
+    /// The audio codec or one of its features is not supported.
+    #[error("{name}: unsupported audio encoding ({detail})")]
+    UnsupportedCodec {
+        /// File name.
+        name: String,
+        /// symphonia's message.
+        detail: String,
+    },
+    /// The data is damaged before any audio could be decoded, or damaged throughout.
+    #[error("{name}: corrupt or malformed audio ({detail})")]
+    Malformed {
+        /// File name.
+        name: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The file ends before its first audio frame.
+    #[error("{name}: truncated: the file ends before any audio ({detail})")]
+    Truncated {
+        /// File name.
+        name: String,
+        /// What was being read.
+        detail: String,
+    },
+    /// The stream is valid but holds zero audio frames.
+    #[error("{name}: contains no audio (0 frames)")]
+    NoSamples {
+        /// File name.
+        name: String,
+    },
+    /// A sample is NaN or infinite.
+    #[error("{name}: non-finite sample (NaN or infinity) at frame {frame}")]
+    NonFiniteSample {
+        /// File name.
+        name: String,
+        /// Frame index of the first bad sample.
+        frame: u64,
+    },
+    /// The stream declares an impossible layout (zero rate or channels, or one that changes).
+    #[error("{name}: invalid stream layout ({detail})")]
+    InvalidLayout {
+        /// File name.
+        name: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The decoder kept returning packets without audio, or far too much audio.
+    #[error("{name}: decoder made no progress ({detail})")]
+    Stalled {
+        /// File name.
+        name: String,
+        /// What was observed.
+        detail: String,
+    },
+    /// The consumer of the decoded audio failed.
+    #[error("{name}: {source}")]
+    Sink {
+        /// File name.
+        name: String,
+        /// The consumer's error.
+        source: SinkError,
+    },
+}
+
+/// An error reported by a [`MonoSink`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+/// Layout of a stream, given to a [`MonoSink`] before the first samples.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamFormat {
+    /// Sample rate in Hz.
+    pub sample_rate_hz: u32,
+    /// Channels in the file (the sink receives their mean).
+    pub channels: u16,
+    /// Frames the container declares, if it does.
+    pub declared_frames: Option<u64>,
+    /// Codec short name (e.g. `vorbis`, `pcm_s16le`, `flac`).
+    pub codec: String,
+}
+
+/// Receives decoded mono audio in order.
+pub trait MonoSink {
+    /// Called once, before the first `push`.
+    fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError>;
+    /// Called with each decoded chunk of mono samples (finite values only).
+    fn push(&mut self, mono: &[f32]) -> Result<(), SinkError>;
+}
+
+/// Summary of a streamed decode.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodeInfo {
+    /// Sample rate in Hz.
+    pub sample_rate_hz: u32,
+    /// Channels in the file.
+    pub channels: u16,
+    /// Frames (per channel) decoded and delivered.
+    pub frames_decoded: u64,
+    /// Codec short name.
+    pub codec: String,
+    /// Non-fatal problems (truncation, skipped packets), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// A whole file decoded to mono.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecodedAudio {
+    /// Channel-mean samples.
+    pub samples_mono: Vec<f32>,
+    /// Sample rate in Hz.
+    pub sample_rate_hz: u32,
+    /// Channels in the file.
+    pub channels: u16,
+    /// Frames decoded (`samples_mono.len()`).
+    pub frames_decoded: u64,
+    /// Non-fatal problems, one line each.
+    pub warnings: Vec<String>,
+}
+
+/// Decodes an in-memory file; `name` (a path or label) appears in errors and picks the
+/// format hint by its extension.
+pub fn decode_bytes(bytes: &[u8], name: &str) -> Result<DecodedAudio, DecodeError> {
+    let mut sink = CollectSink::default();
+    let info = decode_stream_bytes(bytes, name, &mut sink)?;
+    Ok(sink.into_decoded(info))
+}
+
+/// Decodes a file from disk, reading it in a streaming fashion.
+pub fn decode_path(path: &Path) -> Result<DecodedAudio, DecodeError> {
+    let mut sink = CollectSink::default();
+    let info = decode_stream_path(path, &mut sink)?;
+    Ok(sink.into_decoded(info))
+}
+
+/// Streams an in-memory file's mono audio into `sink`.
+pub fn decode_stream_bytes(bytes: &[u8], name: &str, sink: &mut dyn MonoSink) -> Result<DecodeInfo, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::EmptyFile { name: name.to_string() });
+    }
+    let mut tracked = TrackStart { inner: sink, started: false };
+    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &mut tracked) {
+        Err(e) if !tracked.started && looks_like_wav(bytes) => {
+            with_fallback(e, decode_lenient_wav(&mut Cursor::new(bytes), name, sink))
+        }
+        other => other,
+    }
+}
+
+/// Streams a file's mono audio into `sink`, reading the file incrementally.
+pub fn decode_stream_path(path: &Path, sink: &mut dyn MonoSink) -> Result<DecodeInfo, DecodeError> {
+    let name = path.display().to_string();
+    let io = |source| DecodeError::Io { name: name.clone(), source };
+    let file = File::open(path).map_err(io)?;
+    if file.metadata().map_err(io)?.len() == 0 {
+        return Err(DecodeError::EmptyFile { name });
+    }
+    let mut tracked = TrackStart { inner: sink, started: false };
+    match decode_source(Box::new(file), extension_of(&name), &name, &mut tracked) {
+        Err(e) if !tracked.started && file_looks_like_wav(path) => {
+            let file = File::open(path).map_err(io)?;
+            let mut reader = BufReader::with_capacity(1 << 16, file);
+            with_fallback(e, decode_lenient_wav(&mut reader, &name, sink))
+        }
+        other => other,
+    }
+}
+
+fn file_looks_like_wav(path: &Path) -> bool {
+    let mut prefix = [0u8; 12];
+    File::open(path).and_then(|mut f| f.read_exact(&mut prefix)).is_ok() && looks_like_wav(&prefix)
+}
+
+/// Picks the result after symphonia failed on a WAV: the lenient reader's success (with a
+/// note), its own specific error, or symphonia's error when the lenient reader does not
+/// handle the encoding at all.
+fn with_fallback(
+    symphonia_error: DecodeError,
+    lenient: Result<DecodeInfo, DecodeError>,
+) -> Result<DecodeInfo, DecodeError> {
+    match lenient {
+        Ok(mut info) => {
+            info.warnings.insert(0, format!("non-standard WAV read by the fallback reader ({symphonia_error})"));
+            Ok(info)
+        }
+        Err(DecodeError::UnsupportedCodec { .. } | DecodeError::UnknownFormat { .. }) => Err(symphonia_error),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records whether the wrapped sink has been started (after which no fallback is possible).
+struct TrackStart<'a> {
+    inner: &'a mut dyn MonoSink,
+    started: bool,
+}
+
+impl MonoSink for TrackStart<'_> {
+    fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
+        self.started = true;
+        self.inner.start(format)
+    }
+
+    fn push(&mut self, mono: &[f32]) -> Result<(), SinkError> {
+        self.inner.push(mono)
+    }
+}
+
+fn extension_of(name: &str) -> Option<String> {
+    Path::new(name).extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
+}
+
+fn decode_source<'s>(
+    source: Box<dyn MediaSource + 's>,
+    extension: Option<String>,
+    name: &str,
+    sink: &mut dyn MonoSink,
+) -> Result<DecodeInfo, DecodeError> {
+    let name_s = || name.to_string();
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = &extension {
+        hint.with_extension(ext);
+    }
+    let mut format = symphonia::default::get_probe()
+        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .map_err(|e| match e {
+            SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+                DecodeError::Truncated { name: name_s(), detail: "while reading the header".to_string() }
+            }
+            SymphoniaError::IoError(source) => DecodeError::Io { name: name_s(), source },
+            SymphoniaError::DecodeError(msg) => DecodeError::Malformed { name: name_s(), detail: msg.to_string() },
+            other => DecodeError::UnknownFormat { name: name_s(), detail: other.to_string() },
+        })?;
+
+    let track = format.default_track(TrackType::Audio).ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?;
+    let track_id = track.id;
+    let declared_frames = track.num_frames;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?
+        .clone();
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() })?;
+    let codec = decoder.codec_info().short_name.to_string();
+
+    let mut warnings = Vec::new();
+    let mut layout: Option<(u32, usize)> = None;
+    let mut frames_decoded = 0u64;
+    let mut bad_in_a_row = 0usize;
+    let mut bad_total = 0usize;
+    let mut last_bad = String::new();
+    let mut idle = 0usize;
+    let mut planes: Vec<Vec<f32>> = Vec::new();
+    let mut mono: Vec<f32> = Vec::new();
+
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            Err(SymphoniaError::ResetRequired) => {
+                warnings.push(format!("{name}: chained stream; decoded only the first one ({frames_decoded} frames)"));
+                break;
+            }
+            Err(e) => {
+                let detail = match &e {
+                    SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+                        "unexpected end of file".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                if frames_decoded > 0 {
+                    warnings.push(format!(
+                        "{name}: truncated or damaged after {frames_decoded} frames ({detail}); using the audio before it"
+                    ));
+                    break;
+                }
+                return Err(match e {
+                    SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+                        DecodeError::Truncated { name: name_s(), detail }
+                    }
+                    SymphoniaError::IoError(source) => DecodeError::Io { name: name_s(), source },
+                    SymphoniaError::Unsupported(_) => DecodeError::UnsupportedCodec { name: name_s(), detail },
+                    _ => DecodeError::Malformed { name: name_s(), detail },
+                });
+            }
+        };
+        if packet.track_id != track_id {
+            idle += 1;
+            if idle > MAX_IDLE_PACKETS {
+                return Err(stalled(name, idle));
+            }
+            continue;
+        }
+        let buffer = match decoder.decode(&packet) {
+            Ok(buffer) => buffer,
+            Err(SymphoniaError::DecodeError(msg)) => {
+                bad_in_a_row += 1;
+                bad_total += 1;
+                last_bad = msg.to_string();
+                if bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
+                    return Err(DecodeError::Malformed {
+                        name: name_s(),
+                        detail: format!("{bad_in_a_row} packets in a row failed to decode: {msg}"),
+                    });
+                }
+                continue;
+            }
+            Err(SymphoniaError::IoError(io)) => {
+                bad_in_a_row += 1;
+                bad_total += 1;
+                last_bad = io.to_string();
+                if bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
+                    return Err(DecodeError::Malformed {
+                        name: name_s(),
+                        detail: format!("{bad_in_a_row} packets in a row failed to decode: {io}"),
+                    });
+                }
+                continue;
+            }
+            Err(e) => {
+                return Err(DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() });
+            }
+        };
+        bad_in_a_row = 0;
+        let frames = buffer.frames();
+        if frames == 0 {
+            idle += 1;
+            if idle > MAX_IDLE_PACKETS {
+                return Err(stalled(name, idle));
+            }
+            continue;
+        }
+        idle = 0;
+
+        let rate = buffer.spec().rate();
+        let channels = buffer.spec().channels().count();
+        match layout {
+            None => {
+                if rate == 0 || channels == 0 || channels > usize::from(u16::MAX) {
+                    return Err(DecodeError::InvalidLayout {
+                        name: name_s(),
+                        detail: format!("{rate} Hz, {channels} channels"),
+                    });
+                }
+                layout = Some((rate, channels));
+                let format = StreamFormat {
+                    sample_rate_hz: rate,
+                    channels: channels as u16,
+                    declared_frames,
+                    codec: codec.clone(),
+                };
+                sink.start(&format).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+            }
+            Some((r, c)) if r != rate || c != channels => {
+                return Err(DecodeError::InvalidLayout {
+                    name: name_s(),
+                    detail: format!(
+                        "changes from {r} Hz × {c} channels to {rate} Hz × {channels} channels at frame {frames_decoded}"
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+
+        buffer.copy_to_vecs_planar::<f32>(&mut planes);
+        downmix(&planes[..channels], frames, &mut mono);
+        if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+            return Err(DecodeError::NonFiniteSample { name: name_s(), frame: frames_decoded + i as u64 });
+        }
+        sink.push(&mono).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+        frames_decoded += frames as u64;
+        if frames_decoded > MAX_FRAMES {
+            return Err(DecodeError::Stalled {
+                name: name_s(),
+                detail: format!("more than {MAX_FRAMES} frames decoded"),
+            });
+        }
+    }
+
+    let Some((sample_rate_hz, channels)) = layout else {
+        return Err(if bad_total > 0 {
+            DecodeError::Malformed {
+                name: name_s(),
+                detail: format!("no packet could be decoded ({bad_total} failed; last: {last_bad})"),
+            }
+        } else {
+            DecodeError::NoSamples { name: name_s() }
+        });
+    };
+    if bad_total > 0 {
+        warnings.push(format!("{name}: skipped {bad_total} undecodable packet(s) (last: {last_bad})"));
+    }
+    if let Some(declared) = declared_frames
+        && frames_decoded < declared
+        && !warnings.iter().any(|w| w.contains("truncated"))
+    {
+        warnings.push(format!("{name}: truncated: decoded {frames_decoded} of {declared} declared frames"));
+    }
+    Ok(DecodeInfo { sample_rate_hz, channels: channels as u16, frames_decoded, codec, warnings })
+}
+
+fn stalled(name: &str, packets: usize) -> DecodeError {
+    DecodeError::Stalled { name: name.to_string(), detail: format!("{packets} packets in a row without audio") }
+}
+
+/// Channel mean in f32: summed channel by channel, then divided by the count (numpy's order).
+fn downmix(planes: &[Vec<f32>], frames: usize, mono: &mut Vec<f32>) {
+    mono.clear();
+    match planes {
+        [] => mono.resize(frames, 0.0),
+        [only] => mono.extend_from_slice(&only[..frames]),
+        [first, rest @ ..] => {
+            mono.extend_from_slice(&first[..frames]);
+            for plane in rest {
+                for (m, &s) in mono.iter_mut().zip(&plane[..frames]) {
+                    *m += s;
+                }
+            }
+            let count = planes.len() as f32;
+            mono.iter_mut().for_each(|m| *m /= count);
+        }
+    }
+}
+
+/// Collects the whole mono signal (reserving the declared length up front).
+#[derive(Default)]
+struct CollectSink {
+    samples: Vec<f32>,
+}
+
+impl CollectSink {
+    fn into_decoded(self, info: DecodeInfo) -> DecodedAudio {
+        DecodedAudio {
+            samples_mono: self.samples,
+            sample_rate_hz: info.sample_rate_hz,
+            channels: info.channels,
+            frames_decoded: info.frames_decoded,
+            warnings: info.warnings,
+        }
+    }
+}
+
+impl MonoSink for CollectSink {
+    fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
+        if let Some(n) = format.declared_frames {
+            self.samples.reserve_exact(n.min(MAX_RESERVE_SAMPLES) as usize);
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, mono: &[f32]) -> Result<(), SinkError> {
+        self.samples.extend_from_slice(mono);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A canonical PCM/float WAV (format tag 1 or 3) with interleaved little-endian samples.
+    fn wav(format_tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
+        let block = channels * bits / 8;
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&format_tag.to_le_bytes());
+        b.extend_from_slice(&channels.to_le_bytes());
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
+        b.extend_from_slice(&block.to_le_bytes());
+        b.extend_from_slice(&bits.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        b.extend_from_slice(data);
+        b
+    }
+
+    fn f32_wav(channels: u16, samples: &[f32]) -> Vec<u8> {
+        let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        wav(3, channels, 48_000, 32, &data)
+    }
+
+    #[test]
+    fn stereo_int16_downmixes_by_mean() {
+        let data: Vec<u8> = [16_384i16, 0, -32_768, 32_767].iter().flat_map(|s| s.to_le_bytes()).collect();
+        let out = decode_bytes(&wav(1, 2, 44_100, 16, &data), "t.wav").expect("decode");
+        assert_eq!(out.sample_rate_hz, 44_100);
+        assert_eq!(out.channels, 2);
+        assert_eq!(out.frames_decoded, 2);
+        assert_eq!(out.samples_mono, vec![0.25, (-1.0 + 32_767.0 / 32_768.0) / 2.0]);
+        assert!(out.warnings.is_empty());
+    }
+
+    #[test]
+    fn float_wav_is_bit_exact() {
+        let x = [0.1f32, -0.7, 0.333, 1e-30];
+        let out = decode_bytes(&f32_wav(1, &x), "t.wav").expect("decode");
+        assert_eq!(out.samples_mono, x);
+    }
+
+    #[test]
+    fn empty_garbage_and_zero_length_are_typed_errors() {
+        assert!(matches!(decode_bytes(&[], "e.wav"), Err(DecodeError::EmptyFile { .. })));
+        let garbage = vec![0x5Au8; 10_000];
+        let err = decode_bytes(&garbage, "g.bin").expect_err("garbage");
+        assert!(matches!(err, DecodeError::UnknownFormat { .. }), "{err}");
+        assert!(err.to_string().starts_with("g.bin: "));
+        let err = decode_bytes(&f32_wav(1, &[]), "z.wav").expect_err("zero length");
+        assert!(matches!(err, DecodeError::NoSamples { .. }), "{err}");
+        let err = decode_bytes(&b"RIFF\x10\x00\x00\x00WAVE"[..], "h.wav").expect_err("header only");
+        assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn non_finite_samples_are_rejected() {
+        let err = decode_bytes(&f32_wav(1, &[0.0, 0.5, f32::NAN]), "n.wav").expect_err("nan");
+        assert!(matches!(err, DecodeError::NonFiniteSample { frame: 2, .. }), "{err}");
+        let err = decode_bytes(&f32_wav(2, &[0.0, 0.0, f32::INFINITY, 0.0]), "i.wav").expect_err("inf");
+        assert!(matches!(err, DecodeError::NonFiniteSample { frame: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn truncated_wav_keeps_what_is_there() {
+        let x: Vec<f32> = (0..10_000).map(|i| (i as f32 * 0.01).sin() * 0.5).collect();
+        let mut bytes = f32_wav(1, &x);
+        bytes.truncate(44 + 4 * 6_000 + 2);
+        let out = decode_bytes(&bytes, "t.wav").expect("partial decode");
+        assert!(out.frames_decoded >= 4_000 && out.frames_decoded <= 6_000, "{}", out.frames_decoded);
+        assert_eq!(out.samples_mono[..], x[..out.samples_mono.len()]);
+        assert!(out.warnings.iter().any(|w| w.contains("truncated")), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn every_prefix_and_corruption_terminates_without_panic() {
+        let x: Vec<f32> = (0..3_000).map(|i| (i as f32 * 0.05).sin()).collect();
+        let good = f32_wav(2, &x);
+        for cut in (0..good.len()).step_by(97) {
+            let _ = decode_bytes(&good[..cut], "p.wav");
+        }
+        let mut state = 0x9E37_79B9u32;
+        for _ in 0..200 {
+            let mut bad = good.clone();
+            for _ in 0..8 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let i = state as usize % bad.len();
+                bad[i] ^= (state >> 24) as u8 | 1;
+            }
+            let _ = decode_bytes(&bad, "c.wav");
+        }
+    }
+}

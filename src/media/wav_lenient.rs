@@ -1,0 +1,462 @@
+//! A lenient streaming reader for PCM/float/G.711 WAV files that symphonia refuses.
+//!
+//! symphonia is strict about RIFF sizes and `fmt ` layouts and does not read RIFX (big-endian),
+//! RF64/BW64 or integer sample widths other than 8/16/24/32 bits. libsndfile (and so librosa)
+//! reads those, so `decode` falls back to this reader for files that start like a WAV and fail
+//! in symphonia before any audio came out. Supported: format tags 1 (integer PCM, any width in
+//! 1..=8 byte containers), 3 (float 32/64), 6 (A-law), 7 (µ-law) and WAVE_EXTENSIBLE wrapping
+//! them; RIFF/RIFX/RF64/BW64 containers; data chunks that run past the end of the file
+//! (decoded up to the last whole frame, with a warning).
+
+use std::io::{self, ErrorKind, Read};
+
+use crate::media::decode::{DecodeError, DecodeInfo, MonoSink, StreamFormat};
+
+/// Frames converted per chunk handed to the sink.
+const CHUNK_FRAMES: usize = 4096;
+/// Largest `fmt ` / `ds64` chunk read into memory.
+const MAX_HEADER_CHUNK_BYTES: u32 = 1 << 16;
+
+/// Whether `prefix` (the first 12 bytes of a file) looks like a RIFF-family WAVE file.
+pub fn looks_like_wav(prefix: &[u8]) -> bool {
+    prefix.len() >= 12 && matches!(&prefix[..4], b"RIFF" | b"RIFX" | b"RF64" | b"BW64") && &prefix[8..12] == b"WAVE"
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Int,
+    Float,
+    ALaw,
+    MuLaw,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Fmt {
+    encoding: Encoding,
+    channels: usize,
+    rate_hz: u32,
+    block_align: usize,
+    container_bytes: usize,
+}
+
+struct ChunkReader<'r> {
+    inner: &'r mut dyn Read,
+    big_endian: bool,
+}
+
+impl ChunkReader<'_> {
+    /// Reads as many bytes as are available up to `buf.len()`.
+    fn fill(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.inner.read(&mut buf[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+
+    fn skip(&mut self, n: u64) -> io::Result<u64> {
+        io::copy(&mut self.inner.take(n), &mut io::sink())
+    }
+
+    fn u16_at(&self, b: &[u8]) -> u16 {
+        let a = [b[0], b[1]];
+        if self.big_endian { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+    }
+
+    fn u32_at(&self, b: &[u8]) -> u32 {
+        let a = [b[0], b[1], b[2], b[3]];
+        if self.big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+    }
+
+    fn u64_at(&self, b: &[u8]) -> u64 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&b[..8]);
+        if self.big_endian { u64::from_be_bytes(a) } else { u64::from_le_bytes(a) }
+    }
+}
+
+/// Decodes a WAV from `reader` (positioned at byte 0) into `sink`.
+pub fn decode_lenient_wav(
+    reader: &mut dyn Read,
+    name: &str,
+    sink: &mut dyn MonoSink,
+) -> Result<DecodeInfo, DecodeError> {
+    let name_s = || name.to_string();
+    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
+    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
+    let truncated = |detail: &str| DecodeError::Truncated { name: name_s(), detail: detail.to_string() };
+
+    let mut r = ChunkReader { inner: reader, big_endian: false };
+    let mut head = [0u8; 12];
+    if r.fill(&mut head).map_err(io_err)? < 12 {
+        return Err(truncated("while reading the RIFF header"));
+    }
+    if !looks_like_wav(&head) {
+        return Err(DecodeError::UnknownFormat {
+            name: name_s(),
+            detail: "not a RIFF/RIFX/RF64 WAVE file".to_string(),
+        });
+    }
+    r.big_endian = &head[..4] == b"RIFX";
+
+    let mut fmt: Option<Fmt> = None;
+    let mut ds64_data_bytes: Option<u64> = None;
+    loop {
+        let mut chunk = [0u8; 8];
+        let got = r.fill(&mut chunk).map_err(io_err)?;
+        if got == 0 {
+            return Err(if fmt.is_none() {
+                truncated("no fmt chunk before the end of the file")
+            } else {
+                truncated("no data chunk before the end of the file")
+            });
+        }
+        if got < 8 {
+            return Err(truncated("inside a chunk header"));
+        }
+        let size = r.u32_at(&chunk[4..]);
+        match &chunk[..4] {
+            b"fmt " | b"ds64" => {
+                if size > MAX_HEADER_CHUNK_BYTES {
+                    return Err(malformed(format!("{size}-byte header chunk")));
+                }
+                let mut body = vec![0u8; size as usize];
+                if r.fill(&mut body).map_err(io_err)? < body.len() {
+                    return Err(truncated("inside the fmt chunk"));
+                }
+                r.skip(u64::from(size & 1)).map_err(io_err)?;
+                if &chunk[..4] == b"ds64" {
+                    if body.len() >= 16 {
+                        ds64_data_bytes = Some(r.u64_at(&body[8..]));
+                    }
+                } else {
+                    fmt = Some(parse_fmt(&r, &body).map_err(|detail| {
+                        if detail.starts_with("format tag") {
+                            DecodeError::UnsupportedCodec { name: name_s(), detail }
+                        } else {
+                            malformed(detail)
+                        }
+                    })?);
+                }
+            }
+            b"data" => {
+                let fmt = fmt.ok_or_else(|| malformed("data chunk before fmt chunk".to_string()))?;
+                let data_bytes = match (size, ds64_data_bytes) {
+                    (u32::MAX, Some(n)) => n,
+                    _ => u64::from(size),
+                };
+                return stream_data(&mut r, fmt, data_bytes, name, sink);
+            }
+            _ => {
+                let want = u64::from(size) + u64::from(size & 1);
+                if r.skip(want).map_err(io_err)? < want {
+                    return Err(if fmt.is_none() {
+                        truncated("before the fmt chunk")
+                    } else {
+                        truncated("before the data chunk")
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn parse_fmt(r: &ChunkReader<'_>, body: &[u8]) -> Result<Fmt, String> {
+    if body.len() < 16 {
+        return Err(format!("fmt chunk of {} bytes", body.len()));
+    }
+    let mut tag = r.u16_at(&body[0..]);
+    let channels = usize::from(r.u16_at(&body[2..]));
+    let rate_hz = r.u32_at(&body[4..]);
+    let block_align = usize::from(r.u16_at(&body[12..]));
+    let bits = usize::from(r.u16_at(&body[14..]));
+    if tag == 0xFFFE {
+        if body.len() < 40 {
+            return Err("WAVE_EXTENSIBLE fmt chunk shorter than 40 bytes".to_string());
+        }
+        // The sub-format GUID starts with the format tag as a 32-bit field.
+        let sub = r.u32_at(&body[24..]);
+        tag = u16::try_from(sub).unwrap_or(u16::MAX);
+    }
+    if channels == 0 || rate_hz == 0 || block_align == 0 || block_align % channels != 0 {
+        return Err(format!("{channels} channels, {rate_hz} Hz, block align {block_align}"));
+    }
+    let container_bytes = block_align / channels;
+    let encoding = match tag {
+        1 => Encoding::Int,
+        3 => Encoding::Float,
+        6 => Encoding::ALaw,
+        7 => Encoding::MuLaw,
+        other => {
+            return Err(format!("format tag 0x{other:04x} is not PCM, float or G.711"));
+        }
+    };
+    let valid = match encoding {
+        Encoding::Int => (1..=8).contains(&container_bytes) && bits <= container_bytes * 8,
+        Encoding::Float => container_bytes == 4 || container_bytes == 8,
+        Encoding::ALaw | Encoding::MuLaw => container_bytes == 1,
+    };
+    if !valid {
+        return Err(format!("{bits}-bit samples in {container_bytes}-byte containers for {encoding:?}"));
+    }
+    Ok(Fmt { encoding, channels, rate_hz, block_align, container_bytes })
+}
+
+fn stream_data(
+    r: &mut ChunkReader<'_>,
+    fmt: Fmt,
+    data_bytes: u64,
+    name: &str,
+    sink: &mut dyn MonoSink,
+) -> Result<DecodeInfo, DecodeError> {
+    let name_s = || name.to_string();
+    let declared_frames = data_bytes / fmt.block_align as u64;
+    let codec = match (fmt.encoding, fmt.container_bytes) {
+        (Encoding::Int, 1) => "pcm_u8".to_string(),
+        (Encoding::Int, n) => format!("pcm_s{}", n * 8),
+        (Encoding::Float, n) => format!("pcm_f{}", n * 8),
+        (Encoding::ALaw, _) => "pcm_alaw".to_string(),
+        (Encoding::MuLaw, _) => "pcm_mulaw".to_string(),
+    };
+    let channels = u16::try_from(fmt.channels).unwrap_or(u16::MAX);
+    let mut raw = vec![0u8; CHUNK_FRAMES * fmt.block_align];
+    let mut mono = Vec::with_capacity(CHUNK_FRAMES);
+    let mut frames_decoded = 0u64;
+    let mut remaining = data_bytes;
+    let mut started = false;
+    let mut short_read = false;
+    while remaining >= fmt.block_align as u64 {
+        let want = (raw.len() as u64).min(remaining) as usize / fmt.block_align * fmt.block_align;
+        let got = r.fill(&mut raw[..want]).map_err(|source| DecodeError::Io { name: name_s(), source })?;
+        let frames = got / fmt.block_align;
+        if frames > 0 {
+            if !started {
+                sink.start(&StreamFormat {
+                    sample_rate_hz: fmt.rate_hz,
+                    channels,
+                    declared_frames: Some(declared_frames),
+                    codec: codec.clone(),
+                })
+                .map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+                started = true;
+            }
+            convert_frames(r.big_endian, fmt, &raw[..frames * fmt.block_align], &mut mono);
+            if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+                return Err(DecodeError::NonFiniteSample { name: name_s(), frame: frames_decoded + i as u64 });
+            }
+            sink.push(&mono).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+            frames_decoded += frames as u64;
+        }
+        remaining -= got as u64;
+        if got < want {
+            short_read = true;
+            break;
+        }
+    }
+    if frames_decoded == 0 {
+        return Err(if short_read {
+            DecodeError::Truncated { name: name_s(), detail: "the data chunk holds no whole frame".to_string() }
+        } else {
+            DecodeError::NoSamples { name: name_s() }
+        });
+    }
+    let mut warnings = Vec::new();
+    if frames_decoded < declared_frames {
+        warnings.push(format!("{name}: truncated: decoded {frames_decoded} of {declared_frames} declared frames"));
+    }
+    Ok(DecodeInfo { sample_rate_hz: fmt.rate_hz, channels, frames_decoded, codec, warnings })
+}
+
+/// Converts whole frames to channel-mean f32 (summed in f32 channel by channel, then divided).
+fn convert_frames(big_endian: bool, fmt: Fmt, raw: &[u8], mono: &mut Vec<f32>) {
+    mono.clear();
+    let n = fmt.container_bytes;
+    let count = fmt.channels as f32;
+    for frame in raw.chunks_exact(fmt.block_align) {
+        let mut acc = 0.0f32;
+        for (c, sample) in frame.chunks_exact(n).enumerate() {
+            let v = sample_to_f32(big_endian, fmt.encoding, sample);
+            acc = if c == 0 { v } else { acc + v };
+        }
+        mono.push(if fmt.channels == 1 { acc } else { acc / count });
+    }
+}
+
+fn sample_to_f32(big_endian: bool, encoding: Encoding, b: &[u8]) -> f32 {
+    match encoding {
+        Encoding::Int if b.len() == 1 => (f32::from(b[0]) - 128.0) / 128.0,
+        Encoding::Int => {
+            // Sign-extend the container (WAV left-justifies narrower samples in it).
+            let mut v: i64 = 0;
+            let ordered: Box<dyn Iterator<Item = &u8>> =
+                if big_endian { Box::new(b.iter()) } else { Box::new(b.iter().rev()) };
+            for &byte in ordered {
+                v = (v << 8) | i64::from(byte);
+            }
+            let shift = 64 - 8 * b.len() as u32;
+            let v = (v << shift) >> shift;
+            (v as f64 / (1u64 << (8 * b.len() - 1)) as f64) as f32
+        }
+        Encoding::Float if b.len() == 4 => {
+            let a = [b[0], b[1], b[2], b[3]];
+            if big_endian { f32::from_be_bytes(a) } else { f32::from_le_bytes(a) }
+        }
+        Encoding::Float => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[..8]);
+            (if big_endian { f64::from_be_bytes(a) } else { f64::from_le_bytes(a) }) as f32
+        }
+        Encoding::ALaw => f32::from(alaw_to_i16(b[0])) / 32_768.0,
+        Encoding::MuLaw => f32::from(mulaw_to_i16(b[0])) / 32_768.0,
+    }
+}
+
+/// G.711 A-law to 16-bit linear (Sun's g711.c `alaw2linear`).
+fn alaw_to_i16(code: u8) -> i16 {
+    let a = code ^ 0x55;
+    let mut t = i32::from(a & 0x0F) << 4;
+    let seg = (a & 0x70) >> 4;
+    match seg {
+        0 => t += 8,
+        1 => t += 0x108,
+        _ => t = (t + 0x108) << (seg - 1),
+    }
+    (if a & 0x80 != 0 { t } else { -t }) as i16
+}
+
+/// G.711 µ-law to 16-bit linear (Sun's g711.c `ulaw2linear`).
+fn mulaw_to_i16(code: u8) -> i16 {
+    let u = !code;
+    let mut t = (i32::from(u & 0x0F) << 3) + 0x84;
+    t <<= (u & 0x70) >> 4;
+    (if u & 0x80 != 0 { 0x84 - t } else { t - 0x84 }) as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::media::decode::{SinkError, StreamFormat};
+
+    #[derive(Default)]
+    struct Collect {
+        format: Option<StreamFormat>,
+        samples: Vec<f32>,
+    }
+
+    impl MonoSink for Collect {
+        fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
+            self.format = Some(format.clone());
+            Ok(())
+        }
+        fn push(&mut self, mono: &[f32]) -> Result<(), SinkError> {
+            self.samples.extend_from_slice(mono);
+            Ok(())
+        }
+    }
+
+    /// A WAV with the given container magic, fmt body and data, in the given byte order.
+    fn wav(magic: &[u8; 4], big_endian: bool, fmt: &[u8], data: &[u8], data_size: u32) -> Vec<u8> {
+        let u32b = |v: u32| {
+            if big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
+        };
+        let mut b = magic.to_vec();
+        b.extend_from_slice(&u32b(4 + 8 + fmt.len() as u32 + 8 + data.len() as u32));
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&u32b(fmt.len() as u32));
+        b.extend_from_slice(fmt);
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&u32b(data_size));
+        b.extend_from_slice(data);
+        b
+    }
+
+    fn fmt_body(big_endian: bool, tag: u16, channels: u16, rate: u32, block: u16, bits: u16) -> Vec<u8> {
+        let u16b = |v: u16| {
+            if big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
+        };
+        let u32b = |v: u32| {
+            if big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
+        };
+        let mut f = Vec::new();
+        f.extend_from_slice(&u16b(tag));
+        f.extend_from_slice(&u16b(channels));
+        f.extend_from_slice(&u32b(rate));
+        f.extend_from_slice(&u32b(rate * u32::from(block)));
+        f.extend_from_slice(&u16b(block));
+        f.extend_from_slice(&u16b(bits));
+        f
+    }
+
+    fn decode(bytes: &[u8]) -> Result<(DecodeInfo, Collect), DecodeError> {
+        let mut sink = Collect::default();
+        let info = decode_lenient_wav(&mut &bytes[..], "t.wav", &mut sink)?;
+        Ok((info, sink))
+    }
+
+    #[test]
+    fn rifx_big_endian_stereo_16_bit() {
+        let fmt = fmt_body(true, 1, 2, 8_000, 4, 16);
+        let data = [0x40, 0x00, 0x00, 0x00, 0x80, 0x00, 0x80, 0x00];
+        let (info, sink) = decode(&wav(b"RIFX", true, &fmt, &data, 8)).expect("decode");
+        assert_eq!(info.frames_decoded, 2);
+        assert_eq!(sink.samples, vec![0.25, -1.0]);
+        assert_eq!(sink.format.map(|f| f.channels), Some(2));
+    }
+
+    #[test]
+    fn twelve_bit_in_16_and_mulaw_with_long_fmt() {
+        let fmt = fmt_body(false, 1, 1, 8_000, 2, 12);
+        let (_, sink) = decode(&wav(b"RIFF", false, &fmt, &[0x00, 0x40], 2)).expect("12-bit");
+        assert_eq!(sink.samples, vec![0.5]);
+        let mut fmt = fmt_body(false, 7, 1, 8_000, 1, 8);
+        fmt.extend_from_slice(&[0, 0, 0, 0]);
+        let (info, sink) = decode(&wav(b"RIFF", false, &fmt, &[0xFF, 0x80], 2)).expect("ulaw");
+        assert_eq!(info.codec, "pcm_mulaw");
+        assert_eq!(sink.samples, vec![0.0, 32_124.0 / 32_768.0]);
+    }
+
+    #[test]
+    fn data_past_end_of_file_keeps_whole_frames_and_warns() {
+        let fmt = fmt_body(false, 3, 1, 48_000, 4, 32);
+        let data: Vec<u8> = [0.5f32, -0.25, 0.125].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let (info, sink) = decode(&wav(b"RIFF", false, &fmt, &data[..10], 400)).expect("decode");
+        assert_eq!(sink.samples, vec![0.5, -0.25]);
+        assert!(info.warnings[0].contains("truncated: decoded 2 of 100"), "{:?}", info.warnings);
+    }
+
+    #[test]
+    fn unusable_headers_are_errors() {
+        let fmt = fmt_body(false, 0x55, 1, 8_000, 1, 8);
+        assert!(matches!(decode(&wav(b"RIFF", false, &fmt, &[0; 4], 4)), Err(DecodeError::UnsupportedCodec { .. })));
+        let fmt = fmt_body(false, 1, 0, 8_000, 1, 8);
+        assert!(matches!(decode(&wav(b"RIFF", false, &fmt, &[0; 4], 4)), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(decode(b"RIFF\0\0\0\0WAVE"), Err(DecodeError::Truncated { .. })));
+        let fmt = fmt_body(false, 1, 1, 8_000, 2, 16);
+        assert!(matches!(decode(&wav(b"RIFF", false, &fmt, &[], 0)), Err(DecodeError::NoSamples { .. })));
+    }
+
+    #[test]
+    fn g711_tables_hit_known_values() {
+        assert_eq!(mulaw_to_i16(0xFF), 0);
+        assert_eq!(mulaw_to_i16(0x00), -32_124);
+        assert_eq!(mulaw_to_i16(0x80), 32_124);
+        assert_eq!(alaw_to_i16(0xD5), 8);
+        assert_eq!(alaw_to_i16(0x55), -8);
+        assert_eq!(alaw_to_i16(0xAA), 32_256);
+    }
+
+    #[test]
+    fn integer_widths_are_left_justified_and_signed() {
+        assert_eq!(sample_to_f32(false, Encoding::Int, &[0x00, 0x80]), -1.0);
+        assert_eq!(sample_to_f32(false, Encoding::Int, &[0x00, 0x00, 0x40]), 0.5);
+        assert_eq!(sample_to_f32(true, Encoding::Int, &[0x40, 0x00, 0x00]), 0.5);
+        assert_eq!(sample_to_f32(false, Encoding::Int, &[0, 0, 0, 0, 0xC0]), -0.5);
+        assert_eq!(sample_to_f32(false, Encoding::Int, &[0xFF]), 127.0 / 128.0);
+    }
+}

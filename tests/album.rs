@@ -1,0 +1,134 @@
+//! The album flow end to end: audio inputs (project files or other targets' artifacts) →
+//! features.npz + features.png, incrementally, with bad audio failing alone.
+
+mod common;
+
+use std::fs;
+
+use common::Project;
+use ntsbuild::media::npz;
+
+/// A mono 16-bit WAV of `seconds` of a sine at `hz`.
+fn sine_wav(p: &Project, rel: &str, hz: f32, seconds: f32, rate: u32) {
+    let n = (seconds * rate as f32) as usize;
+    let x: Vec<f32> = (0..n).map(|i| 0.5 * (2.0 * std::f32::consts::PI * hz * i as f32 / rate as f32).sin()).collect();
+    let bytes = ntsbuild::media::wav::encode_pcm(&[&x], rate, 16).unwrap();
+    p.write_bytes(rel, &bytes);
+}
+
+fn album_project() -> Project {
+    let p = Project::demo();
+    sine_wav(&p, "audio/a.wav", 440.0, 2.0, 48_000);
+    sine_wav(&p, "audio/b.wav", 880.0, 1.5, 44_100);
+    p.write(
+        "recipes/album.toml",
+        "[album.demo]\n\n[[album.demo.track]]\nid = \"opening\"\naudio = \"song.demo/song.wav\"\n\n\
+         [[album.demo.track]]\nid = \"a\"\naudio = \"audio/a.wav\"\n\n[[album.demo.track]]\nid = \"b\"\naudio = \"audio/b.wav\"\n",
+    );
+    p
+}
+
+fn arrays(p: &Project, rel: &str) -> Vec<(String, npz::NpyArray)> {
+    npz::read_npz(&p.bytes(rel), rel).unwrap()
+}
+
+#[test]
+fn demo_album_analyses_the_song() {
+    let p = Project::demo();
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.statuses();
+    assert_eq!(s["album.demo/opening/features.npz"], "built");
+    assert_eq!(s["album.demo/opening/features.png"], "built");
+    let a = arrays(&p, "renders/album/demo/opening/features.npz");
+    let keys: Vec<&str> = a.iter().map(|(k, _)| k.as_str()).collect();
+    for k in ["times", "rms", "centroid", "flatness", "mfcc", "onset", "metadata"] {
+        assert!(keys.contains(&k), "features.npz lacks {k}: {keys:?}");
+    }
+    let song = ntsbuild::media::wav::decode(&p.bytes("renders/song/demo/song.wav")).unwrap();
+    let frames = 1 + song.channels[0].len() / 512;
+    let rms = a.iter().find(|(k, _)| k == "rms").unwrap().1.to_f32_vec().unwrap();
+    assert_eq!(rms.len(), frames);
+    let mfcc = &a.iter().find(|(k, _)| k == "mfcc").unwrap().1;
+    assert_eq!(mfcc.shape, [13, frames]);
+    let meta: serde_json::Value =
+        serde_json::from_str(a.iter().find(|(k, _)| k == "metadata").unwrap().1.as_str().unwrap()).unwrap();
+    assert_eq!(meta["sample_rate"], 48_000);
+    assert_eq!(meta["source"], "song.demo/song.wav");
+    assert!(rms.iter().any(|&x| x > 0.05), "the song is not silent");
+    let png = p.bytes("renders/album/demo/opening/features.png");
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+#[test]
+fn editing_one_input_file_rebuilds_only_its_track() {
+    let p = album_project();
+    let first = p.render(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    sine_wav(&p, "audio/a.wav", 660.0, 2.0, 48_000);
+    let r = p.render(&[]);
+    let built: Vec<String> = r.statuses().into_iter().filter(|(_, s)| s == "built").map(|(id, _)| id).collect();
+    assert_eq!(built, ["album.demo/a/features.npz", "album.demo/a/features.png"]);
+    // Resampled input: 1.5 s at 44.1 kHz → 72000 samples at 48 kHz → 141 frames.
+    let b = arrays(&p, "renders/album/demo/b/features.npz");
+    assert_eq!(b.iter().find(|(k, _)| k == "rms").unwrap().1.to_f32_vec().unwrap().len(), 1 + 72_000 / 512);
+}
+
+#[test]
+fn broken_audio_fails_alone_naming_the_file() {
+    let p = album_project();
+    p.write("audio/a.wav", "RIFF this is not audio");
+    let r = p.render(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let s = r.statuses();
+    assert_eq!(s["album.demo/a/features.npz"], "failed");
+    assert_eq!(s["album.demo/a/features.png"], "failed");
+    assert_eq!(s["album.demo/b/features.npz"], "built");
+    assert_eq!(s["album.demo/opening/features.npz"], "built");
+    let err = r.events().into_iter().find(|e| e["id"] == "album.demo/a/features.npz").unwrap()["error"].clone();
+    assert!(err.as_str().unwrap().contains("audio/a.wav"), "{err}");
+}
+
+#[test]
+fn missing_or_escaping_audio_paths_are_recipe_errors() {
+    let p = album_project();
+    fs::remove_file(p.path().join("audio/b.wav")).unwrap();
+    let r = p.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("recipes/album.toml:") && r.stderr.contains("audio/b.wav`: no such file"),
+        "{}",
+        r.stderr
+    );
+    let q = album_project();
+    q.edit("recipes/album.toml", "audio/b.wav", "../b.wav");
+    let r = q.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("album.demo.track[2].audio") && r.stderr.contains("leaves the project"), "{}", r.stderr);
+    let q = album_project();
+    q.edit("recipes/album.toml", "song.demo/song.wav", "song.demo/sng.wav");
+    let r = q.run(&["render"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean `song.demo/song.wav`"), "{}", r.stderr);
+}
+
+#[test]
+fn the_same_audio_in_two_tracks_is_analysed_once() {
+    use ntsbuild::engine::render::{self, Quiet};
+    use ntsbuild::engine::{Db, Exec, Mode, Session};
+    let p = album_project();
+    p.edit("recipes/album.toml", "audio/b.wav", "audio/a.wav");
+    let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    let outcome =
+        render::render(&s.db, &["album.demo/a/features.npz".into(), "album.demo/b/features.npz".into()], 2, &Quiet)
+            .unwrap();
+    assert_eq!(outcome.summary.failed, 0);
+    let computed: Vec<String> =
+        s.db.env()
+            .take_log()
+            .into_iter()
+            .filter_map(|e| if let Exec::Computed(id) = e { Some(id) } else { None })
+            .collect();
+    assert_eq!(computed.len(), 1, "{computed:?}");
+    assert_eq!(p.bytes("renders/album/demo/a/features.npz"), p.bytes("renders/album/demo/b/features.npz"));
+}
