@@ -307,3 +307,27 @@ fn npz_written_here_loads_in_numpy() {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+/// Regenerates the WAV inputs the librosa fixtures were made from (32-bit float, mono):
+/// `NTSBUILD_FIXTURE_DIR=/tmp/synthetic cargo test --test features_reference -- --ignored`, then
+/// `../shared/data/librosa_reference.py /tmp/synthetic/NAME.wav tests/fixtures/librosa/NAME.npz`.
+#[test]
+#[ignore = "writes fixture inputs; run by hand"]
+fn write_synthetic_fixture_inputs() {
+    use ntsbuild::features::synthetic::{SYNTHETIC_RATE_HZ, SyntheticSignal};
+    let dir = std::path::PathBuf::from(std::env::var("NTSBUILD_FIXTURE_DIR").unwrap_or_else(|_| "synthetic".into()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: SYNTHETIC_RATE_HZ,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    for signal in SyntheticSignal::ALL {
+        let mut w = hound::WavWriter::create(dir.join(format!("{}.wav", signal.name())), spec).unwrap();
+        for s in signal.samples() {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+}
