@@ -132,3 +132,20 @@ fn the_same_audio_in_two_tracks_is_analysed_once() {
     assert_eq!(computed.len(), 1, "{computed:?}");
     assert_eq!(p.bytes("renders/album/demo/a/features.npz"), p.bytes("renders/album/demo/b/features.npz"));
 }
+
+#[test]
+fn truncated_audio_decodes_what_is_there_and_warns() {
+    let p = album_project();
+    let bytes = p.bytes("audio/a.wav");
+    p.write_bytes("audio/a.wav", &bytes[..bytes.len() / 2 + 1]);
+    let r = p.render(&["album.demo/a/features.npz"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let e = r.events().into_iter().find(|e| e["id"] == "album.demo/a/features.npz").unwrap();
+    assert_eq!(e["status"], "built");
+    let warnings = e["warnings"].as_array().expect("a warning about the truncation");
+    assert!(warnings[0].as_str().unwrap().contains("audio/a.wav"), "{warnings:?}");
+    // About half of the 2 s survive: 48000 samples → 94 frames, give or take a frame.
+    let rms = arrays(&p, "renders/album/demo/a/features.npz");
+    let n = rms.iter().find(|(k, _)| k == "rms").unwrap().1.to_f32_vec().unwrap().len();
+    assert!((90..=96).contains(&n), "{n} frames");
+}

@@ -29,6 +29,8 @@ struct ArtifactLine<'a> {
     output: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -145,10 +147,14 @@ impl Reporter for Printer {
                     ms: e.ms,
                     output: e.output.as_deref(),
                     error: e.error.as_deref(),
+                    warnings: &e.warnings,
                 };
                 self.out(&serde_json::to_string(&line).unwrap_or_default());
             }
             MessageFormat::Human => {
+                for w in &e.warnings {
+                    self.err(&format!("warning: {}: {w}", e.id));
+                }
                 if let Some(err) = &e.error {
                     self.err(&format!("error: {err}"));
                 } else if !self.quiet && (e.status != Status::Fresh || self.verbose > 0) {

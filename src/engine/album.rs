@@ -23,13 +23,14 @@ pub fn features_params(sample_rate_hz: u32) -> Value {
 }
 
 /// Analyse the audio at `path` (a project file or a store blob) whose content is `digest`.
+/// Returns the `features.npz` bytes and the decoder's warnings (e.g. truncated audio).
 pub fn compute_features(
     id: &str,
     path: &Path,
     name: &str,
     digest: Digest,
     sample_rate_hz: u32,
-) -> Result<Vec<u8>, BuildError> {
+) -> Result<(Vec<u8>, Vec<String>), BuildError> {
     let analysed = features_of_file(path, sample_rate_hz)
         .map_err(|e| BuildError::failed(id, e.to_string().replace(&path.display().to_string(), name)))?;
     let f = &analysed.features;
@@ -62,7 +63,9 @@ pub fn compute_features(
         ("onset", NpyView::F32 { shape: &one, data: &f.onset }),
         ("metadata", NpyView::Str(&metadata)),
     ];
-    npz::write_npz(&entries, NpzCompression::Stored).map_err(|e| BuildError::failed(id, e.to_string()))
+    let bytes = npz::write_npz(&entries, NpzCompression::Stored).map_err(|e| BuildError::failed(id, e.to_string()))?;
+    let display = path.display().to_string();
+    Ok((bytes, analysed.decode.warnings.iter().map(|w| w.replace(&display, name)).collect()))
 }
 
 /// Draw `features.png` from the bytes of a `features.npz`.

@@ -64,6 +64,8 @@ pub struct BuildEnv {
     log: Mutex<Vec<Exec>>,
     /// Ids computed since the log was last taken (a set, for cheap lookups on big projects).
     computed: Mutex<std::collections::HashSet<String>>,
+    /// Non-fatal problems found while computing, by artifact id (e.g. truncated audio).
+    warnings: Mutex<HashMap<String, Vec<String>>>,
     /// Actions being computed in this process, by key: two artifacts with the same key (the same
     /// audio analysed for two flows) are computed once.
     inflight: Mutex<HashMap<Digest, Arc<OnceLock<InflightResult>>>>,
@@ -81,6 +83,7 @@ impl BuildEnv {
             mode,
             log: Mutex::new(Vec::new()),
             computed: Mutex::default(),
+            warnings: Mutex::default(),
             inflight: Mutex::default(),
         }
     }
@@ -90,6 +93,15 @@ impl BuildEnv {
             self.computed.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
         }
         self.log.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    }
+
+    pub fn warn(&self, id: &str, message: String) {
+        self.warnings.lock().unwrap_or_else(|p| p.into_inner()).entry(id.to_string()).or_default().push(message);
+    }
+
+    /// The warnings recorded for `id` since it was last asked (each is reported once).
+    pub fn take_warnings(&self, id: &str) -> Vec<String> {
+        self.warnings.lock().unwrap_or_else(|p| p.into_inner()).remove(id).unwrap_or_default()
     }
 
     /// Whether `id` was computed (not just found) since the log was last taken.

@@ -234,7 +234,9 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
                 }
             };
             let digest = digest.ok_or_else(|| BuildError::failed(&decl.id, format!("{name}: missing")))?;
-            super::album::compute_features(&decl.id, &path, &name, digest, *sample_rate_hz)
+            let (bytes, warnings) = super::album::compute_features(&decl.id, &path, &name, digest, *sample_rate_hz)?;
+            warnings.into_iter().for_each(|w| db.env().warn(&decl.id, w));
+            Ok(bytes)
         }
         Recipe::FeaturesPlot => {
             let npz = artifact_bytes(db, &decl.deps[0])?;

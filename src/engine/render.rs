@@ -42,6 +42,8 @@ pub struct ArtifactEvent {
     pub error: Option<String>,
     /// Project-relative output path, for materialized artifacts.
     pub output: Option<String>,
+    /// Non-fatal problems met while computing it (e.g. truncated audio decoded as far as it goes).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -180,6 +182,7 @@ fn failed(id: &str, e: &BuildError) -> ArtifactEvent {
         ms: 0,
         error: Some(e.to_string()),
         output: None,
+        warnings: vec![],
     }
 }
 
@@ -209,6 +212,7 @@ fn process(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>) -> Arti
         ms: 0,
         error: None,
         output,
+        warnings: db.env().take_warnings(&decl.id),
     }
 }
 
