@@ -7,17 +7,8 @@ use std::fs;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Project, many_kits};
+use common::{DEMO_ARTIFACTS, Project, many_kits};
 
-const DEMO_ARTIFACTS: [&str; 7] = [
-    "album.demo/opening/features.npz",
-    "album.demo/opening/features.png",
-    "kit.demo/hat.wav",
-    "kit.demo/kick.wav",
-    "kit.demo/kit.zip",
-    "kit.demo/snare.wav",
-    "song.demo/song.wav",
-];
 /// What a change to the kick rebuilds: the kick and everything downstream of it.
 const KICK_AND_DOWNSTREAM: [&str; 5] = [
     "kit.demo/kick.wav",

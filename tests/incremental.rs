@@ -32,15 +32,7 @@ fn reload(p: &Project, s: &mut Session) {
     session::set_sources(&mut s.db, session::read_sources(p.path()).unwrap(), &[]);
 }
 
-const ALL: [&str; 7] = [
-    "album.demo/opening/features.npz",
-    "album.demo/opening/features.png",
-    "kit.demo/hat.wav",
-    "kit.demo/kick.wav",
-    "kit.demo/kit.zip",
-    "kit.demo/snare.wav",
-    "song.demo/song.wav",
-];
+const ALL: [&str; 7] = common::DEMO_ARTIFACTS;
 const ALBUM: [&str; 2] = ["album.demo/opening/features.npz", "album.demo/opening/features.png"];
 
 #[test]

@@ -7,6 +7,17 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
 
+/// Every artifact of the demo project, sorted.
+pub const DEMO_ARTIFACTS: [&str; 7] = [
+    "album.demo/opening/features.npz",
+    "album.demo/opening/features.png",
+    "kit.demo/hat.wav",
+    "kit.demo/kick.wav",
+    "kit.demo/kit.zip",
+    "kit.demo/snare.wav",
+    "song.demo/song.wav",
+];
+
 /// The repository root: the demo project.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
