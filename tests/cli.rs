@@ -418,3 +418,18 @@ fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_44k_kit_plays_in_a_48k_song() {
+    let p = Project::demo();
+    p.edit("recipes/kit.toml", "sample_rate = 48000", "sample_rate = 44100");
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let kick = ntsbuild::media::wav::decode(&p.bytes("renders/kit/demo/kick.wav")).unwrap();
+    assert_eq!(kick.sample_rate_hz, 44_100);
+    let song = ntsbuild::media::wav::decode(&p.bytes("renders/song/demo/song.wav")).unwrap();
+    assert_eq!(song.sample_rate_hz, 48_000);
+    // 8 bars at 120 BPM = 16 s, plus the last hits' tails (0.5 s voices).
+    let seconds = song.channels[0].len() as f64 / 48_000.0;
+    assert!((16.0..=16.6).contains(&seconds), "{seconds} s");
+}

@@ -8,7 +8,7 @@ use crate::project::song::SongSpec;
 use crate::song::{SongParams, SongVoice, render_song};
 
 /// Bump when what `song_wav` computes or reads changes.
-pub const SONG_VERSION: u32 = 1;
+pub const SONG_VERSION: u32 = 2;
 pub const SONG_BITS: u16 = 24;
 
 pub fn song_params(song: &SongSpec, kit_sample_rate_hz: u32) -> Value {
@@ -36,15 +36,9 @@ pub fn compute_song(
         let decoded =
             wav::decode(bytes).map_err(|e| BuildError::failed(id, format!("reading voice {}: {e}", v.voice)))?;
         let mono = decoded.channels.into_iter().next().unwrap_or_default();
-        if kit_sample_rate_hz != song.sample_rate_hz {
-            return Err(BuildError::failed(
-                id,
-                format!(
-                    "the kit renders at {kit_sample_rate_hz} Hz but the song at {} Hz; set the kit's sample_rate to match",
-                    song.sample_rate_hz
-                ),
-            ));
-        }
+        // A kit at another rate (44.1 kHz under a 48 kHz project) is resampled to the song's.
+        let mono = crate::dsp::resample::resample_vec(mono, kit_sample_rate_hz, song.sample_rate_hz)
+            .map_err(|e| BuildError::failed(id, format!("resampling voice {}: {e}", v.voice)))?;
         samples.push(mono);
     }
     let params = SongParams {

@@ -47,17 +47,6 @@ pub fn read(t: &TableReader<'_>, id: &str, project_rate_hz: u32, kits: &BTreeMap
     let bars = t.int("bars", 8, 1, 1024) as u32;
     let steps_per_bar = t.int("steps_per_bar", 16, 1, 64) as u32;
     let swing = t.f64("swing", 0.0, 0.0, 0.75, "");
-    if let Some(k) = kit_spec
-        && k.sample_rate_hz != project_rate_hz
-    {
-        t.error(
-                "kit",
-                format!(
-                    "kit `{kit}` renders at {} Hz but songs render at the project rate ({project_rate_hz} Hz); set the kit's sample_rate to {project_rate_hz}",
-                    k.sample_rate_hz
-                ),
-            );
-    }
     let mut voices = Vec::new();
     let mix = t.table("mix");
     if let Some(p) = t.table("pattern") {
