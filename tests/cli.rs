@@ -433,3 +433,27 @@ fn a_44k_kit_plays_in_a_48k_song() {
     let seconds = song.channels[0].len() as f64 / 48_000.0;
     assert!((16.0..=16.6).contains(&seconds), "{seconds} s");
 }
+
+#[test]
+fn a_song_longer_than_the_limit_is_a_recipe_error_not_a_truncation() {
+    let p = Project::demo();
+    let r = p.run(&["render", "--set", "song.demo.bars=1000", "--set", "song.demo.bpm=60"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("song.demo.bars: 1000 bars at 60 BPM last 4000 s; a song may last at most 1800 s"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_pattern_longer_than_the_song_is_an_error() {
+    let p = Project::demo();
+    let r = p.run(&["render", "--set", "song.demo.bars=1"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("song.demo.pattern.kick: the pattern has 32 steps but the song has only 16"),
+        "{}",
+        r.stderr
+    );
+}

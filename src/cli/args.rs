@@ -64,7 +64,7 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Render, then re-render whatever a change to Project.toml or a recipe invalidates
+    /// Render, then re-render whatever a change to Project.toml, a recipe or an input file invalidates
     Watch { ids: Vec<String> },
     /// List stale or missing outputs; exits 1 if there are any (a CI gate)
     Status { ids: Vec<String> },

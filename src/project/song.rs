@@ -47,6 +47,16 @@ pub fn read(t: &TableReader<'_>, id: &str, project_rate_hz: u32, kits: &BTreeMap
     let bars = t.int("bars", 8, 1, 1024) as u32;
     let steps_per_bar = t.int("steps_per_bar", 16, 1, 64) as u32;
     let swing = t.f64("swing", 0.0, 0.0, 0.75, "");
+    let duration_s = f64::from(bars) * crate::song::params::BEATS_PER_BAR * 60.0 / bpm;
+    if duration_s > crate::song::params::MAX_DURATION_S {
+        t.error(
+            "bars",
+            format!(
+                "{bars} bars at {bpm} BPM last {duration_s:.0} s; a song may last at most {} s",
+                crate::song::params::MAX_DURATION_S
+            ),
+        );
+    }
     let mut voices = Vec::new();
     let mix = t.table("mix");
     if let Some(p) = t.table("pattern") {
@@ -61,6 +71,18 @@ pub fn read(t: &TableReader<'_>, id: &str, project_rate_hz: u32, kits: &BTreeMap
                 }
             }
             let steps = match crate::song::pattern::parse_pattern(&text) {
+                Ok(s) if s.len() > (bars * steps_per_bar) as usize => {
+                    p.error(
+                        name,
+                        format!(
+                            "the pattern has {} steps but the song has only {} ({bars} bars × {steps_per_bar}); \
+                             shorten it or add bars",
+                            s.len(),
+                            bars * steps_per_bar
+                        ),
+                    );
+                    continue;
+                }
                 Ok(s) => s,
                 Err(e) => {
                     p.error(name, format!("{e}"));
