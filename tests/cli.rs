@@ -457,3 +457,21 @@ fn a_pattern_longer_than_the_song_is_an_error() {
         r.stderr
     );
 }
+
+#[test]
+fn gc_max_size_keeps_the_newest_unreferenced_entries() {
+    let p = Project::demo();
+    p.render(&[]);
+    for decay in ["0.2", "0.3"] {
+        p.render(&["--set", &format!("kit.demo.kick.punch_decay={decay}")]);
+    }
+    p.render(&[]);
+    // Keep room for about one superseded generation: the older one goes, the lock's stay.
+    let gc = p.run(&["gc", "--max-size", "1M"]);
+    assert_eq!(gc.code, 0, "{}", gc.stderr);
+    assert!(!gc.stdout.starts_with("removed 0 blobs"), "{}", gc.stdout);
+    assert_eq!(p.run(&["audit"]).code, 0);
+    assert_eq!(p.render(&[]).statuses(), all("fresh"));
+    let gc = p.run(&["gc"]);
+    assert!(gc.stdout.contains("kept 7 blobs"), "{}", gc.stdout);
+}
