@@ -54,7 +54,8 @@ fn demo_album_analyses_the_song() {
     let meta: serde_json::Value =
         serde_json::from_str(a.iter().find(|(k, _)| k == "metadata").unwrap().1.as_str().unwrap()).unwrap();
     assert_eq!(meta["sample_rate"], 48_000);
-    assert_eq!(meta["source"], "song.demo/song.wav");
+    let song_digest = blake3::hash(&p.bytes("renders/song/demo/song.wav")).to_hex().to_string();
+    assert_eq!(meta["source_blake3"], song_digest.as_str());
     assert!(rms.iter().any(|&x| x > 0.05), "the song is not silent");
     let png = p.bytes("renders/album/demo/opening/features.png");
     assert_eq!(&png[1..4], b"PNG");
@@ -148,4 +149,18 @@ fn truncated_audio_decodes_what_is_there_and_warns() {
     let rms = arrays(&p, "renders/album/demo/a/features.npz");
     let n = rms.iter().find(|(k, _)| k == "rms").unwrap().1.to_f32_vec().unwrap().len();
     assert!((90..=96).contains(&n), "{n} frames");
+}
+
+/// Regression: decoder warnings used to carry the file's absolute path into features.npz, so
+/// the same audio gave different bytes in two checkouts.
+#[test]
+fn features_bytes_do_not_depend_on_where_the_project_is() {
+    let (p, q) = (album_project(), album_project());
+    for proj in [&p, &q] {
+        let bytes = proj.bytes("audio/a.wav");
+        proj.write_bytes("audio/a.wav", &bytes[..bytes.len() / 2 + 1]);
+        assert_eq!(proj.render(&["album.demo/a/features.npz"]).code, 0);
+    }
+    assert_ne!(p.path(), q.path());
+    assert_eq!(p.bytes("renders/album/demo/a/features.npz"), q.bytes("renders/album/demo/a/features.npz"));
 }

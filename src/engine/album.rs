@@ -13,7 +13,7 @@ use crate::media::plot::{PlotData, features_png};
 use crate::store::Digest;
 
 /// Bump when what `features` computes or reads changes.
-pub const FEATURES_VERSION: u32 = 1;
+pub const FEATURES_VERSION: u32 = 2;
 /// Bump when what `features_plot` draws changes.
 pub const PLOT_VERSION: u32 = 1;
 
@@ -35,8 +35,11 @@ pub fn compute_features(
         .map_err(|e| BuildError::failed(id, e.to_string().replace(&path.display().to_string(), name)))?;
     let f = &analysed.features;
     let frames = f.frame_count();
+    // Only what the key holds may reach the bytes: the source by content, never by path or name
+    // (the same audio under two names is one action).
+    let display = path.display().to_string();
+    let warnings: Vec<String> = analysed.decode.warnings.iter().map(|w| w.replace(&display, "<source>")).collect();
     let metadata = json!({
-        "source": name,
         "source_blake3": digest.hex(),
         "sample_rate": sample_rate_hz,
         "source_sample_rate": analysed.decode.sample_rate_hz,
@@ -49,7 +52,7 @@ pub fn compute_features(
         "layout": {"times": [frames], "rms": [frames], "centroid": [frames], "flatness": [frames],
                    "mfcc": [N_MFCC, frames], "onset": [frames]},
         "values": "raw librosa 0.11 values (rms and onset not normalised)",
-        "warnings": analysed.decode.warnings,
+        "warnings": warnings,
     })
     .to_string();
     let one = [frames];
@@ -64,7 +67,6 @@ pub fn compute_features(
         ("metadata", NpyView::Str(&metadata)),
     ];
     let bytes = npz::write_npz(&entries, NpzCompression::Stored).map_err(|e| BuildError::failed(id, e.to_string()))?;
-    let display = path.display().to_string();
     Ok((bytes, analysed.decode.warnings.iter().map(|w| w.replace(&display, name)).collect()))
 }
 
