@@ -249,8 +249,7 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
 pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
     let name = ArtifactName::new(db, id.to_string());
     // Only the digest: reading the whole handle (with its key) would defeat early cutoff.
-    let digest =
-        artifact_digest(db, name).map_err(|_| BuildError::Upstream { id: id.to_string(), dep: id.to_string() })?;
+    let digest = artifact_digest(db, name)?;
     let store = &db.env().store;
     match store.read(&digest) {
         Ok(bytes) => Ok(bytes),
