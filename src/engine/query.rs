@@ -65,7 +65,7 @@ pub fn config(db: &dyn Db) -> Result<Arc<Config>, Diagnostics> {
 #[salsa::tracked(returns(ref))]
 pub fn artifact_index(db: &dyn Db) -> Arc<BTreeMap<String, ArtifactDecl>> {
     match config(db) {
-        Ok(c) => Arc::new(targets::artifacts(c).into_iter().map(|a| (a.id.clone(), a)).collect()),
+        Ok(c) => Arc::new(targets::artifacts(c)),
         Err(_) => Arc::new(BTreeMap::new()),
     }
 }

@@ -160,8 +160,7 @@ pub fn refresh_files(db: &mut Database, config: &Config) {
 
 /// Audio inputs must exist inside the project, and artifact references must name artifacts.
 fn check_inputs(root: &Path, config: &Config) -> Result<(), Diagnostics> {
-    let index: std::collections::BTreeMap<String, _> =
-        super::targets::artifacts(config).into_iter().map(|a| (a.id.clone(), a)).collect();
+    let index = super::targets::artifacts(config);
     let mut diags = Vec::new();
     for spec in config.targets.values() {
         let TargetSpec::Album(album) = spec else { continue };

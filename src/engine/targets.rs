@@ -1,6 +1,7 @@
 //! What each target produces: its artifacts, their dependencies and output paths, and the
 //! `Recipe` (kind-specific, validated parameters) each artifact is computed from.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::kit::Instrument;
@@ -60,19 +61,10 @@ pub fn voice_file(inst: Instrument) -> String {
     format!("{}.wav", inst.name())
 }
 
-/// Every artifact of every target, in a dependency-respecting order (kits before songs).
-pub fn artifacts(config: &Config) -> Vec<ArtifactDecl> {
-    let mut out = Vec::new();
-    for (id, spec) in &config.targets {
-        out.extend(target_artifacts(id, spec, config));
-    }
-    out.sort_by_key(|a| (kind_rank(&a.target), a.target.clone(), a.rel == "kit.zip", a.rel.clone()));
-    out
-}
-
-fn kind_rank(target: &str) -> usize {
-    let kind = target.split('.').next().unwrap_or("");
-    crate::project::KINDS.iter().position(|k| *k == kind).unwrap_or(usize::MAX)
+/// Every artifact of every target, by id. (Build order comes from the dependencies, see
+/// `select::with_dependencies`, not from this map.)
+pub fn artifacts(config: &Config) -> BTreeMap<String, ArtifactDecl> {
+    config.targets.iter().flat_map(|(id, spec)| target_artifacts(id, spec, config)).map(|a| (a.id.clone(), a)).collect()
 }
 
 pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config) -> Vec<ArtifactDecl> {
