@@ -3,8 +3,16 @@
 pub mod analyze;
 pub mod decode;
 pub mod font;
+pub mod h264;
+pub mod image;
+pub mod mp4;
 pub mod npz;
+pub mod opus;
 pub mod plot;
+pub mod video_error;
 pub mod wav;
 pub mod wav_lenient;
+pub mod yuv;
 pub mod zip;
+
+pub use video_error::VideoError;
