@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod controller;
+pub mod decoder;
 pub mod dsp;
 pub mod engine;
 pub mod features;

@@ -22,8 +22,11 @@ fn album_project() -> Project {
     sine_wav(&p, "audio/b.wav", 880.0, 1.5, 44_100);
     p.write(
         "recipes/album.toml",
-        "[album.demo]\n\n[[album.demo.track]]\nid = \"opening\"\naudio = \"song.demo/song.wav\"\n\n\
+        &format!(
+            "[album.demo]\n{}\n[[album.demo.track]]\nid = \"opening\"\naudio = \"song.demo/song.wav\"\n\n\
          [[album.demo.track]]\nid = \"a\"\naudio = \"audio/a.wav\"\n\n[[album.demo.track]]\nid = \"b\"\naudio = \"audio/b.wav\"\n",
+            common::LIGHT_VIDEO
+        ),
     );
     p
 }
@@ -69,7 +72,21 @@ fn editing_one_input_file_rebuilds_only_its_track() {
     sine_wav(&p, "audio/a.wav", 660.0, 2.0, 48_000);
     let r = p.render(&[]);
     let built: Vec<String> = r.statuses().into_iter().filter(|(_, s)| s == "built").map(|(id, _)| id).collect();
-    assert_eq!(built, ["album.demo/a/features.npz", "album.demo/a/features.png"]);
+    // Track a's whole chain and the album cut; nothing of the other tracks.
+    let want: Vec<String> = [
+        "a/features.npz",
+        "a/features.png",
+        "a/latents.npz",
+        "a/previews/contact_sheet.png",
+        "a/previews/preview.gif",
+        "a/previews/preview.png",
+        "a/video.mp4",
+        "album.mp4",
+    ]
+    .iter()
+    .map(|f| format!("album.demo/{f}"))
+    .collect();
+    assert_eq!(built, want);
     // Resampled input: 1.5 s at 44.1 kHz → 72000 samples at 48 kHz → 141 frames.
     let b = arrays(&p, "renders/album/demo/b/features.npz");
     assert_eq!(b.iter().find(|(k, _)| k == "rms").unwrap().1.to_f32_vec().unwrap().len(), 1 + 72_000 / 512);

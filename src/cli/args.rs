@@ -63,6 +63,12 @@ pub enum Command {
         /// Print what would be built and why, touching nothing
         #[arg(long)]
         dry_run: bool,
+        /// Leave out video previews (preview.png, preview.gif, contact_sheet.png)
+        #[arg(long)]
+        no_previews: bool,
+        /// Also write every built track video's frames as PNGs in <track>/frames/
+        #[arg(long)]
+        keep_frames: bool,
     },
     /// Render, then re-render whatever a change to Project.toml, a recipe or an input file invalidates
     Watch { ids: Vec<String> },

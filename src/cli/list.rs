@@ -14,6 +14,25 @@ pub fn print(session: &Session, params: bool) {
             println!("  {:<28} {}", a.id, if a.materialized { a.output_path(out) } else { "(intermediate)".into() });
         }
     }
+    println!("\npresets (album `preset = \"NAME\"`; add your own as [preset.NAME] in Project.toml):");
+    for (name, p) in &session.config.presets {
+        let origin = if p.builtin { "built in" } else { "Project.toml" };
+        let set = p.anchor_set.as_deref().unwrap_or("-");
+        println!("  {name:<12} anchors {set:<10} ({origin}) {}", p.description);
+    }
+    let meta = session.root.join(&session.config.settings.models_dir).join("meta.json");
+    if let Some(sets) = std::fs::read_to_string(&meta)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|m| m["anchor_sets"].as_object().cloned())
+    {
+        println!("\nanchor sets ({}):", meta.display());
+        for (name, s) in sets {
+            let description = s["description"].as_str().unwrap_or("");
+            let energy = s["energy_hint"].as_str().map(|e| format!(" [{e}]")).unwrap_or_default();
+            println!("  {name:<12} {description}{energy}");
+        }
+    }
     if params {
         for inst in Instrument::ALL {
             println!("\n[kit.NAME.{}]  layers: {}", inst.name(), inst.layers().join(", "));

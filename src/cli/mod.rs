@@ -80,8 +80,11 @@ pub fn run(cli: Cli) -> u8 {
     init_rayon(jobs);
     let printer = Printer::new(g.message_format, g.verbose, g.quiet, Some(session.db.env().store.clone()));
     match cli.command {
-        Command::Render { ids, dry_run: false } => cmd_render(&session, &ids, jobs, &printer),
-        Command::Render { ids, dry_run: true } => cmd_plan(&session, &ids, &printer, false),
+        Command::Render { ids, dry_run: false, no_previews, keep_frames } => {
+            let opts = render::Options { previews: !no_previews, keep_frames, ..render::Options::new(jobs) };
+            cmd_render(&session, &ids, opts, &printer)
+        }
+        Command::Render { ids, dry_run: true, .. } => cmd_plan(&session, &ids, &printer, false),
         Command::Status { ids } => cmd_plan(&session, &ids, &printer, true),
         Command::Explain { id } => cmd_explain(&session, &id),
         Command::Audit { rebuild: false, ids } => {
@@ -159,8 +162,8 @@ fn render_error(e: &RenderError, printer: &Printer) -> u8 {
     }
 }
 
-fn cmd_render(session: &Session, ids: &[String], jobs: usize, printer: &Printer) -> u8 {
-    match render::render(&session.db, ids, jobs, printer) {
+fn cmd_render(session: &Session, ids: &[String], opts: render::Options, printer: &Printer) -> u8 {
+    match render::render_with(&session.db, ids, opts, printer) {
         Ok(outcome) => {
             printer.summary(&outcome.summary);
             if outcome.summary.failed > 0 { EXIT_FAILED } else { EXIT_OK }

@@ -131,6 +131,19 @@ impl Reporter for Printer {
         }
     }
 
+    fn sub_artifact(&self, e: &ArtifactEvent) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            b.inc_length(1);
+        }
+        // Segments are many: shown in JSON, with -v, or when they fail.
+        if self.format == MessageFormat::Json || self.verbose > 0 || e.error.is_some() {
+            self.artifact(e);
+        } else if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            b.inc(1);
+            b.set_message(e.id.clone());
+        }
+    }
+
     fn artifact(&self, e: &ArtifactEvent) {
         if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             b.inc(1);

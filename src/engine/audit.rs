@@ -96,7 +96,7 @@ pub fn audit_rebuild(
     let scratch = tempfile::Builder::new().prefix("ntsbuild-audit-").tempdir().map_err(|e| e.to_string())?;
     let session = Session::from_sources(root, sources, overrides, super::db::Mode::Build, Some(scratch.path()))
         .map_err(|d| d.to_string())?;
-    let opts = render::Options { jobs, materialize: false };
+    let opts = render::Options { materialize: false, ..render::Options::new(jobs) };
     let outcome = render::render_with(&session.db, ids, opts, reporter).map_err(|e| e.to_string())?;
     let mut diffs = Vec::new();
     let mut compared = 0;

@@ -10,6 +10,9 @@ use crate::store::{Digest, StatCache, Store};
 
 /// Everything a build reads from the outside world. Setting a field starts a new revision;
 /// salsa re-runs only the queries that read what changed.
+/// A value shared through [`BuildEnv::memo`].
+type MemoValue = Arc<dyn std::any::Any + Send + Sync>;
+
 #[salsa::input]
 pub struct ProjectInputs {
     #[returns(ref)]
@@ -69,6 +72,11 @@ pub struct BuildEnv {
     /// Actions being computed in this process, by key: two artifacts with the same key (the same
     /// audio analysed for two flows) are computed once.
     inflight: Mutex<HashMap<Digest, Arc<OnceLock<InflightResult>>>>,
+    /// Parsed data shared by the queries of one process (loaded decoders, latents being sliced
+    /// into segments), by kind and content digest. Never part of a result, only a shortcut.
+    memo: Mutex<HashMap<(&'static str, Digest), MemoValue>>,
+    /// Where events of sub-artifacts (video segments) go while a render runs.
+    sink: Mutex<Option<std::sync::mpsc::Sender<super::render::ArtifactEvent>>>,
 }
 
 type InflightResult = Result<(Digest, u64), super::query::BuildError>;
@@ -85,6 +93,41 @@ impl BuildEnv {
             computed: Mutex::default(),
             warnings: Mutex::default(),
             inflight: Mutex::default(),
+            memo: Mutex::default(),
+            sink: Mutex::default(),
+        }
+    }
+
+    /// The value memoized for `(kind, digest)`, made by `make` on first use (not under the lock,
+    /// so two threads may both make it; either result is equal).
+    pub fn memo<T: Send + Sync + 'static, E>(
+        &self,
+        kind: &'static str,
+        digest: Digest,
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
+        let found = self.memo.lock().unwrap_or_else(|p| p.into_inner()).get(&(kind, digest)).cloned();
+        if let Some(v) = found.and_then(|v| v.downcast::<T>().ok()) {
+            return Ok(v);
+        }
+        let v = Arc::new(make()?);
+        self.memo.lock().unwrap_or_else(|p| p.into_inner()).insert((kind, digest), v.clone());
+        Ok(v)
+    }
+
+    /// Drop memoized values (between renders: they can be large).
+    pub fn clear_memo(&self) {
+        self.memo.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub fn set_sink(&self, sink: Option<std::sync::mpsc::Sender<super::render::ArtifactEvent>>) {
+        *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = sink;
+    }
+
+    /// Report a sub-artifact (a segment) to the running render, if any.
+    pub fn emit(&self, event: super::render::ArtifactEvent) {
+        if let Some(tx) = self.sink.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let _ = tx.send(event);
         }
     }
 
@@ -137,6 +180,8 @@ impl BuildEnv {
 pub trait Db: salsa::Database {
     fn env(&self) -> &BuildEnv;
     fn inputs(&self) -> ProjectInputs;
+    /// Another handle on the same database, for a worker thread (salsa has no parallel map).
+    fn fork(&self) -> Database;
 }
 
 #[salsa::db]
@@ -170,5 +215,9 @@ impl Db for Database {
 
     fn inputs(&self) -> ProjectInputs {
         self.inputs.expect("inputs are created in Database::new")
+    }
+
+    fn fork(&self) -> Database {
+        self.clone()
     }
 }

@@ -10,10 +10,13 @@ pub mod kit;
 pub mod plan;
 pub mod query;
 pub mod render;
+pub mod run_json;
+pub mod segment;
 pub mod select;
 pub mod session;
 pub mod song;
 pub mod targets;
+pub mod video;
 pub mod watch;
 
 pub use db::{Database, Db, Exec, Mode};

@@ -113,6 +113,10 @@ pub fn artifact_digest<'db>(db: &'db dyn Db, name: ArtifactName<'db>) -> Result<
     artifact(db, name).map(|b| b.digest)
 }
 
+fn decl_of(db: &dyn Db, id: &str) -> Option<ArtifactDecl> {
+    decl(db, ArtifactName::new(db, id.to_string()))
+}
+
 pub fn artifact_by_id(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
     artifact(db, ArtifactName::new(db, id.to_string()))
 }
@@ -151,8 +155,20 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
             }
         }
     }
-    let desc = action_desc(&decl, inputs);
-    let key = Digest::of_json(&desc);
+    let desc = action_desc(db, &decl, inputs);
+    run_action(db, id, &desc, || compute(db, &decl))
+}
+
+/// Look `desc` up in the action cache; on a miss compute, store the bytes and record the action
+/// (once per process per key). Logs what happened under `id`.
+pub(crate) fn run_action(
+    db: &dyn Db,
+    id: &str,
+    desc: &ActionDesc,
+    compute: impl FnOnce() -> Result<Vec<u8>, BuildError>,
+) -> Result<Built, BuildError> {
+    let env = db.env();
+    let key = Digest::of_json(desc);
     if let Some(entry) = env.store.action(&key)
         && env.store.has(&entry.output, entry.size)
     {
@@ -160,14 +176,14 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
         return Ok(Built { digest: entry.output, key, size: entry.size });
     }
     if env.mode == Mode::Plan {
-        let text = String::from_utf8(crate::store::digest::canonical_json(&desc)).unwrap_or_default();
+        let text = String::from_utf8(crate::store::digest::canonical_json(desc)).unwrap_or_default();
         return Err(BuildError::NeedsBuild { id: id.to_string(), desc: Some(text), upstream: None });
     }
     let (result, ran) = env.single_flight(key, || {
-        let bytes = compute(db, &decl)?;
+        let bytes = compute()?;
         let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
         let entry = ActionEntry {
-            desc: serde_json::to_value(&desc).unwrap_or_default(),
+            desc: serde_json::to_value(desc).unwrap_or_default(),
             output: digest,
             size: bytes.len() as u64,
             inputs: desc.inputs.values().copied().collect(),
@@ -188,7 +204,7 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
     Ok(Built { digest, key, size })
 }
 
-fn action_desc(decl: &ArtifactDecl, inputs: BTreeMap<String, Digest>) -> ActionDesc {
+fn action_desc(db: &dyn Db, decl: &ArtifactDecl, inputs: BTreeMap<String, Digest>) -> ActionDesc {
     let (query, version, params) = match &decl.recipe {
         Recipe::KitVoice { sample_rate_hz, voice } => {
             ("kit_voice", super::kit::VOICE_VERSION, super::kit::voice_params(*sample_rate_hz, voice))
@@ -201,6 +217,24 @@ fn action_desc(decl: &ArtifactDecl, inputs: BTreeMap<String, Digest>) -> ActionD
             ("features", super::album::FEATURES_VERSION, super::album::features_params(*sample_rate_hz))
         }
         Recipe::FeaturesPlot => ("features_plot", super::album::PLOT_VERSION, serde_json::json!({})),
+        Recipe::Latents { settings, track } => {
+            ("latents", super::video::LATENTS_VERSION, super::video::latents_params(settings, track))
+        }
+        Recipe::TrackVideo { settings, track } => {
+            ("video", super::video::VIDEO_VERSION, super::video::video_params(settings, track, &db.env().root))
+        }
+        Recipe::Preview { kind, video } => {
+            let mut params = super::video::preview_params(*kind);
+            if let Some(ArtifactDecl { recipe: Recipe::TrackVideo { settings, track }, .. }) = decl_of(db, video) {
+                params["video"] = super::video::video_params(&settings, &track, &db.env().root);
+            }
+            ("preview", super::video::PREVIEW_VERSION, params)
+        }
+        Recipe::AlbumVideo { settings, videos } => (
+            "album_video",
+            super::video::ALBUM_VIDEO_VERSION,
+            serde_json::json!({ "videos": videos, "fps": settings.fps, "width": settings.width, "height": settings.height }),
+        ),
     };
     ActionDesc { query, version, inputs, params }
 }
@@ -242,6 +276,10 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
             let npz = artifact_bytes(db, &decl.deps[0])?;
             super::album::compute_plot(&decl.id, &npz)
         }
+        Recipe::Latents { settings, track } => super::video::compute_latents(db, decl, settings, track),
+        Recipe::TrackVideo { settings, track } => super::video::compute_video(db, decl, settings, track),
+        Recipe::Preview { kind, video } => super::video::compute_preview(db, decl, *kind, video),
+        Recipe::AlbumVideo { settings, videos } => super::video::compute_album_video(db, decl, settings, videos),
     }
 }
 

@@ -60,6 +60,10 @@ pub trait Reporter: Sync {
     fn waiting_for_lock(&self) {}
     fn started(&self, _total: usize) {}
     fn artifact(&self, _event: &ArtifactEvent) {}
+    /// A sub-artifact found while building (a video segment): not counted in `started`.
+    fn sub_artifact(&self, event: &ArtifactEvent) {
+        self.artifact(event)
+    }
 }
 
 pub struct Quiet;
@@ -87,10 +91,20 @@ pub struct Options {
     pub jobs: usize,
     /// Write outputs and the lock (false for `audit --rebuild`, which only compares).
     pub materialize: bool,
+    /// Build video previews (`--no-previews` leaves them out of the selection).
+    pub previews: bool,
+    /// Also write each built track's frames as PNGs (`--keep-frames`).
+    pub keep_frames: bool,
+}
+
+impl Options {
+    pub fn new(jobs: usize) -> Options {
+        Options { jobs, materialize: true, previews: true, keep_frames: false }
+    }
 }
 
 pub fn render(db: &Database, ids: &[String], jobs: usize, reporter: &dyn Reporter) -> Result<Outcome, RenderError> {
-    render_with(db, ids, Options { jobs, materialize: true }, reporter)
+    render_with(db, ids, Options::new(jobs), reporter)
 }
 
 pub fn render_with(
@@ -104,7 +118,10 @@ pub fn render_with(
     let env = db.env();
     let config = query::config(db).clone().map_err(RenderError::Config)?;
     let index = query::artifact_index(db).clone();
-    let selected = select::select(&index, ids).map_err(RenderError::Selection)?;
+    let mut selected = select::select(&index, ids).map_err(RenderError::Selection)?;
+    if !opts.previews {
+        selected.retain(|id| !matches!(index[id].recipe, super::targets::Recipe::Preview { .. }));
+    }
     let order = select::with_dependencies(&index, &selected);
     let requested: BTreeSet<&str> = selected.iter().map(String::as_str).collect();
 
@@ -130,12 +147,17 @@ pub fn render_with(
 
     let output_dir = config.settings.output_dir.clone();
     let next = AtomicUsize::new(0);
+    let running = AtomicUsize::new(0);
     let events = Mutex::new(Vec::with_capacity(order.len()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    env.set_sink(Some(tx));
     std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, order.len().max(1)) {
+        let workers = jobs.clamp(1, order.len().max(1));
+        running.store(workers, Ordering::SeqCst);
+        for _ in 0..workers {
             let db = db.clone();
-            let (next, events, order, index, requested, output_dir) =
-                (&next, &events, &order, &index, &requested, &output_dir);
+            let (next, running, events, order, index, requested, output_dir) =
+                (&next, &running, &events, &order, &index, &requested, &output_dir);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -148,15 +170,46 @@ pub fn render_with(
                     reporter.artifact(&event);
                     events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
                 }
+                running.fetch_sub(1, Ordering::SeqCst);
             });
         }
+        // Segments are found while their video builds: report them as they come.
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(event) => {
+                    reporter.sub_artifact(&event);
+                    events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+                }
+                Err(_) if running.load(Ordering::SeqCst) == 0 => break,
+                Err(_) => {}
+            }
+        }
     });
+    env.set_sink(None);
+    for event in rx.try_iter() {
+        reporter.sub_artifact(&event);
+        events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+    env.clear_memo();
     let mut events = events.into_inner().unwrap_or_else(|p| p.into_inner());
     events.sort_by(|a, b| a.id.cmp(&b.id));
 
     if opts.materialize {
         update_lock(&env.root, env.store.root(), &events, &index, ids.is_empty())
             .map_err(|e| RenderError::Io(format!("writing {LOCK_FILE}: {e}")))?;
+    }
+    if opts.materialize {
+        super::run_json::write(db, &config, &index, &events)
+            .map_err(|e| RenderError::Io(format!("writing run.json: {e}")))?;
+    }
+    if opts.keep_frames {
+        for e in events.iter().filter(|e| e.status != Status::Failed && e.id.ends_with("/video.mp4")) {
+            let Some(decl) = index.get(&e.id) else { continue };
+            let dir = env.root.join(decl.output_path(&config.settings.output_dir)).with_file_name("frames");
+            if let Err(err) = super::segment::export_frames(db, &e.id, &dir) {
+                return Err(RenderError::Io(format!("--keep-frames: {err}")));
+            }
+        }
     }
     let _ = env.stat.save();
 

@@ -114,20 +114,9 @@ pub fn set_sources(db: &mut Database, sources: Sources, overrides: &[String]) {
     }
 }
 
-/// The project files the config reads (audio inputs), sorted.
+/// The project files the config reads (audio inputs, models, anchors), sorted.
 pub fn input_files(config: &Config) -> Vec<String> {
-    let mut files: Vec<String> = config
-        .targets
-        .values()
-        .flat_map(|t| match t {
-            TargetSpec::Album(a) => a
-                .tracks
-                .iter()
-                .filter_map(|tr| if let AudioRef::File(f) = &tr.audio { Some(f.clone()) } else { None })
-                .collect(),
-            _ => vec![],
-        })
-        .collect();
+    let mut files: Vec<String> = super::targets::artifacts(config).into_values().flat_map(|a| a.files).collect();
     files.sort();
     files.dedup();
     files
@@ -184,8 +173,43 @@ fn check_inputs(root: &Path, config: &Config) -> Result<(), Diagnostics> {
             if let Some(message) = problem {
                 diags.push(match config.origins.get(&key) {
                     Some(origin) => origin.diagnostic(&key, message),
-                    None => Diagnostic { file: String::new(), line: None, col: None, key, message },
+                    None => Diagnostic { file: String::new(), line: None, col: None, key: key.clone(), message },
                 });
+            }
+            // The model files the track's video reads.
+            let c = &track.video.controller;
+            let mut needed = vec![
+                (
+                    "decoder.model",
+                    &track.video.decoder.model,
+                    "an ONNX decoder: input `latent` [B,8,16,16] → `image` [B,3,H,W]",
+                ),
+                ("controller.anchors", &c.anchors, "an .npz with `anchors` (K,8,16,16)"),
+                ("controller.anchor_set", &c.meta, "the models' meta.json"),
+            ];
+            if let Some(p) = &c.projection {
+                needed.push(("controller.projection", p, "an .npz projection, or projection = \"none\""));
+            }
+            for (what, file, expected) in needed {
+                let problem = match paths::resolve_inside(root, file) {
+                    Err(e) => Some(e),
+                    Ok(p) if !p.is_file() => {
+                        Some(format!("`{file}`: no such file in the project (expected {expected})"))
+                    }
+                    Ok(_) => None,
+                };
+                if let Some(message) = problem {
+                    let key = format!("{}.track[{i}].{what}", album.id);
+                    let message = if what == "controller.anchor_set" {
+                        message
+                    } else {
+                        format!("{message} (anchor set `{}`)", c.anchor_set)
+                    };
+                    diags.push(match config.origins.get(&format!("{}.track[{i}].audio", album.id)) {
+                        Some(origin) => origin.diagnostic(&key, message),
+                        None => Diagnostic { file: String::new(), line: None, col: None, key, message },
+                    });
+                }
             }
         }
     }

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::kit::Instrument;
-use crate::project::album::AudioRef;
+use crate::project::album::{AudioRef, TrackSpec};
 use crate::project::kit::{KitSpec, VoiceSpec};
 use crate::project::song::SongSpec;
+use crate::project::video::VideoSettings;
 use crate::project::{Config, TargetSpec};
 
 /// How one artifact is computed. Holds exactly what its computation reads.
@@ -31,6 +32,49 @@ pub enum Recipe {
     },
     /// `features.png` drawn from the track's `features.npz` (its one dependency).
     FeaturesPlot,
+    /// The controller's latent trajectory (`latents.npz`) from `features.npz` and the anchor set.
+    Latents {
+        settings: VideoSettings,
+        track: Arc<TrackSpec>,
+    },
+    /// The track's `video.mp4`: its encoded segments (sub-artifacts, see `engine::video`)
+    /// concatenated and muxed with the track's audio.
+    TrackVideo {
+        settings: VideoSettings,
+        track: Arc<TrackSpec>,
+    },
+    /// A preview drawn from the frames every 90th frame of the track's video.
+    Preview {
+        kind: PreviewKind,
+        video: String,
+    },
+    /// `album.mp4`: every track's segments in order, with their audio.
+    AlbumVideo {
+        settings: VideoSettings,
+        videos: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PreviewKind {
+    /// `preview.png`: the middle kept frame.
+    Still,
+    /// `preview.gif`: the first ≤ 24 kept frames, 0.08 s each.
+    Gif,
+    /// `contact_sheet.png`: every kept frame (≤ 48) as thumbnails.
+    Sheet,
+}
+
+impl PreviewKind {
+    pub const ALL: [PreviewKind; 3] = [PreviewKind::Still, PreviewKind::Gif, PreviewKind::Sheet];
+
+    pub fn file(self) -> &'static str {
+        match self {
+            PreviewKind::Still => "preview.png",
+            PreviewKind::Gif => "preview.gif",
+            PreviewKind::Sheet => "contact_sheet.png",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,10 +176,80 @@ pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config) -> Vec<Art
                     id: format!("{id}/{}/features.png", track.id),
                     target: id.to_string(),
                     rel: format!("{}/features.png", track.id),
-                    deps: vec![features],
+                    deps: vec![features.clone()],
                     files: vec![],
                     materialized: true,
                     recipe: Recipe::FeaturesPlot,
+                });
+                let spec = Arc::new(track.clone());
+                let c = &track.video.controller;
+                let latents = format!("{id}/{}/latents.npz", track.id);
+                v.push(ArtifactDecl {
+                    id: latents.clone(),
+                    target: id.to_string(),
+                    rel: format!("{}/latents.npz", track.id),
+                    deps: vec![features],
+                    files: [Some(&c.meta), Some(&c.anchors), c.projection.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .collect(),
+                    materialized: true,
+                    recipe: Recipe::Latents { settings: album.video.clone(), track: spec.clone() },
+                });
+                let video = format!("{id}/{}/video.mp4", track.id);
+                let (mut deps, mut files) = match &track.audio {
+                    AudioRef::Artifact(a) => (vec![a.clone()], vec![]),
+                    AudioRef::File(f) => (vec![], vec![f.clone()]),
+                };
+                deps.insert(0, latents.clone());
+                files.push(track.video.decoder.model.clone());
+                v.push(ArtifactDecl {
+                    id: video.clone(),
+                    target: id.to_string(),
+                    rel: format!("{}/video.mp4", track.id),
+                    deps,
+                    files: files.clone(),
+                    materialized: true,
+                    recipe: Recipe::TrackVideo { settings: album.video.clone(), track: spec },
+                });
+                if album.video.previews {
+                    for kind in PreviewKind::ALL {
+                        v.push(ArtifactDecl {
+                            id: format!("{id}/{}/previews/{}", track.id, kind.file()),
+                            target: id.to_string(),
+                            rel: format!("{}/previews/{}", track.id, kind.file()),
+                            deps: vec![latents.clone()],
+                            files: vec![track.video.decoder.model.clone()],
+                            materialized: true,
+                            recipe: Recipe::Preview { kind, video: video.clone() },
+                        });
+                    }
+                }
+            }
+            let videos: Vec<String> = album.tracks.iter().map(|t| format!("{id}/{}/video.mp4", t.id)).collect();
+            if !videos.is_empty() {
+                // The audio is read again (album.mp4 re-encodes it as one stream).
+                let mut deps = videos.clone();
+                let mut files = Vec::new();
+                for t in &album.tracks {
+                    match &t.audio {
+                        AudioRef::Artifact(a) => deps.push(a.clone()),
+                        AudioRef::File(f) => files.push(f.clone()),
+                    }
+                }
+                deps.sort();
+                deps.dedup();
+                files.sort();
+                files.dedup();
+                v.push(ArtifactDecl {
+                    id: format!("{id}/album.mp4"),
+                    target: id.to_string(),
+                    rel: "album.mp4".into(),
+                    deps,
+                    files,
+                    materialized: true,
+                    recipe: Recipe::AlbumVideo { settings: album.video.clone(), videos },
                 });
             }
             v

@@ -1,9 +1,9 @@
 //! NumPy `.npy` / `.npz` reading and deterministic writing (little-endian, C order).
 //!
-//! Writes: f32 and f64 arrays of any shape and 0-d unicode strings (numpy reads one back as a
+//! Writes: f32, f64, uint8 and int64 arrays of any shape and 0-d unicode strings (numpy reads one back as a
 //! `str` with `str(z["metadata"])`). Entries are written in the order given, with a fixed
 //! 1980-01-01 timestamp and fixed permissions, so equal inputs give equal bytes.
-//! Reads: what `numpy.savez[_compressed]` writes for f32/f64/i32/i64 arrays and unicode strings.
+//! Reads: what `numpy.savez[_compressed]` writes for f32/f64/i32/i64/uint8 arrays and unicode strings.
 
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
@@ -20,6 +20,8 @@ pub enum NpzCompression {
     Stored,
     /// Deflate (`numpy.savez_compressed`).
     Deflated,
+    /// Deflate at the fastest level: for large intermediates where speed beats size.
+    DeflatedFast,
 }
 
 /// Why an `.npy`/`.npz` could not be read or written.
@@ -82,6 +84,8 @@ pub enum NpyData {
     I32(Vec<i32>),
     /// `<i8`.
     I64(Vec<i64>),
+    /// `|u1`.
+    U8(Vec<u8>),
     /// `<U…`, one string per element (trailing NULs removed).
     Str(Vec<String>),
 }
@@ -103,6 +107,7 @@ impl NpyArray {
             NpyData::F64(v) => Some(v.iter().map(|&x| x as f32).collect()),
             NpyData::I32(v) => Some(v.iter().map(|&x| x as f32).collect()),
             NpyData::I64(v) => Some(v.iter().map(|&x| x as f32).collect()),
+            NpyData::U8(v) => Some(v.iter().map(|&x| f32::from(x)).collect()),
             NpyData::Str(_) => None,
         }
     }
@@ -151,6 +156,20 @@ pub enum NpyView<'a> {
         shape: &'a [usize],
         /// Values in C order.
         data: &'a [f64],
+    },
+    /// uint8 array of `shape`.
+    U8 {
+        /// Dimensions (empty for a scalar).
+        shape: &'a [usize],
+        /// Values in C order.
+        data: &'a [u8],
+    },
+    /// int64 array of `shape`.
+    I64 {
+        /// Dimensions (empty for a scalar).
+        shape: &'a [usize],
+        /// Values in C order.
+        data: &'a [i64],
     },
     /// A 0-d unicode string array.
     Str(&'a str),
@@ -212,6 +231,19 @@ pub fn write_npy(name: &str, view: NpyView<'_>) -> Result<Vec<u8>, NpzError> {
             data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
             out
         }
+        NpyView::U8 { shape, data } => {
+            check(shape, data.len())?;
+            let mut out = header_bytes("|u1", shape);
+            out.extend_from_slice(data);
+            out
+        }
+        NpyView::I64 { shape, data } => {
+            check(shape, data.len())?;
+            let mut out = header_bytes("<i8", shape);
+            out.reserve(data.len() * 8);
+            data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+            out
+        }
         NpyView::Str(s) => {
             let chars = s.chars().count().max(1);
             let mut out = header_bytes(&format!("<U{chars}"), &[]);
@@ -225,12 +257,14 @@ pub fn write_npy(name: &str, view: NpyView<'_>) -> Result<Vec<u8>, NpzError> {
 /// Serialises named arrays as `.npz` bytes (members `NAME.npy`, in the given order).
 pub fn write_npz(entries: &[(&str, NpyView<'_>)], compression: NpzCompression) -> Result<Vec<u8>, NpzError> {
     let zip_err = |detail: String| NpzError::Zip { name: "<npz being written>".to_string(), detail };
-    let method = match compression {
-        NpzCompression::Stored => CompressionMethod::Stored,
-        NpzCompression::Deflated => CompressionMethod::Deflated,
+    let (method, level) = match compression {
+        NpzCompression::Stored => (CompressionMethod::Stored, None),
+        NpzCompression::Deflated => (CompressionMethod::Deflated, None),
+        NpzCompression::DeflatedFast => (CompressionMethod::Deflated, Some(1)),
     };
     let options = SimpleFileOptions::default()
         .compression_method(method)
+        .compression_level(level)
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644);
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
@@ -307,6 +341,7 @@ pub fn read_npy(bytes: &[u8], name: &str) -> Result<NpyArray, NpzError> {
                 .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
                 .collect(),
         ),
+        "|u1" | "<u1" => NpyData::U8(take(1)?.to_vec()),
         d if d.starts_with("<U") => {
             let chars: usize = d[2..].parse().map_err(|_| malformed("bad unicode width"))?;
             let item = chars.checked_mul(4).ok_or_else(|| malformed("bad unicode width"))?;

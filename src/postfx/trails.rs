@@ -22,6 +22,12 @@ impl TrailState {
         Self::default()
     }
 
+    /// A trail carrying `state` in (the state left by the previous frame, e.g. at the end of the
+    /// previous segment).
+    pub fn from_state(state: Frame) -> Self {
+        Self { state: Some(state) }
+    }
+
     /// The current accumulated state, if any frame has been seen.
     pub fn state(&self) -> Option<&Frame> {
         self.state.as_ref()

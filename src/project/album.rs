@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::kit::MAX_SEED;
 use super::reader::TableReader;
 use super::value::{Kind, Origin};
+use super::video::{self, TrackVideoSpec, VideoContext, VideoSettings};
 
 /// Where a track's audio comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +22,8 @@ pub struct TrackSpec {
     pub id: String,
     pub audio: AudioRef,
     pub seed: u64,
+    /// Controller, decoder, postFX and encoder settings, resolved for this track.
+    pub video: TrackVideoSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,8 @@ pub struct AlbumSpec {
     /// Analysis rate: every track is resampled to it (the project rate).
     pub sample_rate_hz: u32,
     pub tracks: Vec<TrackSpec>,
+    /// The frame grid every track shares.
+    pub video: VideoSettings,
 }
 
 /// Read an album. `targets` are the declared target ids, to tell artifact ids from paths.
@@ -38,7 +43,15 @@ pub fn read(
     id: &str,
     project_rate_hz: u32,
     targets: &BTreeSet<String>,
+    vctx: &VideoContext<'_>,
 ) -> (AlbumSpec, Vec<(String, Origin)>) {
+    let settings = video::read_settings(t);
+    // Album-level tables are merged into each track's; mark them known here too.
+    let _ = t.get("preset");
+    for key in video::TABLES {
+        let _ = t.get(key);
+    }
+    let mut reported = BTreeSet::new();
     let mut tracks = Vec::new();
     let mut origins = Vec::new();
     match t.get("track").map(|n| &n.kind) {
@@ -46,7 +59,7 @@ pub fn read(
             let mut seen = BTreeSet::new();
             for (i, item) in items.iter().enumerate() {
                 let Some(tr) = TableReader::new(t.ctx(), item, &format!("{id}.track[{i}]")) else { continue };
-                if let Some(track) = read_track(&tr, targets) {
+                if let Some(track) = read_track(t, &tr, targets, vctx, &mut reported) {
                     if let Some(n) = tr.get("audio") {
                         origins.push((format!("{}.audio", tr.path()), n.origin.clone()));
                     }
@@ -65,11 +78,26 @@ pub fn read(
         None => t.error("track", format!("an album needs at least one [[{id}.track]] with `id` and `audio`")),
     }
     t.finish();
-    (AlbumSpec { id: id.to_string(), sample_rate_hz: project_rate_hz, tracks }, origins)
+    (AlbumSpec { id: id.to_string(), sample_rate_hz: project_rate_hz, tracks, video: settings }, origins)
 }
 
-fn read_track(tr: &TableReader<'_>, targets: &BTreeSet<String>) -> Option<TrackSpec> {
+fn read_track(
+    album: &TableReader<'_>,
+    tr: &TableReader<'_>,
+    targets: &BTreeSet<String>,
+    vctx: &VideoContext<'_>,
+    reported: &mut BTreeSet<String>,
+) -> Option<TrackSpec> {
     let id = tr.required_string("id", "the track's id, e.g. id = \"opening\"");
+    for key in ["fps", "resolution", "segment_s", "previews"] {
+        if tr.get(key).is_some() {
+            tr.error(
+                key,
+                format!("`{key}` is set on the album, not per track: its tracks share one frame grid so that album.mp4 joins them"),
+            );
+        }
+    }
+    let video = video::read_track(album, tr, vctx, reported);
     let audio =
         tr.required_string("audio", "a file in the project or an artifact id, e.g. audio = \"song.demo/song.wav\"");
     let seed = tr.int("seed", 0, 0, MAX_SEED) as u64;
@@ -89,5 +117,5 @@ fn read_track(tr: &TableReader<'_>, targets: &BTreeSet<String>) -> Option<TrackS
         }
         AudioRef::File(audio)
     };
-    Some(TrackSpec { id, audio, seed })
+    Some(TrackSpec { id, audio, seed, video: video? })
 }

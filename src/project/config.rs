@@ -11,6 +11,7 @@ use super::reader::{Ctx, TableReader};
 use super::settings::{self, PROJECT_FILE, ProjectSettings};
 use super::song::{self, SongSpec};
 use super::value::{self, Kind, Node, Origin};
+use super::video;
 
 /// The kinds of target a recipe can declare, in build order.
 pub const KINDS: [&str; 3] = ["kit", "song", "album"];
@@ -42,6 +43,15 @@ pub struct Config {
     /// Where keys that need further checks (audio paths, artifact references) were written,
     /// by key path (`album.demo.track[0].audio`).
     pub origins: BTreeMap<String, Origin>,
+    /// Video presets by name: (description, built in?, anchor set).
+    pub presets: BTreeMap<String, PresetInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresetInfo {
+    pub description: String,
+    pub builtin: bool,
+    pub anchor_set: Option<String>,
 }
 
 /// A recipe file's project-relative path and text.
@@ -64,6 +74,7 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
         }
     }
 
+    let mut project_presets = None;
     let settings = match project {
         None => {
             ctx.push(Diagnostic {
@@ -79,6 +90,9 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
             Ok(mut node) => {
                 for (path, v) in project_overrides {
                     insert(&mut node, &path, v, &ctx);
+                }
+                if let Kind::Table(top) = &mut node.kind {
+                    project_presets = top.remove("preset");
                 }
                 TableReader::new(&ctx, &node, "").map(|top| settings::read(&top)).unwrap_or_default()
             }
@@ -170,10 +184,16 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
     let declared: std::collections::BTreeSet<String> =
         tables.iter().flat_map(|(k, t)| t.keys().map(move |n| format!("{k}.{n}"))).collect();
     let mut origins = BTreeMap::new();
+    let presets = video::presets(&ctx, project_presets.as_ref());
+    let vctx = video::VideoContext {
+        presets: &presets,
+        models_dir: &settings.models_dir,
+        onnxruntime: settings.onnxruntime.as_deref(),
+    };
     for (name, (file, node)) in tables.get("album").into_iter().flatten() {
         let id = format!("album.{name}");
         if let Some(t) = TableReader::new(&ctx, node, &id) {
-            let (spec, o) = album::read(&t, &id, settings.sample_rate_hz, &declared);
+            let (spec, o) = album::read(&t, &id, settings.sample_rate_hz, &declared, &vctx);
             origins.extend(o);
             targets.insert(id.clone(), TargetSpec::Album(Arc::new(spec)));
             target_files.insert(id, file.clone());
@@ -184,7 +204,23 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
     }
 
     if ctx.is_empty() {
-        Ok(Config { settings, targets, target_files, origins })
+        let presets = presets
+            .into_iter()
+            .map(|(name, p)| {
+                let anchor_set = match &p.overlay.kind {
+                    Kind::Table(m) => m.get("controller").and_then(|c| match &c.kind {
+                        Kind::Table(c) => c.get("anchor_set").and_then(|a| match &a.kind {
+                            Kind::Str(s) => Some(s.clone()),
+                            _ => None,
+                        }),
+                        _ => None,
+                    }),
+                    _ => None,
+                };
+                (name, PresetInfo { description: p.description, builtin: p.builtin, anchor_set })
+            })
+            .collect();
+        Ok(Config { settings, targets, target_files, origins, presets })
     } else {
         let mut diags = ctx.into_diagnostics();
         diags.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));

@@ -10,6 +10,7 @@ pub mod reader;
 pub mod settings;
 pub mod song;
 pub mod value;
+pub mod video;
 
 pub use config::{Config, KINDS, SourceText, TargetSpec, load};
 pub use diagnostic::{Diagnostic, Diagnostics};

@@ -7,10 +7,17 @@ use std::process::{Command, Output};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
 
-/// Every artifact of the demo project, sorted.
-pub const DEMO_ARTIFACTS: [&str; 7] = [
+/// Every declared artifact of the demo project, sorted (video segments are found while
+/// building and are not declared).
+pub const DEMO_ARTIFACTS: [&str; 13] = [
+    "album.demo/album.mp4",
     "album.demo/opening/features.npz",
     "album.demo/opening/features.png",
+    "album.demo/opening/latents.npz",
+    "album.demo/opening/previews/contact_sheet.png",
+    "album.demo/opening/previews/preview.gif",
+    "album.demo/opening/previews/preview.png",
+    "album.demo/opening/video.mp4",
     "kit.demo/hat.wav",
     "kit.demo/kick.wav",
     "kit.demo/kit.zip",
@@ -48,12 +55,26 @@ impl Run {
         self.stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 
-    /// `id → status` of every artifact event.
+    /// `id → status` of every declared artifact's event (video segments left out).
     pub fn statuses(&self) -> std::collections::BTreeMap<String, String> {
+        self.all_statuses().into_iter().filter(|(id, _)| !is_segment(id)).collect()
+    }
+
+    /// `id → status` of every artifact event, video segments included.
+    pub fn all_statuses(&self) -> std::collections::BTreeMap<String, String> {
         self.events()
             .iter()
             .filter(|e| e["event"] == "artifact")
             .map(|e| (e["id"].as_str().unwrap().to_string(), e["status"].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    /// Ids of segments with status `built`, of one kind (`decoded` or `encoded`), sorted.
+    pub fn built_segments(&self, kind: &str) -> Vec<String> {
+        self.all_statuses()
+            .into_iter()
+            .filter(|(id, s)| id.contains(&format!("/{kind}/")) && s == "built")
+            .map(|(id, _)| id)
             .collect()
     }
 
@@ -62,16 +83,36 @@ impl Run {
     }
 }
 
+pub fn is_segment(id: &str) -> bool {
+    id.contains("/decoded/") || id.contains("/encoded/")
+}
+
+/// Album video settings that keep tests quick: a small frame, 24 fps, 1 s segments and a
+/// 32×32 decoder generated beside the real one (`models/generate.py`).
+pub const LIGHT_VIDEO: &str =
+    "fps = 24\nresolution = 64\nsegment_s = 1.0\ndecoder = { model = \"models/test/tiny.onnx\" }\n";
+
 impl Project {
-    /// A copy of the demo project (Project.toml + recipes/).
+    /// A copy of the demo project (Project.toml, recipes/, models/) with light video settings.
     pub fn demo() -> Project {
+        let p = Project::demo_full();
+        let text: String = p
+            .read("recipes/album.toml")
+            .lines()
+            .filter(|l| !["fps ", "resolution ", "segment_s "].iter().any(|k| l.starts_with(k)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        p.write("recipes/album.toml", &text.replacen("[album.demo]\n", &format!("[album.demo]\n{LIGHT_VIDEO}"), 1));
+        p
+    }
+
+    /// An exact copy of the demo project, full-size video included.
+    pub fn demo_full() -> Project {
         let p = Project::empty();
         fs::copy(repo().join("Project.toml"), p.path().join("Project.toml")).unwrap();
-        fs::create_dir_all(p.path().join("recipes")).unwrap();
-        for e in fs::read_dir(repo().join("recipes")).unwrap() {
-            let e = e.unwrap();
-            fs::copy(e.path(), p.path().join("recipes").join(e.file_name())).unwrap();
-        }
+        copy_dir(&repo().join("recipes"), &p.path().join("recipes"));
+        copy_dir(&repo().join("models"), &p.path().join("models"));
+        copy_dir(&repo().join("tests/fixtures/models"), &p.path().join("models/test"));
         p
     }
 
@@ -127,7 +168,8 @@ impl Project {
         self.run(&a)
     }
 
-    /// Every file under `renders/` with the blake3 of its bytes, plus the lock's.
+    /// Every file under `renders/` with the blake3 of its bytes, plus the lock's (`run.json`
+    /// left out: it is run metadata with a timestamp).
     pub fn outputs(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
@@ -136,7 +178,7 @@ impl Project {
                 let p = e.unwrap().path();
                 if p.is_dir() {
                     walk(base, &p, out);
-                } else {
+                } else if p.file_name().is_some_and(|n| n != "run.json") {
                     let hash = blake3::hash(&fs::read(&p).unwrap()).to_hex().to_string();
                     out.push((p.strip_prefix(base).unwrap().display().to_string(), hash));
                 }
@@ -146,6 +188,19 @@ impl Project {
         out.push(("ntsbuild.lock".into(), blake3::hash(&self.bytes("ntsbuild.lock")).to_hex().to_string()));
         out.sort();
         out
+    }
+}
+
+/// Copy the files of `from` (recursively) into `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
     }
 }
 
