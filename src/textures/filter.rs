@@ -242,6 +242,47 @@ mod tests {
         assert!(gain_db(band, 4, 500.0) < -60.0);
     }
 
+    /// Multiplies the sections out into one transfer function `(b, a)`.
+    fn transfer_function(sections: &[BiquadCoeffs]) -> (Vec<f64>, Vec<f64>) {
+        let mul = |p: &[f64], q: &[f64]| {
+            let mut out = vec![0.0; p.len() + q.len() - 1];
+            for (i, x) in p.iter().enumerate() {
+                for (j, y) in q.iter().enumerate() {
+                    out[i + j] += x * y;
+                }
+            }
+            out
+        };
+        sections
+            .iter()
+            .fold((vec![1.0], vec![1.0]), |(b, a), s| (mul(&b, &[s.b0, s.b1, s.b2]), mul(&a, &[1.0, s.a1, s.a2])))
+    }
+
+    #[test]
+    fn the_design_matches_scipy_butter() {
+        // scipy.signal.butter(2, 0.5): b = [0.29289322, 0.58578644, 0.29289322], a = [1, 0, 0.17157288].
+        let (b, a) = transfer_function(&design(SR, Band::Lowpass { cutoff_hz: 11_025.0 }, 2).unwrap());
+        for (x, y) in b.iter().zip([0.292_893_22, 0.585_786_44, 0.292_893_22]) {
+            assert!((x - y).abs() < 1e-8);
+        }
+        for (x, y) in a.iter().zip([1.0, 0.0, 0.171_572_88]) {
+            assert!((x - y).abs() < 1e-8);
+        }
+        // scipy.signal.butter(3, 0.5): b = [1/6, 1/2, 1/2, 1/6], a = [1, 0, 1/3, 0].
+        let (b, a) = transfer_function(&design(SR, Band::Lowpass { cutoff_hz: 11_025.0 }, 3).unwrap());
+        for (x, y) in b.iter().zip([1.0 / 6.0, 0.5, 0.5, 1.0 / 6.0]) {
+            assert!((x - y).abs() < 1e-12);
+        }
+        for (x, y) in a.iter().zip([1.0, 0.0, 1.0 / 3.0, 0.0]) {
+            assert!((x - y).abs() < 1e-12);
+        }
+        // scipy.signal.butter(3, 0.5, 'high'): b = [1/6, −1/2, 1/2, −1/6], a as above.
+        let (b, _) = transfer_function(&design(SR, Band::Highpass { cutoff_hz: 11_025.0 }, 3).unwrap());
+        for (x, y) in b.iter().zip([1.0 / 6.0, -0.5, 0.5, -1.0 / 6.0]) {
+            assert!((x - y).abs() < 1e-12);
+        }
+    }
+
     #[test]
     fn a_symmetric_impulse_stays_symmetric_and_centred() {
         let mut x = vec![0.0f32; 2001];
