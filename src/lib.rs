@@ -16,3 +16,4 @@ pub mod postfx;
 pub mod project;
 pub mod song;
 pub mod store;
+pub mod textures;

@@ -1,0 +1,754 @@
+//! Drones and swells from pad sources (DOMAIN §G "Drones"): pitch-shifted and time-stretched
+//! loops, three tonal variants, a reversed loop and fading swells.
+//!
+//! Pitch shift and time stretch use a librosa-style phase vocoder (`n_fft` 2048, hop 512,
+//! periodic Hann, centred frames): magnitudes are interpolated between analysis frames and each
+//! bin's phase advances by its expected `2π·k·hop/n_fft` plus the measured deviation. Each source
+//! channel is analysed once; every (shift, stretch) combination then synthesises only the frames
+//! around the middle it keeps, so a 10 s source costs a handful of short inverse FFTs per output.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{ComplexToReal, RealFftPlanner};
+
+use crate::dsp::window::hann_periodic;
+
+use super::filter::{Band, butter_zero_phase};
+use super::looping::{crossfade_loop, fade_in_out};
+use super::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
+
+/// Phase-vocoder FFT length in samples.
+pub const N_FFT: usize = 2048;
+/// Phase-vocoder hop in samples.
+pub const HOP: usize = 512;
+const N_BINS: usize = N_FFT / 2 + 1;
+
+/// Time-stretch factors accepted by [`time_stretch`] (others are clamped).
+pub const MIN_STRETCH: f64 = 0.25;
+pub const MAX_STRETCH: f64 = 4.0;
+/// Largest pitch shift accepted by [`pitch_shift`], in semitones (larger ones are clamped).
+pub const MAX_SHIFT_ST: f64 = 24.0;
+
+/// Extra source samples filtered on each side of a tonal variant's segment, so the zero-phase
+/// filter's edge transient falls outside the kept part.
+const FILTER_MARGIN: usize = 4096;
+
+/// Half-width of the windowed-sinc resampling kernel, in zero crossings.
+const SINC_HALF: usize = 16;
+/// Kernel table resolution: points per zero crossing.
+const SINC_OVERSAMPLE: usize = 256;
+
+/// Drone settings (DOMAIN §G defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DroneSettings {
+    /// Pitch shifts of the loops, in semitones (default `[0, 7, 12]`).
+    pub pitch_shifts_st: Vec<f64>,
+    /// Time-stretch factors of the loops and swells; 2 = twice as long (default `[1, 1.5, 2]`).
+    pub time_stretches: Vec<f64>,
+    /// Loop length, in seconds: the middle of each stretched/shifted source (default 2).
+    pub loop_s: f64,
+    /// Swell length, in seconds: the middle of each stretched source (default 6).
+    pub swell_s: f64,
+    /// Swell linear fade-in, in seconds (default 0.5).
+    pub swell_fade_in_s: f64,
+    /// Swell linear fade-out, in seconds (default 1.5).
+    pub swell_fade_out_s: f64,
+    /// Make the warm / airy / dark filtered loops (default true).
+    pub variants: bool,
+    /// Make the reversed loop (default true).
+    pub reversed: bool,
+    /// Equal-power loop crossfade, in milliseconds (default 100).
+    pub crossfade_ms: f64,
+}
+
+impl Default for DroneSettings {
+    fn default() -> Self {
+        Self {
+            pitch_shifts_st: vec![0.0, 7.0, 12.0],
+            time_stretches: vec![1.0, 1.5, 2.0],
+            loop_s: 2.0,
+            swell_s: 6.0,
+            swell_fade_in_s: 0.5,
+            swell_fade_out_s: 1.5,
+            variants: true,
+            reversed: true,
+            crossfade_ms: 100.0,
+        }
+    }
+}
+
+impl DroneSettings {
+    /// Checks every field; the message names the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(st) = self.pitch_shifts_st.iter().find(|st| !(st.is_finite() && st.abs() <= MAX_SHIFT_ST)) {
+            return Err(format!("pitch_shifts_st must be within ±{MAX_SHIFT_ST} semitones (got {st})"));
+        }
+        if let Some(s) = self.time_stretches.iter().find(|s| !(**s >= MIN_STRETCH && **s <= MAX_STRETCH)) {
+            return Err(format!("time_stretches must be in [{MIN_STRETCH}, {MAX_STRETCH}] (got {s})"));
+        }
+        if !(self.loop_s > 0.0 && self.loop_s <= 60.0) {
+            return Err(format!("loop_s must be > 0 and ≤ 60 s (got {})", self.loop_s));
+        }
+        if !(self.swell_s > 0.0 && self.swell_s <= 600.0) {
+            return Err(format!("swell_s must be > 0 and ≤ 600 s (got {})", self.swell_s));
+        }
+        if !(self.swell_fade_in_s >= 0.0 && self.swell_fade_out_s >= 0.0)
+            || self.swell_fade_in_s + self.swell_fade_out_s > self.swell_s
+        {
+            return Err(format!(
+                "swell_fade_in_s and swell_fade_out_s must be ≥ 0 and together ≤ swell_s (got {} and {})",
+                self.swell_fade_in_s, self.swell_fade_out_s
+            ));
+        }
+        if !(self.crossfade_ms >= 0.0 && self.crossfade_ms <= self.loop_s * 1000.0) {
+            return Err(format!("crossfade_ms must be ≥ 0 and ≤ loop_s (got {})", self.crossfade_ms));
+        }
+        Ok(())
+    }
+}
+
+/// The export folder of a drone (`<Source_Name>/pads/` or `<Source_Name>/swells/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DroneCategory {
+    Pads,
+    Swells,
+}
+
+/// One output of [`make_drones`]: the engine names the file `<source>_<name_suffix>.wav`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DronePlanItem {
+    pub name_suffix: String,
+    pub category: DroneCategory,
+}
+
+/// What one plan item is made from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Recipe {
+    Loop { shift_st: f64, stretch: f64 },
+    Variant(Variant),
+    Reversed,
+    Swell { stretch: f64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Variant {
+    Warm,
+    Airy,
+    Dark,
+}
+
+impl Variant {
+    /// DOMAIN §G: warm = low-pass 3 kHz order 4, airy = high-pass 6 kHz order 4,
+    /// dark = low-pass 1.5 kHz order 5.
+    fn band_and_order(self) -> (Band, usize) {
+        match self {
+            Variant::Warm => (Band::Lowpass { cutoff_hz: 3000.0 }, 4),
+            Variant::Airy => (Band::Highpass { cutoff_hz: 6000.0 }, 4),
+            Variant::Dark => (Band::Lowpass { cutoff_hz: 1500.0 }, 5),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Warm => "warm",
+            Variant::Airy => "airy",
+            Variant::Dark => "dark",
+        }
+    }
+}
+
+fn recipes(settings: &DroneSettings) -> Vec<(DronePlanItem, Recipe)> {
+    let mut out = Vec::new();
+    let pad = |suffix: String| DronePlanItem { name_suffix: suffix, category: DroneCategory::Pads };
+    for &shift_st in &settings.pitch_shifts_st {
+        for &stretch in &settings.time_stretches {
+            let suffix = format!("pad{:02}", out.len() + 1);
+            out.push((pad(suffix), Recipe::Loop { shift_st, stretch }));
+        }
+    }
+    if settings.variants {
+        for v in [Variant::Warm, Variant::Airy, Variant::Dark] {
+            out.push((pad(format!("pad_{}", v.name())), Recipe::Variant(v)));
+        }
+    }
+    if settings.reversed {
+        out.push((pad("pad_reversed".to_string()), Recipe::Reversed));
+    }
+    for (i, &stretch) in settings.time_stretches.iter().enumerate() {
+        let item = DronePlanItem { name_suffix: format!("swell{:02}", i + 1), category: DroneCategory::Swells };
+        out.push((item, Recipe::Swell { stretch }));
+    }
+    out
+}
+
+/// What [`make_drones`] will return, in order, from the settings alone.
+///
+/// Naming (the engine writes `<source>_<name_suffix>.wav`, e.g. `organ_pad01.wav`):
+/// - `pad01`, `pad02`, … — one loop per (shift, stretch) combination, shift-major: with the
+///   defaults `pad01` = 0 st × 1, `pad02` = 0 st × 1.5, `pad03` = 0 st × 2, `pad04` = +7 st × 1,
+///   … `pad09` = +12 st × 2;
+/// - `pad_warm`, `pad_airy`, `pad_dark` (when `variants`), `pad_reversed` (when `reversed`);
+/// - `swell01`, `swell02`, … — one swell per time-stretch factor, in settings order
+///   (`swell01` is the unstretched one with the defaults), in the `swells` folder.
+pub fn plan_drones(settings: &DroneSettings) -> Vec<DronePlanItem> {
+    recipes(settings).into_iter().map(|(item, _)| item).collect()
+}
+
+/// One result per plan item, in plan order; an item that cannot be made (source too short,
+/// silent result, invalid settings) is `Err`.
+///
+/// - Loop: the middle `loop_s + crossfade` of the source stretched by `stretch` and shifted by
+///   `shift_st`, looped with the equal-power crossfade, so it is exactly `loop_s` long.
+///   (0 st, ×1) is the source itself, untouched by the vocoder.
+/// - Variants: the unshifted, unstretched middle filtered zero-phase (warm LP 3 kHz order 4,
+///   airy HP 6 kHz order 4, dark LP 1.5 kHz order 5) with a margin either side, then looped.
+/// - Reversed: the unshifted, unstretched loop played backwards (still seamless).
+/// - Swell: the middle `swell_s` of the source stretched by the factor (unshifted), with linear
+///   fades of `swell_fade_in_s` / `swell_fade_out_s`.
+///
+/// Nothing is normalised (the engine normalises peaks on export).
+pub fn make_drones(source: &Clip, settings: &DroneSettings) -> Vec<Result<Clip, TextureError>> {
+    let plan = recipes(settings);
+    if let Err(e) = settings.validate() {
+        return plan.iter().map(|_| Err(TextureError::NoCandidate(format!("invalid drone settings: {e}")))).collect();
+    }
+    let vocoder = Vocoder::new();
+    let needs_vocoder = plan.iter().any(|(_, r)| match r {
+        Recipe::Loop { shift_st, stretch } => *shift_st != 0.0 || *stretch != 1.0,
+        Recipe::Swell { stretch } => *stretch != 1.0,
+        _ => false,
+    });
+    let spectra: Vec<Spectrogram> = if needs_vocoder {
+        source.channels.iter().map(|c| Spectrogram::new(c, &vocoder)).collect()
+    } else {
+        Vec::new()
+    };
+    let ctx = Context { source, spectra: &spectra, vocoder: &vocoder, settings };
+    plan.iter().map(|(_, recipe)| ctx.make(*recipe).and_then(non_silent)).collect()
+}
+
+fn non_silent(clip: Clip) -> Result<Clip, TextureError> {
+    let peak = clip.peak();
+    if clip.is_empty() || peak.is_nan() || peak < SILENCE_PEAK { Err(TextureError::Silent { peak }) } else { Ok(clip) }
+}
+
+fn seconds_to_samples(s: f64) -> usize {
+    (s * f64::from(OUTPUT_RATE_HZ)).round() as usize
+}
+
+fn too_short(need: usize, have: usize) -> TextureError {
+    let sr = f64::from(OUTPUT_RATE_HZ);
+    TextureError::TooShort { need_s: need as f64 / sr, have_s: have as f64 / sr }
+}
+
+struct Context<'a> {
+    source: &'a Clip,
+    spectra: &'a [Spectrogram],
+    vocoder: &'a Vocoder,
+    settings: &'a DroneSettings,
+}
+
+impl Context<'_> {
+    fn fade(&self) -> usize {
+        seconds_to_samples(self.settings.crossfade_ms / 1000.0)
+    }
+
+    fn loop_span(&self) -> usize {
+        seconds_to_samples(self.settings.loop_s) + self.fade()
+    }
+
+    fn make(&self, recipe: Recipe) -> Result<Clip, TextureError> {
+        match recipe {
+            Recipe::Loop { shift_st, stretch } => {
+                let middle = self.middle(self.loop_span(), shift_st, stretch)?;
+                crossfade_loop(&middle, self.fade())
+            }
+            Recipe::Variant(v) => self.variant(v),
+            Recipe::Reversed => {
+                let middle = self.middle(self.loop_span(), 0.0, 1.0)?;
+                let looped = crossfade_loop(&middle, self.fade())?;
+                Ok(looped.map_channels(|c| c.iter().rev().copied().collect()))
+            }
+            Recipe::Swell { stretch } => {
+                let mut swell = self.middle(seconds_to_samples(self.settings.swell_s), 0.0, stretch)?;
+                let fade_in = seconds_to_samples(self.settings.swell_fade_in_s);
+                fade_in_out(&mut swell, fade_in, seconds_to_samples(self.settings.swell_fade_out_s));
+                Ok(swell)
+            }
+        }
+    }
+
+    /// The middle `span` samples of the source stretched by `stretch` and shifted by `shift_st`
+    /// (output length `round(len·stretch)`).
+    fn middle(&self, span: usize, shift_st: f64, stretch: f64) -> Result<Clip, TextureError> {
+        let out_len = (self.source.len() as f64 * stretch).round() as usize;
+        if span == 0 || out_len < span {
+            return Err(too_short(span, out_len));
+        }
+        let start = (out_len - span) / 2;
+        if shift_st == 0.0 && stretch == 1.0 {
+            return Ok(self.source.slice(start, start + span));
+        }
+        let channels = self
+            .spectra
+            .iter()
+            .map(|spec| shifted_range(spec, self.vocoder, stretch, shift_st, start..start + span))
+            .collect();
+        Ok(Clip { channels })
+    }
+
+    /// The unshifted middle, filtered with a margin either side, then looped.
+    fn variant(&self, v: Variant) -> Result<Clip, TextureError> {
+        let (n, span) = (self.source.len(), self.loop_span());
+        if n < span {
+            return Err(too_short(span, n));
+        }
+        let start = (n - span) / 2;
+        let lo = start.saturating_sub(FILTER_MARGIN);
+        let hi = (start + span + FILTER_MARGIN).min(n);
+        let (band, order) = v.band_and_order();
+        let mut channels = Vec::with_capacity(self.source.channels.len());
+        for c in &self.source.channels {
+            let filtered =
+                butter_zero_phase(&c[lo..hi], OUTPUT_RATE_HZ, band, order).map_err(TextureError::NoCandidate)?;
+            channels.push(filtered[start - lo..start - lo + span].to_vec());
+        }
+        crossfade_loop(&Clip { channels }, self.fade())
+    }
+}
+
+/// Pitch shift by `semitones` keeping the length (librosa `pitch_shift`): stretch by
+/// `r = 2^(st/12)` with the phase vocoder, then resample by `r` back to the original length
+/// (windowed sinc, anti-aliased when shifting up). `semitones` is clamped to ±24; non-finite is 0.
+pub fn pitch_shift(x: &[f32], semitones: f64) -> Vec<f32> {
+    let st = if semitones.is_finite() { semitones.clamp(-MAX_SHIFT_ST, MAX_SHIFT_ST) } else { 0.0 };
+    if x.is_empty() || st == 0.0 {
+        return x.to_vec();
+    }
+    let vocoder = Vocoder::new();
+    let spec = Spectrogram::new(x, &vocoder);
+    shifted_range(&spec, &vocoder, 1.0, st, 0..x.len())
+}
+
+/// Time stretch by `rate` keeping the pitch: stretch factor 2 = twice as long; the result has
+/// exactly `round(len · rate)` samples (librosa `time_stretch(y, 1/rate)`). `rate` is clamped to
+/// [0.25, 4]; non-finite is 1.
+pub fn time_stretch(x: &[f32], rate: f64) -> Vec<f32> {
+    let rate = if rate.is_finite() { rate.clamp(MIN_STRETCH, MAX_STRETCH) } else { 1.0 };
+    let out_len = (x.len() as f64 * rate).round() as usize;
+    if x.is_empty() || rate == 1.0 {
+        return x.to_vec();
+    }
+    let vocoder = Vocoder::new();
+    let spec = Spectrogram::new(x, &vocoder);
+    shifted_range(&spec, &vocoder, rate, 0.0, 0..out_len)
+}
+
+/// Samples `range` of the analysed signal stretched by `stretch` and shifted by `shift_st`.
+///
+/// The vocoder stretches by `stretch·r` (`r = 2^(st/12)`), giving `z`; the output reads `z` at
+/// `n·r` (`y[n] = Σ z[k]·h(n·r − k)`), which restores the duration `len·stretch` and multiplies
+/// every frequency by `r`. Only the part of `z` the range needs is synthesised.
+fn shifted_range(
+    spec: &Spectrogram,
+    vocoder: &Vocoder,
+    stretch: f64,
+    shift_st: f64,
+    range: std::ops::Range<usize>,
+) -> Vec<f32> {
+    let r = (shift_st / 12.0).exp2();
+    let factor = stretch * r;
+    let z_len = (spec.len as f64 * factor).round() as usize;
+    if shift_st == 0.0 {
+        let z = vocoder.stretched_range(spec, factor, range.start.min(z_len)..range.end.min(z_len));
+        let mut out: Vec<f32> = z.iter().map(|&v| v as f32).collect();
+        out.resize(range.len(), 0.0);
+        return out;
+    }
+    let kernel = SincKernel::new(r);
+    let z_lo = ((range.start as f64 * r).floor() as usize).saturating_sub(kernel.reach + 1).min(z_len);
+    let z_hi = (((range.end as f64) * r).ceil() as usize + kernel.reach + 2).min(z_len);
+    let z = vocoder.stretched_range(spec, factor, z_lo..z_hi);
+    range.map(|n| kernel.sample(&z, z_lo, n as f64 * r) as f32).collect()
+}
+
+/// Magnitudes, phases and per-frame phase deviations of one channel's centred STFT.
+struct Spectrogram {
+    len: usize,
+    frames: usize,
+    mag: Vec<f64>,
+    phase: Vec<f64>,
+    /// `wrap(phase[t+1] − phase[t] − 2π·k·hop/n_fft)`, with zero frames past the end.
+    dphase: Vec<f64>,
+}
+
+impl Spectrogram {
+    fn new(x: &[f32], vocoder: &Vocoder) -> Self {
+        let frames = 1 + x.len() / HOP;
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+        let mut input = fft.make_input_vec();
+        let mut spectrum = fft.make_output_vec();
+        let mut mag = vec![0.0; frames * N_BINS];
+        let mut phase = vec![0.0; frames * N_BINS];
+        for t in 0..frames {
+            for (i, v) in input.iter_mut().enumerate() {
+                let j = (t * HOP + i).checked_sub(N_FFT / 2);
+                *v = j.and_then(|j| x.get(j)).map_or(0.0, |&s| f64::from(s)) * vocoder.window[i];
+            }
+            // Buffer lengths come from the plan, so the transform cannot fail.
+            let _ = fft.process(&mut input, &mut spectrum);
+            for (k, c) in spectrum.iter().enumerate() {
+                mag[t * N_BINS + k] = (c.re * c.re + c.im * c.im).sqrt();
+                phase[t * N_BINS + k] = c.arg();
+            }
+        }
+        let mut dphase = vec![0.0; frames * N_BINS];
+        for t in 0..frames {
+            for k in 0..N_BINS {
+                let next = if t + 1 < frames { phase[(t + 1) * N_BINS + k] } else { 0.0 };
+                dphase[t * N_BINS + k] = wrap(next - phase[t * N_BINS + k] - vocoder.advance[k]);
+            }
+        }
+        Self { len: x.len(), frames, mag, phase, dphase }
+    }
+
+    fn mag_at(&self, t: usize, k: usize) -> f64 {
+        if t < self.frames { self.mag[t * N_BINS + k] } else { 0.0 }
+    }
+}
+
+/// `x − 2π·round(x / 2π)`.
+fn wrap(x: f64) -> f64 {
+    x - std::f64::consts::TAU * (x / std::f64::consts::TAU).round()
+}
+
+/// Shared FFT plans, window and expected phase advance.
+struct Vocoder {
+    inverse: Arc<dyn ComplexToReal<f64>>,
+    window: Vec<f64>,
+    /// `2π·k·hop/n_fft` per bin.
+    advance: Vec<f64>,
+}
+
+impl Vocoder {
+    fn new() -> Self {
+        let advance = (0..N_BINS).map(|k| std::f64::consts::PI * HOP as f64 * k as f64 / (N_BINS - 1) as f64).collect();
+        Self { inverse: RealFftPlanner::<f64>::new().plan_fft_inverse(N_FFT), window: hann_periodic(N_FFT), advance }
+    }
+
+    /// Samples `range` of the vocoder output for stretch `factor` (full length
+    /// `round(len·factor)`): output frame `j` reads analysis position `j/factor`, magnitudes
+    /// interpolated linearly, phases accumulated from frame 0; only frames overlapping `range`
+    /// are inverse-transformed, overlap-added and divided by the summed squared window.
+    fn stretched_range(&self, spec: &Spectrogram, factor: f64, range: std::ops::Range<usize>) -> Vec<f64> {
+        let (a, b) = (range.start, range.end.max(range.start));
+        let rate = 1.0 / factor;
+        let n_out = (0..).take_while(|&j| (j as f64 * rate) < spec.frames as f64).count();
+        let half = N_FFT / 2;
+        let j_lo = (a + half + 1).saturating_sub(N_FFT).div_ceil(HOP);
+        let j_hi = ((b + half).saturating_sub(1) / HOP).min(n_out.saturating_sub(1));
+        let mut out = vec![0.0; b - a];
+        let mut norm = vec![0.0; b - a];
+        let mut acc: Vec<f64> = spec.phase[..N_BINS].to_vec();
+        let mut spectrum = self.inverse.make_input_vec();
+        let mut frame = self.inverse.make_output_vec();
+        for j in 0..=j_hi {
+            let step = j as f64 * rate;
+            let t = step as usize;
+            let alpha = step - t as f64;
+            if j >= j_lo && b > a {
+                for (k, c) in spectrum.iter_mut().enumerate() {
+                    let m = (1.0 - alpha) * spec.mag_at(t, k) + alpha * spec.mag_at(t + 1, k);
+                    *c = Complex::from_polar(m, acc[k]);
+                }
+                spectrum[0].im = 0.0;
+                spectrum[N_BINS - 1].im = 0.0;
+                // Buffer lengths come from the plan, so the transform cannot fail.
+                let _ = self.inverse.process(&mut spectrum, &mut frame);
+                self.overlap_add(&frame, j * HOP, a + half, &mut out, &mut norm);
+            }
+            if t < spec.frames {
+                let dphase = &spec.dphase[t * N_BINS..(t + 1) * N_BINS];
+                for ((p, &adv), &d) in acc.iter_mut().zip(&self.advance).zip(dphase) {
+                    *p += adv + d;
+                }
+            } else {
+                for (p, &adv) in acc.iter_mut().zip(&self.advance) {
+                    *p += adv;
+                }
+            }
+        }
+        for (o, &w) in out.iter_mut().zip(&norm) {
+            if w > f64::from(f32::MIN_POSITIVE) {
+                *o /= w;
+            }
+        }
+        out
+    }
+
+    /// Adds the windowed frame (starting at padded position `frame_pos`) into `out`, whose
+    /// first sample is padded position `out_pos`; accumulates the squared window into `norm`.
+    fn overlap_add(&self, frame: &[f64], frame_pos: usize, out_pos: usize, out: &mut [f64], norm: &mut [f64]) {
+        let scale = 1.0 / N_FFT as f64;
+        for (i, (&s, &w)) in frame.iter().zip(&self.window).enumerate() {
+            let Some(o) = (frame_pos + i).checked_sub(out_pos) else { continue };
+            if o >= out.len() {
+                break;
+            }
+            out[o] += s * scale * w;
+            norm[o] += w * w;
+        }
+    }
+}
+
+/// Windowed-sinc interpolation kernel for reading a signal at positions advancing by `r` per
+/// output sample: cutoff `fc = min(1, 1/r)` of Nyquist, Blackman window over ±16 zero
+/// crossings, tabulated at 256 points per crossing and interpolated linearly.
+struct SincKernel {
+    fc: f64,
+    /// Input samples either side of a read position the kernel touches.
+    reach: usize,
+    table: Vec<f64>,
+}
+
+impl SincKernel {
+    fn new(r: f64) -> Self {
+        let fc = (1.0 / r).min(1.0);
+        let reach = (SINC_HALF as f64 / fc).ceil() as usize;
+        let points = SINC_HALF * SINC_OVERSAMPLE;
+        let table = (0..=points + 1)
+            .map(|i| {
+                let u = i as f64 / SINC_OVERSAMPLE as f64;
+                if u >= SINC_HALF as f64 {
+                    return 0.0;
+                }
+                let sinc = if i == 0 { 1.0 } else { (std::f64::consts::PI * u).sin() / (std::f64::consts::PI * u) };
+                let x = std::f64::consts::PI * (u / SINC_HALF as f64 + 1.0);
+                let blackman = 0.42 - 0.5 * x.cos() + 0.08 * (2.0 * x).cos();
+                sinc * blackman
+            })
+            .collect();
+        Self { fc, reach, table }
+    }
+
+    /// `Σ_k z[k − z_off]·fc·K(fc·(pos − k))`, treating samples outside `z` as 0.
+    fn sample(&self, z: &[f64], z_off: usize, pos: f64) -> f64 {
+        let span = SINC_HALF as f64 / self.fc;
+        let first = ((pos - span).ceil().max(0.0) as usize).max(z_off);
+        let last = ((pos + span).floor().max(0.0) as usize).min((z_off + z.len()).saturating_sub(1));
+        if z.is_empty() || first > last {
+            return 0.0;
+        }
+        // Table position of tap `k`, `fc·(pos − k)·oversample`, falls by `step` per tap.
+        let step = self.fc * SINC_OVERSAMPLE as f64;
+        let mut u = (pos - first as f64) * step;
+        let mut sum = 0.0;
+        for &zk in &z[first - z_off..=last - z_off] {
+            let a = u.abs();
+            let i = (a as usize).min(self.table.len() - 2);
+            let frac = a - i as f64;
+            sum += zk * (self.table[i] + frac * (self.table[i + 1] - self.table[i]));
+            u -= step;
+        }
+        sum * self.fc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SR: f64 = OUTPUT_RATE_HZ as f64;
+
+    fn sine(freq_hz: f64, len: usize) -> Vec<f32> {
+        (0..len).map(|i| (0.5 * (std::f64::consts::TAU * freq_hz * i as f64 / SR).sin()) as f32).collect()
+    }
+
+    /// Frequency from the rising zero crossings of the middle half (linear interpolation).
+    fn frequency_hz(x: &[f32]) -> f64 {
+        let mid = &x[x.len() / 4..3 * x.len() / 4];
+        let crossings: Vec<f64> = mid
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
+            .map(|(i, w)| i as f64 + f64::from(w[0] / (w[0] - w[1])))
+            .collect();
+        assert!(crossings.len() > 2, "no oscillation");
+        (crossings.len() - 1) as f64 * SR / (crossings[crossings.len() - 1] - crossings[0])
+    }
+
+    fn rms(x: &[f32]) -> f64 {
+        (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt()
+    }
+
+    #[test]
+    fn pitch_shift_moves_a_sine_to_the_target_frequency_and_keeps_the_length() {
+        let x = sine(440.0, 44_100);
+        for (st, target) in [(7.0, 659.255), (12.0, 880.0), (-12.0, 220.0)] {
+            let y = pitch_shift(&x, st);
+            assert_eq!(y.len(), x.len());
+            let f = frequency_hz(&y);
+            assert!((f / target - 1.0).abs() < 0.01, "{st} st: {f} Hz");
+            let level = rms(&y[11_025..33_075]) / rms(&x[11_025..33_075]);
+            assert!((0.7..1.3).contains(&level), "{st} st: level ×{level}");
+        }
+        assert_eq!(pitch_shift(&x, 0.0), x);
+        assert!(pitch_shift(&[], 5.0).is_empty());
+    }
+
+    #[test]
+    fn time_stretch_keeps_the_frequency_and_has_exactly_the_target_length() {
+        let x = sine(440.0, 30_000);
+        for rate in [1.5, 2.0, 0.5] {
+            let y = time_stretch(&x, rate);
+            assert_eq!(y.len(), (30_000.0 * rate).round() as usize);
+            let f = frequency_hz(&y);
+            assert!((f / 440.0 - 1.0).abs() < 0.01, "×{rate}: {f} Hz");
+            assert!(y.iter().all(|v| v.is_finite()));
+        }
+        assert_eq!(time_stretch(&x, 1.0), x);
+        assert_eq!(time_stretch(&x[..10], 2.0).len(), 20);
+        assert_eq!(time_stretch(&x, f64::NAN), x);
+    }
+
+    #[test]
+    fn tiny_inputs_keep_their_lengths_without_panicking() {
+        for len in [1, 2, 7, 511, 513, 2049] {
+            let x = sine(1000.0, len);
+            for st in [-24.0, -5.0, 7.0, 24.0, 100.0] {
+                let y = pitch_shift(&x, st);
+                assert_eq!(y.len(), len);
+                assert!(y.iter().all(|v| v.is_finite()));
+            }
+            for rate in [0.25, 0.7, 1.5, 4.0, 9.0] {
+                let y = time_stretch(&x, rate);
+                assert_eq!(y.len(), (len as f64 * rate.min(MAX_STRETCH)).round() as usize);
+                assert!(y.iter().all(|v| v.is_finite()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_partial_render_matches_the_full_one() {
+        let x = sine(300.0, 20_000);
+        let vocoder = Vocoder::new();
+        let spec = Spectrogram::new(&x, &vocoder);
+        let full = shifted_range(&spec, &vocoder, 1.5, 7.0, 0..30_000);
+        let part = shifted_range(&spec, &vocoder, 1.5, 7.0, 12_000..15_000);
+        for (a, b) in full[12_000..15_000].iter().zip(&part) {
+            assert!((a - b).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn the_plan_names_every_output_in_order() {
+        let plan = plan_drones(&DroneSettings::default());
+        let names: Vec<&str> = plan.iter().map(|p| p.name_suffix.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "pad01",
+                "pad02",
+                "pad03",
+                "pad04",
+                "pad05",
+                "pad06",
+                "pad07",
+                "pad08",
+                "pad09",
+                "pad_warm",
+                "pad_airy",
+                "pad_dark",
+                "pad_reversed",
+                "swell01",
+                "swell02",
+                "swell03"
+            ]
+        );
+        assert!(plan[..13].iter().all(|p| p.category == DroneCategory::Pads));
+        assert!(plan[13..].iter().all(|p| p.category == DroneCategory::Swells));
+        let bare = DroneSettings { variants: false, reversed: false, ..DroneSettings::default() };
+        assert_eq!(plan_drones(&bare).len(), 12);
+    }
+
+    fn short_settings() -> DroneSettings {
+        DroneSettings { loop_s: 0.5, swell_s: 1.0, swell_fade_in_s: 0.1, swell_fade_out_s: 0.3, ..Default::default() }
+    }
+
+    #[test]
+    fn make_drones_follows_the_plan_with_exact_lengths() {
+        let source = Clip { channels: vec![sine(220.0, 66_150), sine(330.0, 66_150)] };
+        let settings = short_settings();
+        let plan = plan_drones(&settings);
+        let results = make_drones(&source, &settings);
+        assert_eq!(results.len(), plan.len());
+        for (item, result) in plan.iter().zip(&results) {
+            let clip = result.as_ref().unwrap_or_else(|e| panic!("{}: {e}", item.name_suffix));
+            assert_eq!(clip.channels.len(), 2);
+            let expected = if item.category == DroneCategory::Pads { 22_050 } else { 44_100 };
+            assert_eq!(clip.len(), expected, "{}", item.name_suffix);
+            assert!(clip.channels.iter().flatten().all(|v| v.is_finite()));
+        }
+        // pad04 is +7 st at ×1: 220 Hz → 329.6 Hz.
+        let f = frequency_hz(&results[3].as_ref().unwrap().channels[0]);
+        assert!((f / 329.63 - 1.0).abs() < 0.01, "{f}");
+        // Swells start and end silent.
+        let swell = &results[13].as_ref().unwrap().channels[0];
+        assert_eq!(swell[0], 0.0);
+        assert_eq!(swell[swell.len() - 1], 0.0);
+        assert_eq!(results, make_drones(&source, &settings));
+    }
+
+    #[test]
+    fn tonal_variants_filter_and_the_reversed_loop_is_the_loop_backwards() {
+        let mixed: Vec<f32> = sine(500.0, 44_100).iter().zip(sine(9000.0, 44_100)).map(|(a, b)| a + b).collect();
+        let settings = DroneSettings { pitch_shifts_st: vec![0.0], time_stretches: vec![1.0], ..short_settings() };
+        let results = make_drones(&Clip::mono(mixed), &settings);
+        let get = |i: usize| results[i].as_ref().unwrap().channels[0].clone();
+        let (plain, warm, airy, dark, reversed) = (get(0), get(1), get(2), get(3), get(4));
+        // Each filter keeps one of the two equal sines: half the power of the plain loop
+        // (whose in-phase crossfade lifts all three alike); warm/dark keep the 500 Hz one.
+        for (name, kept) in [("warm", &warm), ("airy", &airy), ("dark", &dark)] {
+            let ratio = rms(kept) / rms(&plain);
+            assert!((ratio - std::f64::consts::FRAC_1_SQRT_2).abs() < 0.03, "{name}: {ratio}");
+        }
+        for low in [&warm, &dark] {
+            assert!((frequency_hz(low) / 500.0 - 1.0).abs() < 0.01);
+        }
+        assert!(frequency_hz(&airy) > 8000.0);
+        let backwards: Vec<f32> = plain.iter().rev().copied().collect();
+        assert_eq!(reversed, backwards);
+    }
+
+    #[test]
+    fn short_silent_and_invalid_cases_are_errors_not_panics() {
+        let settings = DroneSettings::default();
+        let short = make_drones(&Clip::mono(sine(220.0, 44_100)), &settings);
+        assert_eq!(short.len(), plan_drones(&settings).len());
+        assert!(matches!(short[0], Err(TextureError::TooShort { .. })));
+        // ×2 makes 2 s of the 1 s source: still short of 2 s + 100 ms crossfade.
+        assert!(matches!(short[2], Err(TextureError::TooShort { .. })));
+        assert!(short.iter().filter(|r| r.is_ok()).count() == 0);
+        let silent = make_drones(&Clip::mono(vec![0.0; 66_150]), &short_settings());
+        assert!(silent.iter().all(|r| matches!(r, Err(TextureError::Silent { .. }))));
+        let empty = make_drones(&Clip { channels: Vec::new() }, &short_settings());
+        assert!(empty.iter().all(|r| r.is_err()));
+        let bad = DroneSettings { loop_s: 0.0, ..DroneSettings::default() };
+        assert!(bad.validate().unwrap_err().contains("loop_s"));
+        assert!(make_drones(&Clip::mono(sine(220.0, 441_000)), &bad).iter().all(|r| r.is_err()));
+    }
+
+    #[test]
+    fn settings_validate_and_name_the_field() {
+        assert_eq!(DroneSettings::default().validate(), Ok(()));
+        let bad = DroneSettings { time_stretches: vec![0.0], ..DroneSettings::default() };
+        assert!(bad.validate().unwrap_err().contains("time_stretches"));
+        let bad = DroneSettings { pitch_shifts_st: vec![f64::NAN], ..DroneSettings::default() };
+        assert!(bad.validate().unwrap_err().contains("pitch_shifts_st"));
+        let bad = DroneSettings { swell_fade_out_s: 6.0, ..DroneSettings::default() };
+        assert!(bad.validate().unwrap_err().contains("swell_fade"));
+        let bad = DroneSettings { crossfade_ms: -1.0, ..DroneSettings::default() };
+        assert!(bad.validate().unwrap_err().contains("crossfade_ms"));
+    }
+}
