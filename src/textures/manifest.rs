@@ -12,6 +12,7 @@
 use std::fmt;
 
 use crate::dsp::stft::{SpectrumPlan, centred_frame, centred_frame_count};
+use crate::textures::looping::loop_error_db;
 use crate::textures::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK};
 
 /// Mean spectral centroid below which a file is [`Brightness::Dark`] (Hz).
@@ -38,8 +39,6 @@ const WELCH_FFT: usize = 8192;
 const WELCH_HOP: usize = 4096;
 /// Frequency range folded into the chroma vector (A1 to C8, Hz).
 const CHROMA_RANGE_HZ: (f64, f64) = (55.0, 4186.0);
-/// Longest seam compared by the loop error (samples).
-const SEAM_MAX: usize = 2048;
 
 /// Spectral brightness class from the mean spectral centroid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,7 +104,8 @@ pub struct Metrics {
     pub centroid_hz: f64,
     /// Rough pitch (Hz) of the dominant spectral peak; tonal files only.
     pub est_freq_hz: Option<f64>,
-    /// Seam error `20·log10 rms(head − tail)` (dB); loops only.
+    /// Seam error `20·log10 rms(head − tail)`, seam `min(N/8, 2048)` (dB, floored at −200;
+    /// [`loop_error_db`]); loops of at least 16 samples only.
     pub loop_error_db: Option<f64>,
     /// Class of `centroid_hz`.
     pub brightness: Brightness,
@@ -200,7 +200,7 @@ pub fn analyze(clip: &Clip, is_loop: bool, tonal: bool) -> Metrics {
         crest_factor,
         centroid_hz,
         est_freq_hz: welch.as_deref().and_then(dominant_freq_hz),
-        loop_error_db: if is_loop { seam_error_db(&mono) } else { None },
+        loop_error_db: if is_loop { loop_error_db(&mono) } else { None },
         brightness: Brightness::from_centroid_hz(centroid_hz),
         detected_key: welch.as_deref().and_then(detect_key),
         detected_bpm: if duration_sec >= BPM_MIN_DURATION_S { detect_bpm(&frames) } else { None },
@@ -405,19 +405,6 @@ fn onset_envelope(frames: &[Vec<f32>]) -> Vec<f64> {
         *v -= mean;
     }
     env
-}
-
-/// DOMAIN §G loop error: `20·log10 rms(head − tail)` over a seam of `min(N/8, 2048)` samples;
-/// `None` for clips shorter than 8 samples, [`RMS_FLOOR_DB`] for an exact seam.
-fn seam_error_db(mono: &[f32]) -> Option<f64> {
-    let seam = (mono.len() / 8).min(SEAM_MAX);
-    if seam == 0 {
-        return None;
-    }
-    let tail = &mono[mono.len() - seam..];
-    let sum_sq: f64 = mono[..seam].iter().zip(tail).map(|(&h, &t)| (f64::from(h) - f64::from(t)).powi(2)).sum();
-    let rms = (sum_sq / seam as f64).sqrt();
-    Some(if rms > 0.0 { (20.0 * rms.log10()).max(RMS_FLOOR_DB) } else { RMS_FLOOR_DB })
 }
 
 /// One manifest line: an exported (or skipped) file.
