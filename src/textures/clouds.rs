@@ -64,8 +64,9 @@ impl Default for CloudSettings {
 
 /// Largest accepted `|pitch_st_*|` (semitones): a resampling factor of at most 4.
 pub const MAX_PITCH_ST: f64 = 24.0;
-/// Longest accepted grain (ms) and cloud (s).
+/// Longest accepted grain (ms).
 pub const MAX_GRAIN_MS: f64 = 10_000.0;
+/// Longest accepted cloud (s).
 pub const MAX_DURATION_S: f64 = 600.0;
 
 impl CloudSettings {
@@ -184,7 +185,7 @@ impl CloudSource {
     pub fn cloud(&self, settings: &CloudSettings, seed: u64) -> Result<(Clip, GrainStats), TextureError> {
         settings.validate().map_err(|e| TextureError::NoCandidate(format!("invalid cloud settings: {e}")))?;
         let sr = f64::from(OUTPUT_RATE_HZ);
-        let max_len = ms_to_samples(settings.grain_ms_max).max(1);
+        let (_, max_len) = grain_len_range(settings);
         if self.mono.len() < max_len {
             return Err(TextureError::TooShort {
                 need_s: settings.grain_ms_max / 1000.0,
@@ -223,8 +224,7 @@ impl CloudSource {
     fn gated_grains(&self, settings: &CloudSettings, seed: u64) -> (Vec<Vec<f32>>, GrainStats) {
         let mut pick = Rng::new(Rng::derive(seed, "clouds/grains"));
         let mut pitch = Rng::new(Rng::derive(seed, "clouds/pitch"));
-        let min_len = ms_to_samples(settings.grain_ms_min).max(2);
-        let max_len = ms_to_samples(settings.grain_ms_max).max(min_len);
+        let (min_len, max_len) = grain_len_range(settings);
         let pool = self.candidate_frames(max_len);
         let mut grains = Vec::with_capacity(settings.grains);
         let mut reasons: BTreeMap<&'static str, usize> = BTreeMap::new();
@@ -450,6 +450,12 @@ fn overlap_add(grains: &[Vec<f32>], settings: &CloudSettings) -> Vec<f32> {
     out
 }
 
+/// Grain lengths in samples before pitch shifting: `round(ms · 44.1)`, at least 2.
+fn grain_len_range(settings: &CloudSettings) -> (usize, usize) {
+    let min_len = ms_to_samples(settings.grain_ms_min).max(2);
+    (min_len, ms_to_samples(settings.grain_ms_max).max(min_len))
+}
+
 fn ms_to_samples_f(ms: f64) -> f64 {
     ms * f64::from(OUTPUT_RATE_HZ) / 1000.0
 }
@@ -528,6 +534,8 @@ mod tests {
         assert!(matches!(make_cloud(&short, &fast(), 1), Err(TextureError::TooShort { .. })));
         let empty = Clip { channels: vec![] };
         assert!(matches!(make_cloud(&empty, &fast(), 1), Err(TextureError::TooShort { .. })));
+        let tiny = CloudSettings { grain_ms_min: 0.01, grain_ms_max: 0.01, ..fast() };
+        assert!(matches!(make_cloud(&Clip::mono(vec![0.5]), &tiny, 1), Err(TextureError::TooShort { .. })));
         // Loud enough to be non-silent, too quiet for every grain: no candidate, counted.
         let whisper = Clip::mono(tone(1.0, 0.001));
         match make_cloud(&whisper, &fast(), 1) {

@@ -631,6 +631,17 @@ mod tests {
         }
         let short = analyze(&Clip::mono(vec![0.5; 3 * 44_100]), false, false);
         assert_eq!(short.detected_bpm, None, "shorter than 4 s");
+        let steady = analyze(&Clip::mono(sine(330.0, 0.5, 5.0)), false, false);
+        assert_eq!(steady.detected_bpm, None, "a steady tone has no tempo");
+    }
+
+    #[test]
+    fn non_finite_samples_do_not_panic_and_grade_f() {
+        let mut x = sine(440.0, 0.5, 4.5);
+        x[1000] = f32::NAN;
+        x[2000] = f32::INFINITY;
+        let m = analyze(&Clip::mono(x), true, true);
+        assert_eq!(grade(&m, &GradeThresholds::default()), Grade::F);
     }
 
     #[test]
