@@ -117,6 +117,25 @@ pub struct GrainStats {
 /// `round(duration_s · 44100)` samples. Shorthand for [`CloudSource::new`] +
 /// [`CloudSource::cloud`]; use those to analyse a source once for several clouds.
 ///
+/// Pipeline: `grains` times, draw a length `U{50..150 ms}` and a position centred on a stable
+/// frame ([`CloudSource::new`] documents the rule), score the raw grain with
+/// [`grain_quality`] and redraw below `min_grain_quality`, up to `max_tries` draws (a grain
+/// that never passes is skipped and counted in [`GrainStats`]); Hann-window it and resample it
+/// by `2^(st/12)`, `st ~ U(pitch_st_min, pitch_st_max)`; overlap-add the grains in draw order
+/// at a hop of `mean length · overlap`, cycling through them until the buffer is full;
+/// low-pass (order-4 Butterworth, zero phase) and fade in and out linearly over `fade_ms`
+/// (at most a quarter of the cloud). Peak normalisation (−3 dBFS) is left to the engine.
+///
+/// ```
+/// use ntsbuild::textures::Clip;
+/// use ntsbuild::textures::clouds::{make_cloud, CloudSettings};
+/// let tone: Vec<f32> = (0..44_100).map(|n| (0.5 * (n as f32 * 0.0314).sin())).collect();
+/// let settings = CloudSettings { grains: 20, duration_s: 1.0, ..CloudSettings::default() };
+/// let (cloud, stats) = make_cloud(&Clip::mono(tone), &settings, 1).unwrap();
+/// assert_eq!(cloud.len(), 44_100);
+/// assert_eq!(stats.accepted + stats.rejected, 20);
+/// ```
+///
 /// Errors: settings that fail [`CloudSettings::validate`] (`NoCandidate`), a source shorter
 /// than `grain_ms_max` (`TooShort`), a silent source or result (`Silent`), no grain passing
 /// the gate (`NoCandidate`).

@@ -126,6 +126,13 @@ pub enum HissKind {
 
 /// The items [`make_hiss`] renders, from the settings alone: loops, then flickers, numbered
 /// from 1 per kind: `hiss_loop_01`, …, `hiss_flicker_01`, … (files are `<name>.wav`).
+///
+/// ```
+/// use ntsbuild::textures::hiss::{plan_hiss, HissKind, HissSettings};
+/// let plan = plan_hiss(&HissSettings { loops: 1, flickers: 2, ..HissSettings::default() });
+/// assert_eq!(plan[0], (HissKind::Loop, "hiss_loop_01".to_string()));
+/// assert_eq!(plan[2], (HissKind::Flicker, "hiss_flicker_02".to_string()));
+/// ```
 pub fn plan_hiss(settings: &HissSettings) -> Vec<(HissKind, String)> {
     let loops = (1..=settings.loops).map(|i| (HissKind::Loop, format!("hiss_loop_{i:02}")));
     let flickers = (1..=settings.flickers).map(|i| (HissKind::Flicker, format!("hiss_flicker_{i:02}")));

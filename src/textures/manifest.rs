@@ -210,6 +210,15 @@ pub fn analyze(clip: &Clip, is_loop: bool, tonal: bool) -> Metrics {
 /// DOMAIN §G: F if rms < `min_rms_db`, peak ≥ `max_peak` or crest > `max_crest` (a NaN metric
 /// also fails); A if rms > `a_min_rms_db`, crest < `a_max_crest` and the loop error (when it
 /// applies) < `a_max_loop_error_db`; B otherwise.
+///
+/// ```
+/// use ntsbuild::textures::Clip;
+/// use ntsbuild::textures::manifest::{analyze, grade, Grade, GradeThresholds};
+/// let tone: Vec<f32> = (0..44_100).map(|n| 0.5 * (n as f32 * 0.0627).sin()).collect();
+/// let m = analyze(&Clip::mono(tone), false, true);
+/// assert_eq!(grade(&m, &GradeThresholds::default()), Grade::A);
+/// assert_eq!(grade(&analyze(&Clip::mono(vec![0.0; 100]), false, false), &GradeThresholds::default()), Grade::F);
+/// ```
 pub fn grade(m: &Metrics, t: &GradeThresholds) -> Grade {
     let passes = m.rms_db >= t.min_rms_db && m.peak < t.max_peak && m.crest_factor <= t.max_crest;
     if !passes {
