@@ -10,7 +10,7 @@ use crate::features::{HOP_LEN, features};
 use super::looping::{correlation_trim_len, crossfade_loop};
 use super::{Clip, OUTPUT_RATE_HZ};
 
-/// Rejection reason: the window's rms is below `rms_db_min` (silence lands here).
+/// Rejection reason: the window's rms is below `rms_db_min` (silence and non-finite samples land here).
 pub const REASON_TOO_QUIET: &str = "rms_db below rms_db_min";
 /// Rejection reason: the window's rms is above `rms_db_max`.
 pub const REASON_TOO_LOUD: &str = "rms_db above rms_db_max";
@@ -252,7 +252,7 @@ impl Analysis {
     fn gate(&self, start: usize, len: usize, s: &PadSettings) -> Result<f64, &'static str> {
         let rms = ((self.sum_sq[start + len] - self.sum_sq[start]).max(0.0) / len as f64).sqrt();
         let rms_db = 20.0 * rms.max(1e-12).log10();
-        if rms_db < s.rms_db_min {
+        if rms_db.is_nan() || rms_db < s.rms_db_min {
             return Err(REASON_TOO_QUIET);
         }
         if rms_db > s.rms_db_max {
