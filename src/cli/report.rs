@@ -55,6 +55,7 @@ fn status_word(s: Status) -> &'static str {
         Status::Restored => "restored",
         Status::Fresh => "fresh",
         Status::Failed => "failed",
+        Status::Skipped => "skipped",
     }
 }
 
@@ -91,15 +92,18 @@ impl Printer {
                 let line = SummaryLine { event: "summary", summary: s };
                 self.out(&serde_json::to_string(&line).unwrap_or_default())
             }
-            MessageFormat::Human => self.out(&format!(
-                "{} artifacts: {} built, {} restored, {} fresh, {} failed in {:.2} s",
-                s.built + s.restored + s.fresh + s.failed,
-                s.built,
-                s.restored,
-                s.fresh,
-                s.failed,
-                s.ms as f64 / 1000.0
-            )),
+            MessageFormat::Human => {
+                let skipped = if s.skipped > 0 { format!(", {} skipped", s.skipped) } else { String::new() };
+                self.out(&format!(
+                    "{} artifacts: {} built, {} restored, {} fresh, {} failed{skipped} in {:.2} s",
+                    s.built + s.restored + s.fresh + s.failed + s.skipped,
+                    s.built,
+                    s.restored,
+                    s.fresh,
+                    s.failed,
+                    s.ms as f64 / 1000.0
+                ))
+            }
         }
     }
 
@@ -165,6 +169,12 @@ impl Reporter for Printer {
                 self.out(&serde_json::to_string(&line).unwrap_or_default());
             }
             MessageFormat::Human => {
+                if e.status == Status::Skipped {
+                    if !self.quiet {
+                        self.out(&format!("{:>8} {}: {}", "skipped", e.id, e.warnings.join("; ")));
+                    }
+                    return;
+                }
                 for w in &e.warnings {
                     self.err(&format!("warning: {}: {w}", e.id));
                 }

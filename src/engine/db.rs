@@ -24,6 +24,9 @@ pub struct ProjectInputs {
     /// Every project file a recipe reads (audio inputs), by project-relative path.
     #[returns(ref)]
     pub files: std::collections::BTreeMap<String, FileInput>,
+    /// The project files each texture-source glob matches, by pattern.
+    #[returns(ref)]
+    pub globs: crate::engine::textures::Globs,
     /// Bumped by `watch` after a run with failures: failed queries read it, so they are retried
     /// on the next change while successful ones stay memoized.
     pub retry_epoch: u64,
@@ -195,7 +198,8 @@ pub struct Database {
 impl Database {
     pub fn new(env: BuildEnv) -> Database {
         let mut db = Database { storage: salsa::Storage::default(), env: Arc::new(env), inputs: None };
-        db.inputs = Some(ProjectInputs::new(&db, None, Vec::new(), Vec::new(), Default::default(), 0));
+        db.inputs =
+            Some(ProjectInputs::new(&db, None, Vec::new(), Vec::new(), Default::default(), Default::default(), 0));
         db
     }
 

@@ -16,6 +16,7 @@ pub mod select;
 pub mod session;
 pub mod song;
 pub mod targets;
+pub mod textures;
 pub mod video;
 pub mod watch;
 

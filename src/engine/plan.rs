@@ -60,7 +60,8 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
                     Err(e) => State::Failed(format!("reading {rel}: {e}")),
                 }
             }
-            Ok(_) => State::Fresh,
+            // A planned texture that its source cannot give: nothing to do until an input changes.
+            Ok(_) | Err(BuildError::Skipped { .. }) => State::Fresh,
             Err(BuildError::NeedsBuild { desc, upstream, .. }) => State::Build(reasons(db, &lock, &id, desc, upstream)),
             Err(e) => State::Failed(e.to_string()),
         };

@@ -32,6 +32,9 @@ pub enum BuildError {
     NeedsBuild { id: String, desc: Option<String>, upstream: Option<String> },
     /// No such artifact (or the project configuration is invalid).
     Unknown { id: String },
+    /// Not an error: a planned output that its inputs cannot give (a texture whose source has
+    /// no window passing the gates, a silent flicker, a grade-F file not to be saved).
+    Skipped { id: String, reason: String },
 }
 
 impl std::fmt::Display for BuildError {
@@ -41,6 +44,7 @@ impl std::fmt::Display for BuildError {
             BuildError::Upstream { id, dep } => write!(f, "{id}: not built because its input {dep} failed"),
             BuildError::NeedsBuild { id, .. } => write!(f, "{id}: needs to be built"),
             BuildError::Unknown { id } => write!(f, "{id}: no such artifact"),
+            BuildError::Skipped { id, reason } => write!(f, "{id}: not made: {reason}"),
         }
     }
 }
@@ -65,7 +69,7 @@ pub fn config(db: &dyn Db) -> Result<Arc<Config>, Diagnostics> {
 #[salsa::tracked(returns(ref))]
 pub fn artifact_index(db: &dyn Db) -> Arc<BTreeMap<String, ArtifactDecl>> {
     match config(db) {
-        Ok(c) => Arc::new(targets::artifacts(c)),
+        Ok(c) => Arc::new(targets::artifacts(c, db.inputs().globs(db))),
         Err(_) => Arc::new(BTreeMap::new()),
     }
 }
@@ -128,6 +132,8 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
         return Err(BuildError::Unknown { id: id.to_string() });
     };
     let mut inputs = BTreeMap::new();
+    // The texture manifest is written even when a source fails: it records the failure.
+    let tolerant = matches!(decl.recipe, Recipe::TextureManifest { .. });
     for dep in &decl.deps {
         match artifact_digest(db, ArtifactName::new(db, dep.clone())) {
             Ok(d) => {
@@ -135,6 +141,9 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
             }
             Err(BuildError::NeedsBuild { .. }) => {
                 return Err(BuildError::NeedsBuild { id: id.to_string(), desc: None, upstream: Some(dep.clone()) });
+            }
+            Err(BuildError::Failed { message, transient: false, .. }) if tolerant => {
+                inputs.insert(format!("failed:{dep}"), Digest::of(message.as_bytes()));
             }
             Err(_) => return Err(BuildError::Upstream { id: id.to_string(), dep: dep.clone() }),
         }
@@ -230,6 +239,17 @@ fn action_desc(db: &dyn Db, decl: &ArtifactDecl, inputs: BTreeMap<String, Digest
             }
             ("preview", super::video::PREVIEW_VERSION, params)
         }
+        Recipe::TextureBundle { spec, source, category, slots } => (
+            "texture_bundle",
+            super::textures::BUNDLE_VERSION,
+            super::textures::bundle_params(spec, source, *category, slots),
+        ),
+        Recipe::TextureFile { file } => {
+            ("texture_file", super::textures::ITEM_VERSION, serde_json::json!({ "file": file }))
+        }
+        Recipe::TextureManifest { bundles } => {
+            ("texture_manifest", super::textures::MANIFEST_VERSION, super::textures::manifest_params(bundles))
+        }
         Recipe::AlbumVideo { settings, videos } => (
             "album_video",
             super::video::ALBUM_VIDEO_VERSION,
@@ -280,6 +300,11 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
         Recipe::TrackVideo { settings, track } => super::video::compute_video(db, decl, settings, track),
         Recipe::Preview { kind, video } => super::video::compute_preview(db, decl, *kind, video),
         Recipe::AlbumVideo { settings, videos } => super::video::compute_album_video(db, decl, settings, videos),
+        Recipe::TextureBundle { spec, source, category, slots } => {
+            super::textures::compute_bundle(db, decl, spec, source, *category, slots)
+        }
+        Recipe::TextureFile { file } => super::textures::compute_file(db, decl, file),
+        Recipe::TextureManifest { bundles } => super::textures::compute_manifest(db, decl, bundles),
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Status {
     /// Already current; nothing done.
     Fresh,
     Failed,
+    /// A planned output its inputs cannot give (see `BuildError::Skipped`); the reason is in
+    /// `warnings`. Not a failure; nothing is written and a stale output is removed.
+    Skipped,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,7 @@ pub struct Summary {
     pub restored: usize,
     pub fresh: usize,
     pub failed: usize,
+    pub skipped: usize,
     pub ms: u64,
 }
 
@@ -220,6 +224,7 @@ pub fn render_with(
             Status::Restored => summary.restored += 1,
             Status::Fresh => summary.fresh += 1,
             Status::Failed => summary.failed += 1,
+            Status::Skipped => summary.skipped += 1,
         }
     }
     summary.ms = t0.elapsed().as_millis() as u64;
@@ -239,10 +244,35 @@ fn failed(id: &str, e: &BuildError) -> ArtifactEvent {
     }
 }
 
+/// A planned output that is not made: its stale file (from a run where it was) goes.
+fn skipped(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>, reason: String) -> ArtifactEvent {
+    let mut event = ArtifactEvent {
+        id: decl.id.clone(),
+        status: Status::Skipped,
+        digest: None,
+        key: None,
+        ms: 0,
+        error: None,
+        output: None,
+        warnings: vec![reason],
+    };
+    if let Some(dir) = output_dir {
+        let path = db.env().root.join(decl.output_path(dir));
+        if path.is_file()
+            && let Err(e) = std::fs::remove_file(&path)
+        {
+            event.status = Status::Failed;
+            event.error = Some(format!("{}: removing the stale output {}: {e}", decl.id, path.display()));
+        }
+    }
+    event
+}
+
 /// Build one artifact and, when asked, make its output file current.
 fn process(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>) -> ArtifactEvent {
     let built = match query::artifact_by_id(db, &decl.id) {
         Ok(b) => b,
+        Err(BuildError::Skipped { reason, .. }) => return skipped(db, decl, output_dir, reason),
         Err(e) => return failed(&decl.id, &e),
     };
     let computed = db.env().was_computed(&decl.id);
@@ -293,6 +323,9 @@ fn update_lock(
     let path = root.join(LOCK_FILE);
     let mut lock = LockFile::read(&path).unwrap_or_default();
     for e in events {
+        if e.status == Status::Skipped {
+            lock.entries.remove(&e.id);
+        }
         if let (Some(output), Some(digest), Some(key)) = (&e.output, e.digest, e.key) {
             let entry = LockEntry { id: e.id.clone(), path: output.clone(), digest, key };
             if let Some(old) = lock.entries.insert(e.id.clone(), entry)

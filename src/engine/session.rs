@@ -89,7 +89,8 @@ impl Session {
         }
         let store_dir = store_root.map_or_else(|| root.join(&config.settings.cache_dir), Path::to_path_buf);
         let store = Store::open(&store_dir).map_err(|e| io_diag(&config.settings.cache_dir, e))?;
-        check_inputs(&root, &config)?;
+        let globs = super::textures::expand_globs(&root, &config);
+        check_inputs(&root, &config, &globs)?;
         let mut db = Database::new(BuildEnv::new(root.clone(), store, mode));
         set_sources(&mut db, sources, overrides);
         Ok(Session { root, db, config })
@@ -110,13 +111,17 @@ pub fn set_sources(db: &mut Database, sources: Sources, overrides: &[String]) {
         inputs.set_overrides(db).to(overrides.to_vec());
     }
     if let Ok(config) = super::query::config(db).clone() {
+        let globs = super::textures::expand_globs(&db.env().root, &config);
+        if db.inputs().globs(db) != &globs {
+            db.inputs().set_globs(db).to(globs);
+        }
         refresh_files(db, &config);
     }
 }
 
 /// The project files the config reads (audio inputs, models, anchors), sorted.
-pub fn input_files(config: &Config) -> Vec<String> {
-    let mut files: Vec<String> = super::targets::artifacts(config).into_values().flat_map(|a| a.files).collect();
+pub fn input_files(config: &Config, globs: &super::textures::Globs) -> Vec<String> {
+    let mut files: Vec<String> = super::targets::artifacts(config, globs).into_values().flat_map(|a| a.files).collect();
     files.sort();
     files.dedup();
     files
@@ -129,7 +134,8 @@ pub fn refresh_files(db: &mut Database, config: &Config) {
     let inputs = db.inputs();
     let old = inputs.files(db).clone();
     let mut new = std::collections::BTreeMap::new();
-    for path in input_files(config) {
+    let globs = inputs.globs(db).clone();
+    for path in input_files(config, &globs) {
         let digest = db.env().stat.digest(&db.env().root.join(&path)).ok().flatten();
         let handle = match old.get(&path) {
             Some(&h) => {
@@ -148,9 +154,10 @@ pub fn refresh_files(db: &mut Database, config: &Config) {
 }
 
 /// Audio inputs must exist inside the project, and artifact references must name artifacts.
-fn check_inputs(root: &Path, config: &Config) -> Result<(), Diagnostics> {
-    let index = super::targets::artifacts(config);
+fn check_inputs(root: &Path, config: &Config, globs: &super::textures::Globs) -> Result<(), Diagnostics> {
+    let index = super::targets::artifacts(config, globs);
     let mut diags = Vec::new();
+    check_texture_sources(root, config, globs, &index, &mut diags);
     for spec in config.targets.values() {
         let TargetSpec::Album(album) = spec else { continue };
         for (i, track) in album.tracks.iter().enumerate() {
@@ -214,4 +221,47 @@ fn check_inputs(root: &Path, config: &Config) -> Result<(), Diagnostics> {
         }
     }
     if diags.is_empty() { Ok(()) } else { Err(Diagnostics(diags)) }
+}
+
+/// Texture sources: files must exist inside the project, globs must match something, artifact
+/// references must name artifacts of other targets.
+fn check_texture_sources(
+    root: &Path,
+    config: &Config,
+    globs: &super::textures::Globs,
+    index: &std::collections::BTreeMap<String, super::targets::ArtifactDecl>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    use crate::project::textures::SourceRef;
+    for spec in config.targets.values() {
+        let TargetSpec::Textures(t) = spec else { continue };
+        for (key, list) in [("sources", &t.sources), ("pad_sources", &t.pad_sources), ("drum_sources", &t.drum_sources)]
+        {
+            for s in list.iter() {
+                let problem = match s {
+                    SourceRef::File(f) => match paths::resolve_inside(root, f) {
+                        Err(e) => Some(e),
+                        Ok(p) if !p.is_file() => Some(format!("`{f}`: no such file in the project")),
+                        Ok(_) => None,
+                    },
+                    SourceRef::Glob(g) if globs.get(g).is_none_or(Vec::is_empty) => {
+                        Some(format!("`{g}` matches no file in the project"))
+                    }
+                    SourceRef::Glob(_) => None,
+                    SourceRef::Artifact(a) if !index.contains_key(a) => {
+                        let hint = crate::project::diagnostic::suggestion(a, index.keys().map(String::as_str));
+                        Some(format!("no artifact `{a}`{hint}"))
+                    }
+                    SourceRef::Artifact(a) if a.starts_with(&format!("{}/", t.id)) => {
+                        Some(format!("`{a}` is an output of this texture library; it cannot mine itself"))
+                    }
+                    SourceRef::Artifact(_) => None,
+                };
+                if let Some(message) = problem {
+                    let file = config.target_files.get(&t.id).cloned().unwrap_or_default();
+                    diags.push(Diagnostic { file, line: None, col: None, key: format!("{}.{key}", t.id), message });
+                }
+            }
+        }
+    }
 }

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::textures::{Category, Globs, NamedSource, Slot};
 use crate::kit::Instrument;
 use crate::project::album::{AudioRef, TrackSpec};
 use crate::project::kit::{KitSpec, VoiceSpec};
 use crate::project::song::SongSpec;
+use crate::project::textures::TexturesSpec;
 use crate::project::video::VideoSettings;
 use crate::project::{Config, TargetSpec};
 
@@ -52,6 +54,22 @@ pub enum Recipe {
     AlbumVideo {
         settings: VideoSettings,
         videos: Vec<String>,
+    },
+    /// Every texture of one category made from one source, finished, in a zip with their
+    /// manifest rows (not materialized).
+    TextureBundle {
+        spec: Arc<TexturesSpec>,
+        source: NamedSource,
+        category: Category,
+        slots: Vec<Slot>,
+    },
+    /// One texture file, read out of its bundle (its one dependency).
+    TextureFile {
+        file: String,
+    },
+    /// `manifest.csv`: (bundle id, source name, planned files) per bundle, in order.
+    TextureManifest {
+        bundles: Vec<(String, String, Vec<Slot>)>,
     },
 }
 
@@ -107,12 +125,19 @@ pub fn voice_file(inst: Instrument) -> String {
 
 /// Every artifact of every target, by id. (Build order comes from the dependencies, see
 /// `select::with_dependencies`, not from this map.)
-pub fn artifacts(config: &Config) -> BTreeMap<String, ArtifactDecl> {
-    config.targets.iter().flat_map(|(id, spec)| target_artifacts(id, spec, config)).map(|a| (a.id.clone(), a)).collect()
+/// `globs` holds the project files each source glob matched (see `textures::expand_globs`).
+pub fn artifacts(config: &Config, globs: &Globs) -> BTreeMap<String, ArtifactDecl> {
+    config
+        .targets
+        .iter()
+        .flat_map(|(id, spec)| target_artifacts(id, spec, config, globs))
+        .map(|a| (a.id.clone(), a))
+        .collect()
 }
 
-pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config) -> Vec<ArtifactDecl> {
+pub fn target_artifacts(id: &str, spec: &TargetSpec, config: &Config, globs: &Globs) -> Vec<ArtifactDecl> {
     match spec {
+        TargetSpec::Textures(t) => super::textures::artifacts(id, t, globs),
         TargetSpec::Kit(kit) => {
             let mut v: Vec<ArtifactDecl> = kit
                 .voices

@@ -23,8 +23,9 @@ pub trait Observer: Reporter {
     fn watching(&self, paths: &[PathBuf]);
 }
 
-/// Whether a changed path can change the build: `Project.toml`, a recipe or an input file.
-fn relevant(root: &Path, path: &Path, inputs: &BTreeSet<String>) -> bool {
+/// Whether a changed path can change the build: `Project.toml`, a recipe, an input file or a
+/// file a source glob matches.
+fn relevant(root: &Path, path: &Path, inputs: &BTreeSet<String>, patterns: &[glob::Pattern]) -> bool {
     let Ok(rel) = path.strip_prefix(root) else { return false };
     let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
     if crate::store::fsutil::is_temp_name(name) {
@@ -33,7 +34,7 @@ fn relevant(root: &Path, path: &Path, inputs: &BTreeSet<String>) -> bool {
     rel == Path::new(project::settings::PROJECT_FILE)
         || (rel.starts_with(RECIPES_DIR)
             && (rel.extension().is_some_and(|e| e == "toml") || rel == Path::new(RECIPES_DIR)))
-        || rel.to_str().is_some_and(|r| inputs.contains(r))
+        || rel.to_str().is_some_and(|r| inputs.contains(r) || patterns.iter().any(|p| p.matches(r)))
 }
 
 /// Run until the process is stopped (or the watcher fails). `ids` as for `render`.
@@ -49,6 +50,7 @@ pub fn watch(root: &Path, overrides: &[String], ids: &[String], jobs: usize, obs
     };
     let mut session: Option<Session> = None;
     let mut inputs: BTreeSet<String> = BTreeSet::new();
+    let mut patterns: Vec<glob::Pattern> = Vec::new();
     loop {
         add(root.to_path_buf(), RecursiveMode::NonRecursive, &mut watched);
         add(root.join(RECIPES_DIR), RecursiveMode::Recursive, &mut watched);
@@ -57,12 +59,29 @@ pub fn watch(root: &Path, overrides: &[String], ids: &[String], jobs: usize, obs
             Ok(sources) => rebuild(root, sources, overrides, ids, jobs, &mut session, obs),
         }
         // Input files are watched through their directories (never outputs or the cache).
-        if let Some(Ok(config)) = session.as_ref().map(|s| super::query::config(&s.db).clone()) {
-            inputs = session::input_files(&config).into_iter().collect();
+        if let Some(s) = session.as_ref()
+            && let Ok(config) = super::query::config(&s.db).clone()
+        {
+            let globs = s.db.inputs().globs(&s.db).clone();
+            inputs = session::input_files(&config, &globs).into_iter().collect();
             for file in &inputs {
                 if let Some(dir) = root.join(file).parent() {
                     add(dir.to_path_buf(), RecursiveMode::NonRecursive, &mut watched);
                 }
+            }
+            // A file added where a source glob looks is a change too.
+            patterns = globs.keys().filter_map(|g| glob::Pattern::new(g).ok()).collect();
+            for p in &patterns {
+                let literal: PathBuf = Path::new(p.as_str())
+                    .components()
+                    .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+                    .collect();
+                let dir = if literal.as_os_str() == p.as_str() {
+                    literal.parent().map(Path::to_path_buf).unwrap_or_default()
+                } else {
+                    literal
+                };
+                add(root.join(dir), RecursiveMode::Recursive, &mut watched);
             }
         }
         // Wait for a relevant change, then let a burst of saves settle into one rebuild.
@@ -74,7 +93,7 @@ pub fn watch(root: &Path, overrides: &[String], ids: &[String], jobs: usize, obs
                     // Reading a file (our own reads included) is not a change.
                     .filter(|e| !matches!(e.kind, notify_debouncer_full::notify::EventKind::Access(_)))
                     .flat_map(|e| e.paths.iter())
-                    .any(|p| relevant(root, p, &inputs)),
+                    .any(|p| relevant(root, p, &inputs, &patterns)),
                 Err(errors) => {
                     obs.error(&format!(
                         "file watcher: {}",

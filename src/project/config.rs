@@ -14,13 +14,14 @@ use super::value::{self, Kind, Node, Origin};
 use super::video;
 
 /// The kinds of target a recipe can declare, in build order.
-pub const KINDS: [&str; 3] = ["kit", "song", "album"];
+pub const KINDS: [&str; 4] = ["kit", "song", "album", "textures"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetSpec {
     Kit(Arc<KitSpec>),
     Song(Arc<SongSpec>),
     Album(Arc<AlbumSpec>),
+    Textures(Arc<super::textures::TexturesSpec>),
 }
 
 impl TargetSpec {
@@ -29,6 +30,7 @@ impl TargetSpec {
             TargetSpec::Kit(_) => "kit",
             TargetSpec::Song(_) => "song",
             TargetSpec::Album(_) => "album",
+            TargetSpec::Textures(_) => "textures",
         }
     }
 }
@@ -196,6 +198,14 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
             let (spec, o) = album::read(&t, &id, settings.sample_rate_hz, &declared, &vctx);
             origins.extend(o);
             targets.insert(id.clone(), TargetSpec::Album(Arc::new(spec)));
+            target_files.insert(id, file.clone());
+        }
+    }
+    for (name, (file, node)) in tables.get("textures").into_iter().flatten() {
+        let id = format!("textures.{name}");
+        if let Some(t) = TableReader::new(&ctx, node, &id) {
+            let spec = super::textures::read(&t, &id, &declared);
+            targets.insert(id.clone(), TargetSpec::Textures(Arc::new(spec)));
             target_files.insert(id, file.clone());
         }
     }

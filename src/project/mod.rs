@@ -9,6 +9,7 @@ pub mod paths;
 pub mod reader;
 pub mod settings;
 pub mod song;
+pub mod textures;
 pub mod value;
 pub mod video;
 

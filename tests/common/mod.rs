@@ -93,9 +93,11 @@ pub const LIGHT_VIDEO: &str =
     "fps = 24\nresolution = 64\nsegment_s = 1.0\ndecoder = { model = \"models/test/tiny.onnx\" }\n";
 
 impl Project {
-    /// A copy of the demo project (Project.toml, recipes/, models/) with light video settings.
+    /// A copy of the demo project (Project.toml, recipes/, models/) with light video settings
+    /// and without the texture library (`tests/textures.rs` covers it).
     pub fn demo() -> Project {
         let p = Project::demo_full();
+        fs::remove_file(p.path().join("recipes/textures.toml")).unwrap();
         let text: String = p
             .read("recipes/album.toml")
             .lines()
@@ -112,6 +114,7 @@ impl Project {
         fs::copy(repo().join("Project.toml"), p.path().join("Project.toml")).unwrap();
         copy_dir(&repo().join("recipes"), &p.path().join("recipes"));
         copy_dir(&repo().join("models"), &p.path().join("models"));
+        copy_dir(&repo().join("audio"), &p.path().join("audio"));
         copy_dir(&repo().join("tests/fixtures/models"), &p.path().join("models/test"));
         p
     }
