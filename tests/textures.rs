@@ -281,3 +281,50 @@ fn the_demo_library_mines_the_organ_and_the_song() {
     let csv = p.read("renders/textures/demo/manifest.csv");
     assert!(csv.contains("song_pad01.wav,song,pad,") && csv.contains("onset rate"), "{csv}");
 }
+
+fn dev_audio_root() -> Option<std::path::PathBuf> {
+    let root =
+        std::env::var_os("NTSBUILD_DEV_AUDIO").map(std::path::PathBuf::from).unwrap_or_else(|| "/work/devaudio".into());
+    root.join("MANIFEST.tsv").is_file().then_some(root)
+}
+
+#[test]
+fn dev_set_tonal_drum_and_noise_recordings_mine_without_errors() {
+    let Some(root) = dev_audio_root() else {
+        eprintln!(
+            "SKIP dev_set_tonal_drum_and_noise_recordings_mine_without_errors: no dev set \
+             (set NTSBUILD_DEV_AUDIO or run fetch_dev_audio.sh /work/devaudio)"
+        );
+        return;
+    };
+    let p = Project::empty();
+    p.write("Project.toml", "[project]\nname = \"dev\"\n");
+    for (dir, files) in [
+        ("tonal", vec!["sonic-pi-samples__ambi_glass_hum.flac", "sonic-pi-samples__guit_em9.flac"]),
+        ("drums", vec!["sonic-pi-samples__loop_amen_full.flac"]),
+        ("noise", vec!["sonic-pi-samples__vinyl_hiss.flac"]),
+    ] {
+        for f in files {
+            p.write_bytes(&format!("{dir}/{f}"), &std::fs::read(root.join(dir).join(f)).unwrap());
+        }
+    }
+    p.write(
+        "recipes/textures.toml",
+        "[textures.dev]\nsources = [\"tonal/*.flac\", \"noise/*.flac\", \"drums/*.flac\"]\n\
+         pad_sources = [\"tonal/*.flac\"]\ndrum_sources = [\"drums/*.flac\"]\n\
+         [textures.dev.drones]\npitch_shifts_st = [0, 7]\ntime_stretches = [1.0, 2.0]\n",
+    );
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let csv = p.read("renders/textures/dev/manifest.csv");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    let saved = |prefix: &str| rows.iter().filter(|l| l.starts_with(prefix) && l.contains(",true,")).count();
+    // Sustained tonal recordings give pads, drones and clouds; the drum loop gives hiss.
+    assert!(saved("sonic-pi-samples__ambi_glass_hum_pad") >= 1, "{csv}");
+    assert!(saved("sonic-pi-samples__guit_em9_drone") >= 1, "{csv}");
+    assert!(saved("cloud_sonic-pi-samples__ambi_glass_hum") >= 1, "{csv}");
+    assert!(saved("hiss_loop_") >= 1, "{csv}");
+    // The breakbeat has no sustained window; noise is too flat: their pads are recorded, not made.
+    assert!(rows.iter().any(|l| l.starts_with("sonic-pi-samples__loop_amen_full_pad01") && l.contains(",false,")));
+    assert!(rows.iter().any(|l| l.starts_with("sonic-pi-samples__vinyl_hiss_pad01") && l.contains(",false,")));
+}
