@@ -17,9 +17,11 @@
 //! the calling thread; ONNX Runtime uses its default intra-op thread pool (one thread per
 //! physical core), as the renderer does.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ntsbuild::decoder::{Backend, Decoder, DecoderOptions, LATENT_LEN};
 use ntsbuild::dsp::rng::Rng;
@@ -33,16 +35,9 @@ const CHILD_ENV: &str = "NTSBUILD_DECODER_BENCH_CHILD";
 /// The child's first decoded frame (batch 1), little-endian f32.
 const FRAME_FILE: &str = "first_frame.f32";
 
-fn best_of<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut last = None;
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed());
-        last = Some(out);
-    }
-    (best, last.expect("RUNS > 0"))
+/// Best of `RUNS` wall-clock times.
+fn best_of<T>(f: impl FnMut() -> T) -> (Duration, T) {
+    common::best_of(RUNS, f)
 }
 
 fn latents() -> Vec<f32> {

@@ -4,9 +4,11 @@
 //! When `NTSBUILD_PYTHON` (default `python3`) has librosa, `benches/librosa_features.py` is
 //! timed on the same file in the same run and the ratios are printed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ntsbuild::dsp::resample::resample;
 use ntsbuild::features::features;
@@ -17,16 +19,8 @@ const TRACK: &str = "music/singularity-music__Awakening.ogg";
 const RUNS: usize = 5;
 
 /// Best of `RUNS` wall-clock times.
-fn best_of<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut last = None;
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed());
-        last = Some(out);
-    }
-    (best, last.expect("RUNS > 0"))
+fn best_of<T>(f: impl FnMut() -> T) -> (Duration, T) {
+    common::best_of(RUNS, f)
 }
 
 fn librosa_seconds(path: &Path) -> Option<(f64, f64)> {

@@ -29,8 +29,10 @@
 //! multi-core machine the figures are therefore conservative (the engine also runs categories
 //! and sources in parallel).
 
+mod common;
+
 use std::f64::consts::TAU;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ntsbuild::dsp::rng::Rng;
 use ntsbuild::textures::clouds::{CloudSettings, CloudSource};
@@ -44,16 +46,9 @@ const RUNS: usize = 3;
 const SOURCE_S: f64 = 30.0;
 const SEED: u64 = 604_512;
 
-fn best_of<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut last = None;
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed());
-        last = Some(out);
-    }
-    (best, last.expect("RUNS > 0"))
+/// Best of `RUNS` wall-clock times.
+fn best_of<T>(f: impl FnMut() -> T) -> (Duration, T) {
+    common::best_of(RUNS, f)
 }
 
 fn sample_count() -> usize {

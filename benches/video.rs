@@ -4,7 +4,9 @@
 //! `cargo bench --bench video`. Numbers are best-of-3 wall-clock times on synthetic content
 //! (a moving colour gradient with a little texture, a two-tone stereo sine).
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use ntsbuild::media::h264::{H264Params, encode_segment};
 use ntsbuild::media::image::{encode_gif, encode_png_rgb8};
@@ -14,16 +16,9 @@ use ntsbuild::media::opus::encode_opus;
 const RUNS: usize = 3;
 const FPS: u32 = 30;
 
-fn best_of<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
-    let mut best = Duration::MAX;
-    let mut last = None;
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = f();
-        best = best.min(start.elapsed());
-        last = Some(out);
-    }
-    (best, last.expect("RUNS > 0"))
+/// Best of `RUNS` wall-clock times.
+fn best_of<T>(f: impl FnMut() -> T) -> (Duration, T) {
+    common::best_of(RUNS, f)
 }
 
 fn frame(size: u32, t: u32) -> Vec<u8> {
