@@ -299,3 +299,32 @@ fn a_users_own_decoder_with_a_fixed_batch_renders() {
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("wrong_input_name.onnx") || r.stderr.contains("wrong_input_name.onnx"), "{}", r.stdout);
 }
+
+#[test]
+fn onnxruntime_without_a_library_is_a_clear_error() {
+    let p = album(&[("t", "audio/t.wav")], "");
+    p.write_bytes("audio/t.wav", &tone(1.0, |_| 1.0));
+    let mut cmd =
+        p.cmd(&["render", "--message-format", "json", "album.v", "--set", "album.v.decoder.backend=onnxruntime"]);
+    let out = cmd.env_remove("ORT_DYLIB_PATH").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ORT_DYLIB_PATH") || stdout.contains("onnxruntime"), "{stdout}");
+}
+
+/// With `ORT_DYLIB_PATH` set (e.g. the `onnxruntime` wheel's `libonnxruntime.so.1.NN.N`, 1.24 or
+/// newer) the same track renders through ONNX Runtime, and run.json says so.
+#[test]
+fn onnxruntime_renders_when_a_library_is_given() {
+    let Some(lib) = std::env::var_os("ORT_DYLIB_PATH") else {
+        eprintln!("SKIP onnxruntime_renders_when_a_library_is_given: ORT_DYLIB_PATH is not set");
+        return;
+    };
+    let p = album(&[("t", "audio/t.wav")], "");
+    p.write_bytes("audio/t.wav", &tone(1.0, |_| 1.0));
+    let r = p.run(&["render", "album.v", "--set", "album.v.decoder.backend=onnxruntime"]);
+    assert_eq!(r.code, 0, "{} {}{}", lib.to_string_lossy(), r.stdout, r.stderr);
+    let run: serde_json::Value = serde_json::from_str(&p.read("renders/album/v/run.json")).unwrap();
+    assert_eq!(run["tracks"][0]["decoder_provider"], "onnxruntime-cpu", "{run}");
+    assert_eq!(run["tracks"][0]["decoder_precision"], "fp32");
+}
