@@ -154,8 +154,9 @@ pub struct CloudSource {
     loud: Vec<bool>,
 }
 
-/// STFT length and hop of the stability analysis (46 ms / 23 ms at 44.1 kHz).
+/// STFT length of the stability analysis (46 ms at 44.1 kHz).
 pub const STABILITY_FFT: usize = 2048;
+/// Hop between stability frames (23 ms at 44.1 kHz).
 pub const STABILITY_HOP: usize = 1024;
 /// Frames more than this far below the loudest frame's rms are not candidates (dB).
 pub const STABILITY_FLOOR_DB: f64 = -40.0;
