@@ -128,9 +128,11 @@ fn every_planned_texture_is_a_file_or_a_manifest_row_saying_why_not() {
     // A pad loop is a loop: its length is at most the window.
     let pad = wav::decode(&p.bytes("renders/textures/x/a/pads/a_pad01.wav")).unwrap();
     assert!(pad.channels[0].len() <= 44_100);
-    // Nothing left to do.
+    // Nothing left to do, and `status` (a CI gate) agrees: skipped textures are not stale.
     let again = p.render(&[]);
     assert!(built(&again).is_empty(), "{:?}", built(&again));
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 0, "{}", status.stdout);
 }
 
 #[test]
@@ -280,6 +282,12 @@ fn the_demo_library_mines_the_organ_and_the_song() {
     assert_eq!(s["textures.demo/song/pads/song_pad01.wav"], "skipped");
     let csv = p.read("renders/textures/demo/manifest.csv");
     assert!(csv.contains("song_pad01.wav,song,pad,") && csv.contains("onset rate"), "{csv}");
+    // A skipped texture is not stale: `status` passes, `render` builds nothing.
+    let status = p.run(&["status", "textures.demo"]);
+    assert_eq!(status.code, 0, "{}", status.stdout);
+    let again = p.render(&["textures.demo"]);
+    assert!(built(&again).is_empty(), "{:?}", built(&again));
+    assert_eq!(again.statuses()["textures.demo/song/pads/song_pad01.wav"], "skipped");
 }
 
 fn dev_audio_root() -> Option<std::path::PathBuf> {

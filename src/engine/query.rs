@@ -165,6 +165,14 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
         }
     }
     let desc = action_desc(db, &decl, inputs);
+    // A texture its bundle did not make has no action entry: say so (in plan mode too) rather
+    // than calling it unbuilt.
+    if let Recipe::TextureFile { file } = &decl.recipe
+        && let Some(bundle) = decl.deps.first().and_then(|d| desc.inputs.get(d))
+        && let Some(reason) = super::textures::skip_reason(db, bundle, file, &Digest::of_json(&desc))
+    {
+        return Err(BuildError::Skipped { id: id.to_string(), reason });
+    }
     run_action(db, id, &desc, || compute(db, &decl))
 }
 

@@ -459,6 +459,26 @@ pub fn compute_file(db: &dyn Db, decl: &ArtifactDecl, file: &str) -> Result<Vec<
     Err(BuildError::Skipped { id: decl.id.clone(), reason: why })
 }
 
+/// Why `file` was not made, when its bundle (already in the store) says so and the file has no
+/// cached action. Reads only the store: safe in plan mode.
+pub fn skip_reason(
+    db: &dyn Db,
+    bundle: &crate::store::Digest,
+    file: &str,
+    key: &crate::store::Digest,
+) -> Option<String> {
+    let store = &db.env().store;
+    if store.action(key).is_some_and(|e| store.has(&e.output, e.size)) {
+        return None;
+    }
+    let bytes = store.read(bundle).ok()?;
+    let entries = crate::media::zip::read_zip(&bytes).ok()?;
+    let index: Vec<SlotReport> =
+        entries.iter().find(|(n, _)| n == INDEX_ENTRY).and_then(|(_, b)| serde_json::from_slice(b).ok())?;
+    let slot = index.into_iter().find(|s| s.file == file)?;
+    if slot.saved { None } else { Some(slot.reason.unwrap_or_else(|| "not made".into())) }
+}
+
 pub fn manifest_params(bundles: &[(String, String, Vec<Slot>)]) -> Value {
     json!({ "bundles": bundles.iter().map(|(id, source, slots)| json!({"id": id, "source": source, "slots": slots})).collect::<Vec<_>>() })
 }
