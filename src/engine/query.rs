@@ -3,6 +3,7 @@
 //! lookup, compute on a miss — returning a small `Built` handle, never sample data.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -280,22 +281,7 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
             super::song::compute_song(&decl.id, song, *kit_sample_rate_hz, &voices)
         }
         Recipe::Features { audio, sample_rate_hz } => {
-            let (path, name, digest) = match audio {
-                AudioRef::File(f) => {
-                    let d = db.inputs().files(db).get(f).and_then(|fi| fi.digest(db));
-                    (db.env().root.join(f), f.clone(), d)
-                }
-                AudioRef::Artifact(a) => {
-                    let d = artifact_digest(db, ArtifactName::new(db, a.clone()))
-                        .map_err(|_| BuildError::Upstream { id: decl.id.clone(), dep: a.clone() })?;
-                    // Make sure the blob is there (recomputing it if it was lost) before streaming it.
-                    if !db.env().store.blob_path(&d).is_file() {
-                        artifact_bytes(db, a)?;
-                    }
-                    (db.env().store.blob_path(&d), a.clone(), Some(d))
-                }
-            };
-            let digest = digest.ok_or_else(|| BuildError::failed(&decl.id, format!("{name}: missing")))?;
+            let (path, name, digest) = audio_path(db, &decl.id, audio)?;
             let (bytes, warnings) = super::album::compute_features(&decl.id, &path, &name, digest, *sample_rate_hz)?;
             warnings.into_iter().for_each(|w| db.env().warn(&decl.id, w));
             Ok(bytes)
@@ -313,6 +299,26 @@ pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> 
         }
         Recipe::TextureFile { file } => super::textures::compute_file(db, decl, file),
         Recipe::TextureManifest { bundles } => super::textures::compute_manifest(db, decl, bundles),
+    }
+}
+
+/// Where an audio input can be read, its name for messages, and its content digest: the project
+/// file, or the blob of another target's artifact (recomputed first if it was lost).
+pub(crate) fn audio_path(db: &dyn Db, id: &str, audio: &AudioRef) -> Result<(PathBuf, String, Digest), BuildError> {
+    match audio {
+        AudioRef::File(f) => {
+            let d = db.inputs().files(db).get(f).and_then(|fi| fi.digest(db));
+            let d = d.ok_or_else(|| BuildError::failed(id, format!("{f}: missing")))?;
+            Ok((db.env().root.join(f), f.clone(), d))
+        }
+        AudioRef::Artifact(a) => {
+            let d = artifact_digest(db, ArtifactName::new(db, a.clone()))
+                .map_err(|_| BuildError::Upstream { id: id.to_string(), dep: a.clone() })?;
+            if !db.env().store.blob_path(&d).is_file() {
+                artifact_bytes(db, a)?;
+            }
+            Ok((db.env().store.blob_path(&d), a.clone(), d))
+        }
     }
 }
 

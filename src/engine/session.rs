@@ -89,10 +89,13 @@ impl Session {
         }
         let store_dir = store_root.map_or_else(|| root.join(&config.settings.cache_dir), Path::to_path_buf);
         let store = Store::open(&store_dir).map_err(|e| io_diag(&config.settings.cache_dir, e))?;
-        let globs = super::textures::expand_globs(&root, &config);
-        check_inputs(&root, &config, &globs)?;
         let mut db = Database::new(BuildEnv::new(root.clone(), store, mode));
+        // Expands the source globs once, into the database.
         set_sources(&mut db, sources, overrides);
+        {
+            use super::db::Db;
+            check_inputs(&root, &config, db.inputs().globs(&db))?;
+        }
         Ok(Session { root, db, config })
     }
 }
@@ -162,21 +165,7 @@ fn check_inputs(root: &Path, config: &Config, globs: &super::textures::Globs) ->
         let TargetSpec::Album(album) = spec else { continue };
         for (i, track) in album.tracks.iter().enumerate() {
             let key = format!("{}.track[{i}].audio", album.id);
-            let problem = match &track.audio {
-                AudioRef::File(f) => match paths::resolve_inside(root, f) {
-                    Err(e) => Some(e),
-                    Ok(p) if !p.is_file() => Some(format!("`{f}`: no such file in the project")),
-                    Ok(_) => None,
-                },
-                AudioRef::Artifact(a) if !index.contains_key(a) => {
-                    let hint = crate::project::diagnostic::suggestion(a, index.keys().map(String::as_str));
-                    Some(format!("no artifact `{a}`{hint}"))
-                }
-                AudioRef::Artifact(a) if a.starts_with(&format!("{}/", album.id)) => {
-                    Some(format!("`{a}` is an output of this album; an album cannot analyse itself"))
-                }
-                AudioRef::Artifact(_) => None,
-            };
+            let problem = audio_problem(root, &index, &album.id, &track.audio, "an album cannot analyse itself");
             if let Some(message) = problem {
                 diags.push(match config.origins.get(&key) {
                     Some(origin) => origin.diagnostic(&key, message),
@@ -223,6 +212,32 @@ fn check_inputs(root: &Path, config: &Config, globs: &super::textures::Globs) ->
     if diags.is_empty() { Ok(()) } else { Err(Diagnostics(diags)) }
 }
 
+/// What is wrong with an audio input of target `owner`: a file missing or outside the project,
+/// an unknown artifact, or one of `owner`'s own outputs (`itself` says why that cannot be).
+fn audio_problem(
+    root: &Path,
+    index: &std::collections::BTreeMap<String, super::targets::ArtifactDecl>,
+    owner: &str,
+    audio: &AudioRef,
+    itself: &str,
+) -> Option<String> {
+    match audio {
+        AudioRef::File(f) => match paths::resolve_inside(root, f) {
+            Err(e) => Some(e),
+            Ok(p) if !p.is_file() => Some(format!("`{f}`: no such file in the project")),
+            Ok(_) => None,
+        },
+        AudioRef::Artifact(a) if !index.contains_key(a) => {
+            let hint = crate::project::diagnostic::suggestion(a, index.keys().map(String::as_str));
+            Some(format!("no artifact `{a}`{hint}"))
+        }
+        AudioRef::Artifact(a) if a.starts_with(&format!("{owner}/")) => {
+            Some(format!("`{a}` is an output of `{owner}`; {itself}"))
+        }
+        AudioRef::Artifact(_) => None,
+    }
+}
+
 /// Texture sources: files must exist inside the project, globs must match something, artifact
 /// references must name artifacts of other targets.
 fn check_texture_sources(
@@ -238,24 +253,18 @@ fn check_texture_sources(
         for (key, list) in [("sources", &t.sources), ("pad_sources", &t.pad_sources), ("drum_sources", &t.drum_sources)]
         {
             for s in list.iter() {
-                let problem = match s {
-                    SourceRef::File(f) => match paths::resolve_inside(root, f) {
-                        Err(e) => Some(e),
-                        Ok(p) if !p.is_file() => Some(format!("`{f}`: no such file in the project")),
-                        Ok(_) => None,
-                    },
+                let audio = match s {
                     SourceRef::Glob(g) if globs.get(g).is_none_or(Vec::is_empty) => {
-                        Some(format!("`{g}` matches no file in the project"))
+                        Some(Err(format!("`{g}` matches no file in the project")))
                     }
                     SourceRef::Glob(_) => None,
-                    SourceRef::Artifact(a) if !index.contains_key(a) => {
-                        let hint = crate::project::diagnostic::suggestion(a, index.keys().map(String::as_str));
-                        Some(format!("no artifact `{a}`{hint}"))
-                    }
-                    SourceRef::Artifact(a) if a.starts_with(&format!("{}/", t.id)) => {
-                        Some(format!("`{a}` is an output of this texture library; it cannot mine itself"))
-                    }
-                    SourceRef::Artifact(_) => None,
+                    SourceRef::File(f) => Some(Ok(AudioRef::File(f.clone()))),
+                    SourceRef::Artifact(a) => Some(Ok(AudioRef::Artifact(a.clone()))),
+                };
+                let problem = match audio {
+                    None => None,
+                    Some(Err(e)) => Some(e),
+                    Some(Ok(a)) => audio_problem(root, index, &t.id, &a, "a texture library cannot mine itself"),
                 };
                 if let Some(message) = problem {
                     let file = config.target_files.get(&t.id).cloned().unwrap_or_default();

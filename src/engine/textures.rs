@@ -5,14 +5,13 @@
 //! only the cloud bundles.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::db::Db;
-use super::query::{self, ArtifactName, BuildError};
+use super::query::{self, BuildError};
 use super::targets::{ArtifactDecl, Recipe};
 use crate::dsp::level::db_to_lin;
 use crate::dsp::rng::Rng;
@@ -275,17 +274,7 @@ const ROWS_ENTRY: &str = "rows.csv";
 
 /// Load a source as a mono clip at 44.1 kHz.
 fn load_source(db: &dyn Db, id: &str, audio: &AudioRef) -> Result<Clip, BuildError> {
-    let (path, name): (PathBuf, String) = match audio {
-        AudioRef::File(f) => (db.env().root.join(f), f.clone()),
-        AudioRef::Artifact(a) => {
-            let d = query::artifact_digest(db, ArtifactName::new(db, a.clone()))
-                .map_err(|_| BuildError::Upstream { id: id.to_string(), dep: a.clone() })?;
-            if !db.env().store.blob_path(&d).is_file() {
-                query::artifact_bytes(db, a)?;
-            }
-            (db.env().store.blob_path(&d), a.clone())
-        }
-    };
+    let (path, name, _) = query::audio_path(db, id, audio)?;
     let decoded = crate::media::decode::decode_path(&path)
         .map_err(|e| BuildError::failed(id, format!("source `{name}`: {e}")))?;
     for w in decoded.warnings {
@@ -303,10 +292,6 @@ fn load_source(db: &dyn Db, id: &str, audio: &AudioRef) -> Result<Clip, BuildErr
     Ok(Clip::mono(samples))
 }
 
-fn reason(e: &TextureError) -> String {
-    e.to_string()
-}
-
 pub fn compute_bundle(
     db: &dyn Db,
     decl: &ArtifactDecl,
@@ -320,11 +305,13 @@ pub fn compute_bundle(
         Some(a) => Some(load_source(db, id, a)?),
         None => None,
     };
+    let with_source =
+        || clip.as_ref().ok_or_else(|| BuildError::failed(id, format!("{} needs a source file", category.name())));
     let seed = Rng::derive(spec.seed, &format!("{}/{}", source.name, category.name()));
     // (result, is_loop, tonal, export)
     let (results, is_loop, tonal, export): (Vec<Result<Clip, String>>, Vec<bool>, bool, &Export) = match category {
         Category::Pads => {
-            let clip = clip.as_ref().expect("pads have a source");
+            let clip = with_source()?;
             let report = pads::mine_pads(clip, &spec.pads);
             let why = if report.rejected.is_empty() {
                 format!("no window passed the pad gates ({} windows)", report.windows)
@@ -350,19 +337,20 @@ pub fn compute_bundle(
             (results, vec![true; n], true, &spec.pads_export)
         }
         Category::Drones => {
-            let clip = clip.as_ref().expect("drones have a source");
+            let clip = with_source()?;
             let plan = drones::plan_drones(&spec.drones);
             let results: Vec<Result<Clip, String>> =
-                drones::make_drones(clip, &spec.drones).into_iter().map(|r| r.map_err(|e| reason(&e))).collect();
+                drones::make_drones(clip, &spec.drones).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
             let loops = plan.iter().map(|p| matches!(p.category, drones::DroneCategory::Pads)).collect();
             (results, loops, true, &spec.drones_export)
         }
         Category::Clouds => {
-            let clip = clip.as_ref().expect("clouds have a source");
+            // The stability analysis is done once for all of the source's clouds.
+            let analysed = clouds::CloudSource::new(with_source()?);
             let results: Vec<Result<Clip, String>> = (0..spec.clouds.clouds_per_source)
                 .map(|i| {
                     let seed = Rng::derive(seed, &format!("cloud{i}"));
-                    clouds::make_cloud(clip, &spec.clouds, seed).map(|(c, _)| c).map_err(|e| reason(&e))
+                    analysed.cloud(&spec.clouds, seed).map(|(c, _)| c).map_err(|e| e.to_string())
                 })
                 .collect();
             let n = results.len();
@@ -372,7 +360,7 @@ pub fn compute_bundle(
             let plan = hiss::plan_hiss(&spec.hiss);
             let results: Vec<Result<Clip, String>> = hiss::make_hiss(clip.as_ref(), &spec.hiss, seed)
                 .into_iter()
-                .map(|r| r.map_err(|e| reason(&e)))
+                .map(|r| r.map_err(|e| e.to_string()))
                 .collect();
             let loops = plan.iter().map(|(k, _)| matches!(k, hiss::HissKind::Loop)).collect();
             (results, loops, false, &spec.hiss_export)
@@ -433,8 +421,7 @@ pub fn compute_bundle(
         rows.push(row);
     }
     let index_json = serde_json::to_vec(&index).map_err(|e| BuildError::failed(id, e.to_string()))?;
-    let csv = manifest::write_csv(&rows);
-    let body = csv.split_once('\n').map_or("", |(_, rest)| rest).to_string();
+    let body = manifest::write_rows(&rows);
     let mut entries: Vec<(&str, &[u8])> = vec![(INDEX_ENTRY, &index_json), (ROWS_ENTRY, body.as_bytes())];
     entries.extend(wavs.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
     crate::media::zip::write_zip(&entries).map_err(|e| BuildError::failed(id, format!("writing the bundle: {e}")))
@@ -450,13 +437,15 @@ pub fn compute_file(db: &dyn Db, decl: &ArtifactDecl, file: &str) -> Result<Vec<
     if let Some((_, bytes)) = entries.iter().find(|(n, _)| n == file) {
         return Ok(bytes.clone());
     }
-    let index: Vec<SlotReport> = entries
-        .iter()
-        .find(|(n, _)| n == INDEX_ENTRY)
-        .and_then(|(_, b)| serde_json::from_slice(b).ok())
-        .unwrap_or_default();
-    let why = index.into_iter().find(|s| s.file == file).and_then(|s| s.reason).unwrap_or_else(|| "not made".into());
+    let why = slot_report(&entries, file).and_then(|s| s.reason).unwrap_or_else(|| "not made".into());
     Err(BuildError::Skipped { id: decl.id.clone(), reason: why })
+}
+
+/// What a bundle's `index.json` says about `file`.
+fn slot_report(entries: &[(String, Vec<u8>)], file: &str) -> Option<SlotReport> {
+    let (_, bytes) = entries.iter().find(|(n, _)| n == INDEX_ENTRY)?;
+    let index: Vec<SlotReport> = serde_json::from_slice(bytes).ok()?;
+    index.into_iter().find(|s| s.file == file)
 }
 
 /// Why `file` was not made, when its bundle (already in the store) says so and the file has no
@@ -473,9 +462,7 @@ pub fn skip_reason(
     }
     let bytes = store.read(bundle).ok()?;
     let entries = crate::media::zip::read_zip(&bytes).ok()?;
-    let index: Vec<SlotReport> =
-        entries.iter().find(|(n, _)| n == INDEX_ENTRY).and_then(|(_, b)| serde_json::from_slice(b).ok())?;
-    let slot = index.into_iter().find(|s| s.file == file)?;
+    let slot = slot_report(&entries, file)?;
     if slot.saved { None } else { Some(slot.reason.unwrap_or_else(|| "not made".into())) }
 }
 
@@ -515,8 +502,7 @@ pub fn compute_manifest(
                         reason: Some(format!("source failed: {why}")),
                     })
                     .collect();
-                let csv = manifest::write_csv(&rows);
-                out.push_str(csv.split_once('\n').map_or("", |(_, rest)| rest));
+                out.push_str(&manifest::write_rows(&rows));
             }
         }
     }

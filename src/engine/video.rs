@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::db::Db;
-use super::query::{self, ArtifactName, BuildError};
+use super::query::{self, BuildError};
 use super::segment::{self, PREVIEW_EVERY};
 use super::targets::{ArtifactDecl, PreviewKind};
 use crate::controller::{self, Anchors, ControllerParams, FEATURE_DIM, FeatureFrames, LATENT_LEN, Preset, Projection};
@@ -175,17 +175,7 @@ pub fn compute_latents(
 
 /// A track's audio at 48 kHz, interleaved, mono or stereo (more channels are mixed to stereo).
 fn track_audio(db: &dyn Db, id: &str, audio: &AudioRef) -> Result<(Vec<f32>, u16), BuildError> {
-    let (path, name) = match audio {
-        AudioRef::File(f) => (db.env().root.join(f), f.clone()),
-        AudioRef::Artifact(a) => {
-            let d = query::artifact_digest(db, ArtifactName::new(db, a.clone()))
-                .map_err(|_| BuildError::Upstream { id: id.to_string(), dep: a.clone() })?;
-            if !db.env().store.blob_path(&d).is_file() {
-                query::artifact_bytes(db, a)?;
-            }
-            (db.env().store.blob_path(&d), a.clone())
-        }
-    };
+    let (path, name, _) = query::audio_path(db, id, audio)?;
     let bytes = std::fs::read(&path).map_err(|e| BuildError::io(id, &format!("reading {name}"), e))?;
     let (channels, rate) = match crate::media::wav::decode(&bytes) {
         Ok(w) if !w.channels.is_empty() => {

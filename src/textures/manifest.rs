@@ -446,9 +446,12 @@ loop_error_db,brightness,detected_key,detected_bpm,grade,saved,note";
 /// `None` is an empty cell; `saved` is `true`/`false`; text is quoted per RFC 4180 when it holds
 /// a comma, quote, CR or LF.
 pub fn write_csv(rows: &[Row]) -> String {
-    let mut out = String::with_capacity(64 * (rows.len() + 1));
-    out.push_str(CSV_HEADER);
-    out.push('\n');
+    format!("{CSV_HEADER}\n{}", write_rows(rows))
+}
+
+/// The rows of [`write_csv`] without the header (for joining row blocks made separately).
+pub fn write_rows(rows: &[Row]) -> String {
+    let mut out = String::with_capacity(64 * rows.len());
     for row in rows {
         out.push_str(&row_cells(row).join(","));
         out.push('\n');
