@@ -272,24 +272,28 @@ struct SlotReport {
 const INDEX_ENTRY: &str = "index.json";
 const ROWS_ENTRY: &str = "rows.csv";
 
-/// Load a source as a mono clip at 44.1 kHz.
-fn load_source(db: &dyn Db, id: &str, audio: &AudioRef) -> Result<Clip, BuildError> {
-    let (path, name, _) = query::audio_path(db, id, audio)?;
-    let decoded = crate::media::decode::decode_path(&path)
-        .map_err(|e| BuildError::failed(id, format!("source `{name}`: {e}")))?;
-    for w in decoded.warnings {
+/// Load a source as a mono clip at 44.1 kHz. Decoded once per process and source content
+/// (`BuildEnv::memo`), however many of its bundles are built; each caller reports the warnings.
+fn load_source(db: &dyn Db, id: &str, audio: &AudioRef) -> Result<std::sync::Arc<Clip>, BuildError> {
+    let (path, name, digest) = query::audio_path(db, id, audio)?;
+    let loaded = db.env().memo("texture_source", digest, || {
+        let decoded = crate::media::decode::decode_path(&path)
+            .map_err(|e| BuildError::failed(id, format!("source `{name}`: {e}")))?;
+        let samples = if decoded.sample_rate_hz == OUTPUT_RATE_HZ {
+            decoded.samples_mono
+        } else {
+            crate::dsp::resample::resample_vec(decoded.samples_mono, decoded.sample_rate_hz, OUTPUT_RATE_HZ)
+                .map_err(|e| BuildError::failed(id, format!("source `{name}`: resampling to 44.1 kHz: {e}")))?
+        };
+        if samples.is_empty() {
+            return Err(BuildError::failed(id, format!("source `{name}`: no audio in the file")));
+        }
+        Ok((std::sync::Arc::new(Clip::mono(samples)), decoded.warnings))
+    })?;
+    for w in &loaded.1 {
         db.env().warn(id, format!("source `{name}`: {w}"));
     }
-    let samples = if decoded.sample_rate_hz == OUTPUT_RATE_HZ {
-        decoded.samples_mono
-    } else {
-        crate::dsp::resample::resample_vec(decoded.samples_mono, decoded.sample_rate_hz, OUTPUT_RATE_HZ)
-            .map_err(|e| BuildError::failed(id, format!("source `{name}`: resampling to 44.1 kHz: {e}")))?
-    };
-    if samples.is_empty() {
-        return Err(BuildError::failed(id, format!("source `{name}`: no audio in the file")));
-    }
-    Ok(Clip::mono(samples))
+    Ok(loaded.0.clone())
 }
 
 pub fn compute_bundle(
@@ -306,7 +310,7 @@ pub fn compute_bundle(
         None => None,
     };
     let with_source =
-        || clip.as_ref().ok_or_else(|| BuildError::failed(id, format!("{} needs a source file", category.name())));
+        || clip.as_deref().ok_or_else(|| BuildError::failed(id, format!("{} needs a source file", category.name())));
     let seed = Rng::derive(spec.seed, &format!("{}/{}", source.name, category.name()));
     // (result, is_loop, tonal, export)
     let (results, is_loop, tonal, export): (Vec<Result<Clip, String>>, Vec<bool>, bool, &Export) = match category {
@@ -358,7 +362,7 @@ pub fn compute_bundle(
         }
         Category::Hiss => {
             let plan = hiss::plan_hiss(&spec.hiss);
-            let results: Vec<Result<Clip, String>> = hiss::make_hiss(clip.as_ref(), &spec.hiss, seed)
+            let results: Vec<Result<Clip, String>> = hiss::make_hiss(clip.as_deref(), &spec.hiss, seed)
                 .into_iter()
                 .map(|r| r.map_err(|e| e.to_string()))
                 .collect();
