@@ -1,14 +1,25 @@
-//! Benchmark: decode, resample and features on the dev set's 208 s track, against librosa.
+//! Benchmark: file → features, whole process, cold, against librosa 0.11 in the same run, per
+//! format, with peak memory; then where our time goes (decode, resample, features).
 //!
-//! `cargo bench --bench features` (needs the dev set: `NTSBUILD_DEV_AUDIO` or /work/devaudio).
-//! When `NTSBUILD_PYTHON` (default `python3`) has librosa, `benches/librosa_features.py` is
-//! timed on the same file in the same run and the ratios are printed.
+//! `cargo bench --bench features` (needs the dev set: `NTSBUILD_DEV_AUDIO` or /work/devaudio,
+//! and ffmpeg to derive the formats; librosa from `NTSBUILD_PYTHON`, default `python3`).
+//!
+//! Every format is made from the same recording, the dev set's 208 s
+//! `music/singularity-music__Awakening.ogg` (48 kHz stereo Vorbis), with ffmpeg into a temp
+//! dir: 16-bit WAV at 48 and 44.1 kHz, FLAC, MP3 (192 kb/s) and AAC in M4A at 44.1 kHz, and the
+//! original Ogg Vorbis. Each row runs a fresh process per measurement (ours: this binary in
+//! `--child` mode calling `features_of_file(path, 48000)`; librosa: `benches/librosa_features.py
+//! --whole`, which imports librosa, loads with `sr=48000` and computes the five features), so
+//! start-up, decoding, resampling and analysis all count. Times are the median of `RUNS`
+//! processes after one untimed warm-up of the page cache; peak RSS is the child's `VmHWM`.
+//! `NTSBUILD_BENCH_LONG=1` adds a 30-minute 44.1 kHz WAV (ours only) to check the memory bound.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ntsbuild::dsp::resample::resample;
 use ntsbuild::features::features;
@@ -16,80 +27,205 @@ use ntsbuild::media::analyze::features_of_file;
 use ntsbuild::media::decode::decode_path;
 
 const TRACK: &str = "music/singularity-music__Awakening.ogg";
-const RUNS: usize = 5;
+const RUNS: usize = 3;
 
-/// Best of `RUNS` wall-clock times.
-fn best_of<T>(f: impl FnMut() -> T) -> (Duration, T) {
-    common::best_of(RUNS, f)
+/// One format of the benchmark: name, file name, ffmpeg output arguments (None: the original).
+const FORMATS: [(&str, &str, Option<&[&str]>); 6] = [
+    ("WAV 48k", "track48.wav", Some(&["-ar", "48000", "-c:a", "pcm_s16le"])),
+    ("WAV 44.1k", "track44.wav", Some(&["-ar", "44100", "-c:a", "pcm_s16le"])),
+    ("FLAC 44.1k", "track44.flac", Some(&["-ar", "44100", "-c:a", "flac"])),
+    ("MP3 44.1k", "track44.mp3", Some(&["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "192k"])),
+    ("Vorbis 48k", "track48.ogg", None),
+    ("AAC 44.1k", "track44.m4a", Some(&["-ar", "44100", "-c:a", "aac", "-b:a", "192k"])),
+];
+
+/// `--child PATH`: analyse one file and report frames and peak memory (one line each).
+fn child(path: &Path) {
+    let analysed = features_of_file(path, 48_000).unwrap_or_else(|e| panic!("{e}"));
+    println!("frames {}", analysed.features.frame_count());
+    println!("peak_rss_kib {}", peak_rss_kib().unwrap_or(0));
 }
 
-fn librosa_seconds(path: &Path) -> Option<(f64, f64)> {
-    let python = std::env::var("NTSBUILD_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/librosa_features.py");
-    let out = Command::new(&python).arg(&script).arg(path).output().ok()?;
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Wall time and the child's reported peak RSS (KiB) of one process run.
+fn run_process(mut cmd: Command) -> Result<(Duration, u64, String), String> {
+    let start = Instant::now();
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    let elapsed = start.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() {
-        println!(
-            "librosa: not measured ({python}: {})",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed")
-        );
-        return None;
+        return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse::<f64>().ok());
-    Some((value("load_s")?, value("features_s")?))
+    let rss =
+        text.lines().find_map(|l| l.strip_prefix("peak_rss_kib ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    Ok((elapsed, rss, text))
+}
+
+/// Median wall time over `RUNS` processes (after a warm-up run) and the largest peak RSS.
+fn measure(make: impl Fn() -> Command) -> Result<(Duration, u64), String> {
+    run_process(make())?;
+    let mut times = Vec::new();
+    let mut rss = 0;
+    for _ in 0..RUNS {
+        let (t, r, _) = run_process(make())?;
+        times.push(t);
+        rss = rss.max(r);
+    }
+    times.sort();
+    Ok((times[times.len() / 2], rss))
+}
+
+fn ffmpeg(src: &Path, dst: &Path, args: &[&str]) -> bool {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(src)
+        .args(args)
+        .arg(dst)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
 }
 
 fn main() {
-    let root =
-        std::env::var_os("NTSBUILD_DEV_AUDIO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/work/devaudio"));
-    let path = root.join(TRACK);
-    if !path.is_file() {
-        println!("SKIP: {} not found (run fetch_dev_audio.sh)", path.display());
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        child(Path::new(&args[i + 1]));
         return;
     }
-    let threads = rayon::current_num_threads();
+    let root =
+        std::env::var_os("NTSBUILD_DEV_AUDIO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/work/devaudio"));
+    let original = root.join(TRACK);
+    if !original.is_file() {
+        println!("SKIP: {} not found (run fetch_dev_audio.sh)", original.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let python = std::env::var("NTSBUILD_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/librosa_features.py");
+    let exe = std::env::current_exe().expect("this binary");
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average before: {}", load.trim());
     }
-    let (decode_t, decoded) = best_of(|| decode_path(&path).expect("decode"));
-    let duration_s = decoded.samples_mono.len() as f64 / f64::from(decoded.sample_rate_hz);
-    let (resample_t, resampled) = best_of(|| resample(&decoded.samples_mono, 44_100, 48_000).expect("resample"));
-    let (features_t, f) = best_of(|| features(&decoded.samples_mono, decoded.sample_rate_hz));
-    let (pipeline_t, _) = best_of(|| features_of_file(&path, 48_000).expect("pipeline"));
-    let x_rt = |t: Duration| duration_s / t.as_secs_f64();
     println!(
-        "track: {} ({duration_s:.1} s, {} Hz, {} frames, rayon threads {threads}), best of {RUNS}",
-        TRACK,
-        decoded.sample_rate_hz,
-        f.frame_count()
+        "file -> features at 48 kHz, whole process, cold process (median of {RUNS} after a warm-up), \
+         208 s recording ({TRACK}) in each format; librosa 0.11 via {python}"
     );
     println!(
-        "decode (symphonia, to mono)        {:>8.1} ms  {:>6.0}x realtime",
-        decode_t.as_secs_f64() * 1e3,
-        x_rt(decode_t)
+        "{:<11} {:>9} {:>10} {:>8} {:>10} {:>10}",
+        "format", "ours", "librosa", "ratio", "ours RSS", "librosa RSS"
     );
-    println!(
-        "resample 44.1k->48k, same length   {:>8.1} ms  {:>6.0}x realtime ({} samples out)",
-        resample_t.as_secs_f64() * 1e3,
-        x_rt(resample_t),
-        resampled.len()
-    );
-    println!("resample 48k->48k                     n/a (identity)");
-    println!(
-        "features (5 features, in memory)   {:>8.1} ms  {:>6.0}x realtime",
-        features_t.as_secs_f64() * 1e3,
-        x_rt(features_t)
-    );
-    println!(
-        "streaming file->features           {:>8.1} ms  {:>6.0}x realtime",
-        pipeline_t.as_secs_f64() * 1e3,
-        x_rt(pipeline_t)
-    );
-    if let Some((load_s, feats_s)) = librosa_seconds(&path) {
-        println!("librosa.load                       {:>8.1} ms", load_s * 1e3);
-        println!("librosa five features              {:>8.1} ms", feats_s * 1e3);
-        println!("ratio features   librosa/ours      {:>8.1}x", feats_s / features_t.as_secs_f64());
-        println!("ratio decode     librosa/ours      {:>8.1}x", load_s / decode_t.as_secs_f64());
-        println!("ratio end-to-end librosa/ours      {:>8.1}x", (load_s + feats_s) / pipeline_t.as_secs_f64());
+    for (label, file, ffmpeg_args) in FORMATS {
+        let path = match ffmpeg_args {
+            None => original.clone(),
+            Some(a) => {
+                let p = dir.path().join(file);
+                if !ffmpeg(&original, &p, a) {
+                    println!("{label:<11} skipped: ffmpeg could not make {file}");
+                    continue;
+                }
+                p
+            }
+        };
+        let ours = measure(|| {
+            let mut c = Command::new(&exe);
+            c.arg("--child").arg(&path);
+            c
+        });
+        let librosa = measure(|| {
+            let mut c = Command::new(&python);
+            c.arg(&script).arg(&path).arg("--whole");
+            c
+        });
+        match (ours, librosa) {
+            (Ok((o, orss)), Ok((l, lrss))) => println!(
+                "{label:<11} {:>7.3} s {:>8.3} s {:>7.1}x {:>10} {:>10}",
+                o.as_secs_f64(),
+                l.as_secs_f64(),
+                l.as_secs_f64() / o.as_secs_f64(),
+                mib(orss),
+                mib(lrss)
+            ),
+            (Ok((o, orss)), Err(e)) => {
+                println!("{label:<11} {:>7.3} s   librosa failed: {e} {:>10}", o.as_secs_f64(), mib(orss))
+            }
+            (Err(e), _) => println!("{label:<11} ours failed: {e}"),
+        }
+    }
+    if std::env::var_os("NTSBUILD_BENCH_LONG").is_some() {
+        long_file(dir.path(), &original, &exe);
+    }
+    breakdown(&original);
+}
+
+/// A 30-minute 44.1 kHz stereo WAV (the recording looped), ours only: time and peak memory.
+fn long_file(dir: &Path, original: &Path, exe: &Path) {
+    let long = dir.join("long44.wav");
+    let args = ["-stream_loop", "8"];
+    let ok = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .arg("-i")
+        .arg(original)
+        .args(["-t", "1800", "-ar", "44100", "-c:a", "pcm_s16le"])
+        .arg(&long)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        println!("30-min WAV   skipped: ffmpeg failed");
+        return;
+    }
+    match run_process({
+        let mut c = Command::new(exe);
+        c.arg("--child").arg(&long);
+        c
+    }) {
+        Ok((t, rss, _)) => println!("30-min WAV 44.1k {:>7.3} s  peak RSS {}", t.as_secs_f64(), mib(rss)),
+        Err(e) => println!("30-min WAV 44.1k failed: {e}"),
+    }
+}
+
+/// Where the time goes, in process (best of 3): decode, resample, features, and the streaming
+/// pipeline that overlaps them.
+fn breakdown(original: &Path) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    println!("\nin-process breakdown (best of 3, rayon threads {}):", rayon::current_num_threads());
+    for (label, file, args) in [
+        ("WAV 44.1k", "b44.wav", Some(&["-ar", "44100", "-c:a", "pcm_s16le"][..])),
+        ("MP3 44.1k", "b44.mp3", Some(&["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "192k"][..])),
+        ("Vorbis 48k", "orig", None),
+    ] {
+        let path = match args {
+            None => original.to_path_buf(),
+            Some(a) => {
+                let p = dir.path().join(file);
+                if !ffmpeg(original, &p, a) {
+                    continue;
+                }
+                p
+            }
+        };
+        let (decode_t, decoded) = common::best_of(3, || decode_path(&path).expect("decode"));
+        let rate = decoded.sample_rate_hz;
+        let (resample_t, mono) =
+            common::best_of(3, || resample(&decoded.samples_mono, rate, 48_000).expect("resample"));
+        let (features_t, _) = common::best_of(3, || features(&mono, 48_000));
+        let (pipeline_t, _) = common::best_of(3, || features_of_file(&path, 48_000).expect("pipeline"));
+        println!(
+            "{label:<11} decode {:>6.1} ms  resample {:>6.1} ms  features {:>6.1} ms  streaming total {:>6.1} ms",
+            decode_t.as_secs_f64() * 1e3,
+            resample_t.as_secs_f64() * 1e3,
+            features_t.as_secs_f64() * 1e3,
+            pipeline_t.as_secs_f64() * 1e3
+        );
     }
 }

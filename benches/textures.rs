@@ -1,9 +1,23 @@
-//! Benchmark: the texture miner (src/textures/) against the Python seed, afterglow-engine, whose
-//! `--all` run on one synthetic source set took pads 19 s, drones 7 s, clouds 144 s, hiss 6 s
-//! on a 2-core machine (DOMAIN.md §H).
+//! Benchmark: the texture miner against the Python seed, afterglow-engine, in two parts.
 //!
 //! `cargo bench --bench textures`.
 //!
+//! **Real recordings, whole process, side by side in one run** (needs the dev set,
+//! `NTSBUILD_DEV_AUDIO` or /work/devaudio; afterglow-engine's checkout in `NTSBUILD_AFTERGLOW`
+//! and a Python with its requirements in `NTSBUILD_AFTERGLOW_PYTHON`, e.g. a venv under
+//! /work/venvs). Six recordings of the dev set, as afterglow's folders take them:
+//! `source_audio/` (mined for pads) = `tonal/` ambi_drone, ambi_glass_hum, ambi_haunted_hum,
+//! guit_em9; `pad_sources/` (drones, swells, clouds) = ambi_glass_hum, ambi_haunted_hum;
+//! `drums/` (hiss) = `drums/` loop_amen_full, loop_tabla (sonic-pi's FLACs, 44.1 kHz stereo).
+//! Ours: `ntsbuild -j 2 render` of a `[textures]` recipe naming them, default settings, from an
+//! empty cache each time (cold: every source decoded, every texture made and written). Theirs:
+//! `make_textures.py --all` with its default config in a fresh folder each time; its first run
+//! (cold: numba compiling librosa's kernels, unless a previous run left numba's on-disk cache)
+//! and then warm runs (the cache filled). Median of `REAL_RUNS` each; the ratio that counts is
+//! against the warm run. Then where our time goes, per category, in process.
+//!
+//! **Synthetic sources, per category, in process**, against the seed's figures for one
+//! synthetic source set (pads 19 s, drones 7 s, clouds 144 s, hiss 6 s; DOMAIN.md §H, cold):
 //! The synthetic source set, built here (44.1 kHz mono, 30 s each, deterministic):
 //! - `pad`: a sustained A-minor chord (220, 261.6, 329.6 Hz, each with two soft harmonics) under
 //!   a slow 0.2 Hz tremolo of depth 0.3, about −20 dB rms. The seed's `source_audio/` file,
@@ -28,11 +42,14 @@
 //! rayon's global pool to one thread; nothing else in the texture code starts threads. On a
 //! multi-core machine the figures are therefore conservative (the engine also runs categories
 //! and sources in parallel).
+#![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
 mod common;
 
 use std::f64::consts::TAU;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use ntsbuild::dsp::rng::Rng;
 use ntsbuild::textures::clouds::{CloudSettings, CloudSource};
@@ -43,6 +60,18 @@ use ntsbuild::textures::pads::{PadSettings, mine_pads};
 use ntsbuild::textures::{Clip, OUTPUT_RATE_HZ, TextureError};
 
 const RUNS: usize = 3;
+const REAL_RUNS: usize = 3;
+const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
+
+/// The six recordings: (dev-set path, afterglow folders it goes in).
+const RECORDINGS: [(&str, &[&str]); 6] = [
+    ("tonal/sonic-pi-samples__ambi_drone.flac", &["source_audio"]),
+    ("tonal/sonic-pi-samples__ambi_glass_hum.flac", &["source_audio", "pad_sources"]),
+    ("tonal/sonic-pi-samples__ambi_haunted_hum.flac", &["source_audio", "pad_sources"]),
+    ("tonal/sonic-pi-samples__guit_em9.flac", &["source_audio"]),
+    ("drums/sonic-pi-samples__loop_amen_full.flac", &["drums"]),
+    ("drums/sonic-pi-samples__loop_tabla.flac", &["drums"]),
+];
 const SOURCE_S: f64 = 30.0;
 const SEED: u64 = 604_512;
 
@@ -206,15 +235,209 @@ fn threads() -> String {
         .unwrap_or_else(|| "?".to_string())
 }
 
+fn dev_root() -> Option<PathBuf> {
+    let root =
+        std::env::var_os("NTSBUILD_DEV_AUDIO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/work/devaudio"));
+    RECORDINGS.iter().all(|(rel, _)| root.join(rel).is_file()).then_some(root)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// A project with one `[textures.bench]` recipe over the six recordings.
+fn our_project(root: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut sources, mut pads, mut drums) = (Vec::new(), Vec::new(), Vec::new());
+    for (rel, folders) in RECORDINGS {
+        let file = Path::new(rel).file_name().expect("name").to_string_lossy().to_string();
+        std::fs::create_dir_all(dir.path().join("audio")).expect("mkdir");
+        std::fs::copy(root.join(rel), dir.path().join("audio").join(&file)).expect("copy");
+        let quoted = format!("\"audio/{file}\"");
+        for folder in folders.iter() {
+            match *folder {
+                "source_audio" => sources.push(quoted.clone()),
+                "pad_sources" => pads.push(quoted.clone()),
+                _ => drums.push(quoted.clone()),
+            }
+        }
+    }
+    std::fs::write(dir.path().join("Project.toml"), "[project]\nname = \"bench\"\n").expect("write");
+    std::fs::create_dir_all(dir.path().join("recipes")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("recipes/textures.toml"),
+        format!(
+            "[textures.bench]\nsources = [{}]\npad_sources = [{}]\ndrum_sources = [{}]\n",
+            sources.join(", "),
+            pads.join(", "),
+            drums.join(", ")
+        ),
+    )
+    .expect("write");
+    dir
+}
+
+/// One cold `ntsbuild -j 2 render` (cache and outputs removed first): time and files saved.
+fn our_run(project: &Path) -> Result<(Duration, usize), String> {
+    for sub in ["cache", "renders", "ntsbuild.lock"] {
+        let p = project.join(sub);
+        let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+    }
+    let start = Instant::now();
+    let out = Command::new(BIN)
+        .arg("-p")
+        .arg(project)
+        .args(["-j", "2", "-q", "render"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let t = start.elapsed();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
+    }
+    let manifest = std::fs::read_to_string(project.join("renders/textures/bench/manifest.csv")).unwrap_or_default();
+    Ok((t, manifest.lines().filter(|l| l.contains(",true,")).count()))
+}
+
+/// A fresh afterglow folder with the recordings in its input folders.
+fn afterglow_folder(root: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (rel, folders) in RECORDINGS {
+        let file = Path::new(rel).file_name().expect("name");
+        for folder in folders.iter() {
+            std::fs::create_dir_all(dir.path().join(folder)).expect("mkdir");
+            std::fs::copy(root.join(rel), dir.path().join(folder).join(file)).expect("copy");
+        }
+    }
+    dir
+}
+
+/// One `make_textures.py --all` in a fresh folder: time and WAVs written.
+fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<(Duration, usize), String> {
+    let dir = afterglow_folder(root);
+    let start = Instant::now();
+    let out = Command::new(python)
+        .arg(checkout.join("make_textures.py"))
+        .args(["--all", "--config", "config.yaml"])
+        .current_dir(dir.path())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let t = start.elapsed();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
+    }
+    Ok((t, count_wavs(&dir.path().join("export"))))
+}
+
+fn count_wavs(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() { count_wavs(&p) } else { usize::from(p.extension().is_some_and(|x| x == "wav")) }
+        })
+        .sum()
+}
+
+/// The real-recordings comparison (skipped with a note when its inputs are missing).
+fn real_recordings() {
+    let Some(root) = dev_root() else {
+        println!("real recordings: SKIP (dev set not found; set NTSBUILD_DEV_AUDIO)");
+        return;
+    };
+    println!(
+        "real recordings, whole process: 4 pad sources, 2 drone/cloud sources, 2 drum loops (6 files), \
+         default settings, median of {REAL_RUNS}"
+    );
+    let project = our_project(&root);
+    let ours: Result<Vec<(Duration, usize)>, String> = (0..REAL_RUNS).map(|_| our_run(project.path())).collect();
+    let ours = match ours {
+        Ok(runs) => {
+            let files = runs[0].1;
+            let t = median(runs.into_iter().map(|r| r.0).collect());
+            println!("ntsbuild -j 2 render, cold cache   {:>8.3} s   {files} files", t.as_secs_f64());
+            Some(t)
+        }
+        Err(e) => {
+            println!("ntsbuild failed: {e}");
+            None
+        }
+    };
+    let checkout = std::env::var_os("NTSBUILD_AFTERGLOW").map(PathBuf::from);
+    let python = std::env::var("NTSBUILD_AFTERGLOW_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let Some(checkout) = checkout.filter(|c| c.join("make_textures.py").is_file()) else {
+        println!("afterglow-engine: SKIP (set NTSBUILD_AFTERGLOW to its checkout and NTSBUILD_AFTERGLOW_PYTHON)");
+        return;
+    };
+    let cold = afterglow_run(&root, &checkout, &python);
+    let warm: Result<Vec<(Duration, usize)>, String> =
+        (0..REAL_RUNS).map(|_| afterglow_run(&root, &checkout, &python)).collect();
+    match (cold, warm) {
+        (Ok((cold_t, cold_files)), Ok(warm_runs)) => {
+            let files = warm_runs[0].1;
+            let warm_t = median(warm_runs.into_iter().map(|r| r.0).collect());
+            println!("afterglow --all, first (cold) run  {:>8.3} s   {cold_files} files", cold_t.as_secs_f64());
+            println!("afterglow --all, warm              {:>8.3} s   {files} files", warm_t.as_secs_f64());
+            if let Some(ours) = ours {
+                println!(
+                    "ratio: {:.1}x faster than a warm afterglow run ({:.1}x than its first run)",
+                    warm_t.as_secs_f64() / ours.as_secs_f64(),
+                    cold_t.as_secs_f64() / ours.as_secs_f64()
+                );
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => println!("afterglow-engine failed: {e}"),
+    }
+    breakdown(&root);
+}
+
+/// Our time per category on the same recordings, in process, single run each (all threads).
+fn breakdown(root: &Path) {
+    use ntsbuild::media::pcm::{PcmLayout, load_pcm};
+    let load = |rel: &str| {
+        let pcm = load_pcm(&root.join(rel), OUTPUT_RATE_HZ, PcmLayout::Mono).expect("decode");
+        Clip::mono(pcm.mono.expect("mono"))
+    };
+    let start = Instant::now();
+    let clips: Vec<(&str, Clip)> = RECORDINGS.iter().map(|(rel, _)| (*rel, load(rel))).collect();
+    let decode_t = start.elapsed();
+    let with = |folder: &str| -> Vec<&Clip> {
+        RECORDINGS.iter().zip(&clips).filter(|((_, f), _)| f.contains(&folder)).map(|(_, (_, c))| c).collect()
+    };
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64() * 1e3
+    };
+    let pads_ms = time(&|| with("source_audio").into_iter().for_each(|c| drop(run_pads(c))));
+    let drones_ms = time(&|| with("pad_sources").into_iter().for_each(|c| drop(run_drones(c))));
+    let clouds_ms = time(&|| with("pad_sources").into_iter().for_each(|c| drop(run_clouds(c))));
+    let hiss_ms = time(&|| with("drums").into_iter().for_each(|c| drop(run_hiss(c))));
+    println!(
+        "ours in process ({} rayon threads): decode {:.0} ms, pads {pads_ms:.0} ms, drones {drones_ms:.0} ms, \
+         clouds {clouds_ms:.0} ms, hiss {hiss_ms:.0} ms (each including its manifest metrics)",
+        rayon::current_num_threads(),
+        decode_t.as_secs_f64() * 1e3
+    );
+}
+
 fn main() {
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average before: {}", load.trim());
     }
+    real_recordings();
+    println!();
     println!(
         "texture miner vs afterglow-engine (DOMAIN.md §H): 3 synthetic {SOURCE_S} s 44.1 kHz mono sources, \
          default settings, best of {RUNS}, single-threaded"
     );
-    rayon::ThreadPoolBuilder::new().num_threads(1).build_global().expect("a one-thread rayon pool");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread rayon pool");
+    pool.install(synthetic);
+}
+
+/// The synthetic per-category comparison, in a one-thread pool.
+fn synthetic() {
     let (pad, bells, drums) = (pad_source(), bell_source(), drum_source());
     type Run = fn(&Clip) -> Outcome;
     let categories: [(&str, Run, &Clip, f64); 4] = [
@@ -240,9 +463,5 @@ fn main() {
         "total",
         seed_total / ours_total
     );
-    println!(
-        "rayon pool: {} thread; threads in this process: {} (main + the pool's worker)",
-        rayon::current_num_threads(),
-        threads()
-    );
+    println!("rayon pool: {} thread; threads in this process: {}", rayon::current_num_threads(), threads());
 }

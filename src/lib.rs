@@ -1,9 +1,12 @@
 //! ntsbuild: an incremental, content-addressed build system for audio-visual renders.
 //!
-//! Layers (each uses only those above it): `dsp` (math) → `kit`, `song`, `features`,
-//! `controller`, `postfx` (domain) → `media`
-//! (file formats) → `project`, `store`, `engine` (the build) → `cli` (the interface).
+//! Layers (each uses only those above it): `dsp` (math) and `schema` (setting specs) → `kit`,
+//! `song`, `arrange`, `features`, `controller`, `postfx`, `textures`, `producers` (domain) →
+//! `media`, `plugin` (file formats, external producers) → `project`, `store`, `engine` (the
+//! build) → `pages` (reports of a run) → `cli` (the interface).
 
+pub mod arrange;
+#[allow(clippy::print_stdout, clippy::print_stderr)] // the one module that prints
 pub mod cli;
 pub mod controller;
 pub mod decoder;
@@ -12,8 +15,12 @@ pub mod engine;
 pub mod features;
 pub mod kit;
 pub mod media;
+pub mod pages;
+pub mod plugin;
 pub mod postfx;
+pub mod producers;
 pub mod project;
+pub mod schema;
 pub mod song;
 pub mod store;
 pub mod textures;

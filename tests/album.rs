@@ -82,6 +82,7 @@ fn editing_one_input_file_rebuilds_only_its_track() {
         "a/previews/preview.png",
         "a/video.mp4",
         "album.mp4",
+        "run.json",
     ]
     .iter()
     .map(|f| format!("album.demo/{f}"))
@@ -180,4 +181,90 @@ fn features_bytes_do_not_depend_on_where_the_project_is() {
     }
     assert_ne!(p.path(), q.path());
     assert_eq!(p.bytes("renders/album/demo/a/features.npz"), q.bytes("renders/album/demo/a/features.npz"));
+}
+
+#[test]
+fn normalization_and_trim_are_checked_with_their_units_and_ranges() {
+    let p = album_project();
+    p.edit("recipes/album.toml", "[album.demo]\n", "[album.demo]\nnormalization = -14.0\n");
+    p.edit(
+        "recipes/album.toml",
+        "audio = \"audio/a.wav\"\n",
+        "audio = \"audio/a.wav\"\ntrim = { start = 0.25, end = 1.5 }\n",
+    );
+    p.edit("recipes/album.toml", "audio = \"audio/b.wav\"\n", "audio = \"audio/b.wav\"\ntrim = { start = 0.5 }\n");
+    let r = p.run(&["render", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let r = p.run(&["render", "--dry-run", "--set", "album.demo.normalization=3"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("album.demo.normalization") && r.stderr.contains("allowed -60 to 0 dBFS"),
+        "{}",
+        r.stderr
+    );
+
+    p.edit("recipes/album.toml", "trim = { start = 0.25, end = 1.5 }", "trim = { start = 2.0, end = 1.5 }");
+    let r = p.run(&["render", "--dry-run"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("trim.end") && r.stderr.contains("more than the start (2 s)"), "{}", r.stderr);
+
+    p.edit("recipes/album.toml", "trim = { start = 2.0, end = 1.5 }", "trim = { start = 0.25, ende = 1.5 }");
+    let r = p.run(&["render", "--dry-run"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("did you mean `end`"), "{}", r.stderr);
+
+    p.edit("recipes/album.toml", "trim = { start = 0.25, ende = 1.5 }", "trim = 3");
+    let r = p.run(&["render", "--dry-run"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("trim") && r.stderr.contains("expected a table"), "{}", r.stderr);
+
+    p.edit("recipes/album.toml", "trim = 3", "normalization = -20.0");
+    let r = p.run(&["render", "--dry-run"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("set on the album"), "{}", r.stderr);
+}
+
+#[test]
+fn trim_cuts_the_analysed_audio_and_the_video_and_normalization_scales_it() {
+    let p = album_project();
+    let r = p.render(&["album.demo/a/latents.npz", "album.demo/a/features.npz"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rms_of = |p: &Project| {
+        arrays(p, "renders/album/demo/a/features.npz")
+            .into_iter()
+            .find(|(k, _)| k == "rms")
+            .unwrap()
+            .1
+            .to_f32_vec()
+            .unwrap()
+    };
+    let whole = rms_of(&p);
+    // a.wav is 2 s at 48 kHz: 188 feature frames, 48 video frames at 24 fps.
+    assert_eq!(whole.len(), 1 + 96_000 / 512);
+    let latents = arrays(&p, "renders/album/demo/a/latents.npz");
+    assert_eq!(latents.iter().find(|(k, _)| k == "latents").unwrap().1.shape[0], 48);
+
+    p.edit(
+        "recipes/album.toml",
+        "audio = \"audio/a.wav\"\n",
+        "audio = \"audio/a.wav\"\ntrim = { start = 0.25, end = 1.5 }\n",
+    );
+    let r = p.render(&["album.demo/a/features.npz", "album.demo/a/latents.npz", "album.demo/a/video.mp4"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let trimmed = rms_of(&p);
+    assert_eq!(trimmed.len(), 1 + 60_000 / 512, "1.25 s analysed");
+    let latents = arrays(&p, "renders/album/demo/a/latents.npz");
+    assert_eq!(latents.iter().find(|(k, _)| k == "latents").unwrap().1.shape[0], 30, "1.25 s at 24 fps");
+    let video = p.bytes("renders/album/demo/a/video.mp4");
+    assert!(!video.is_empty());
+
+    // The sine's RMS is 0.5/√2 ≈ −9 dBFS; normalised to −21 dBFS its frames are a quarter as loud.
+    p.edit("recipes/album.toml", "[album.demo]\n", "[album.demo]\nnormalization = -21.0\n");
+    let r = p.render(&["album.demo/a/features.npz"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let quiet = rms_of(&p);
+    let mid = quiet.len() / 2;
+    let ratio = quiet[mid] / trimmed[mid];
+    assert!((ratio - 0.25).abs() < 0.01, "rms ratio {ratio}");
 }

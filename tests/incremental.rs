@@ -32,7 +32,7 @@ fn reload(p: &Project, s: &mut Session) {
     session::set_sources(&mut s.db, session::read_sources(p.path()).unwrap(), &[]);
 }
 
-const ALL: [&str; 13] = common::DEMO_ARTIFACTS;
+const ALL: [&str; 18] = common::DEMO_ARTIFACTS;
 
 /// Declared artifacts only (video segments are logged under their own ids).
 fn declared(ids: BTreeSet<String>) -> BTreeSet<String> {
@@ -72,6 +72,7 @@ fn punch_decay_reruns_exactly_kick_zip_and_song() {
     p.edit("recipes/kit.toml", "punch_decay = 0.45", "punch_decay = 0.6");
     reload(&p, &mut s);
     let mut want = set(&["kit.demo/kick.wav", "kit.demo/kit.zip", "song.demo/song.wav"]);
+    want.extend(set(&common::SONG_LOUDNESS));
     want.extend(set(&album()));
     let (executed, computed) = render(&s.db);
     assert_eq!((declared(executed), declared(computed)), (want.clone(), want));
@@ -85,6 +86,7 @@ fn editing_the_song_leaves_the_kit_alone() {
     p.edit("recipes/song.toml", "swing = 0.12", "swing = 0.2");
     reload(&p, &mut s);
     let mut want = set(&["song.demo/song.wav"]);
+    want.extend(set(&common::SONG_LOUDNESS));
     want.extend(set(&album()));
     let (executed, computed) = render(&s.db);
     assert_eq!((declared(executed), declared(computed)), (want.clone(), want));
@@ -114,4 +116,92 @@ fn identical_bytes_cut_off_the_song() {
     // parameter in kit_info.json; the song reads only kick.wav's bytes and does not run.
     assert_eq!(executed, set(&["kit.demo/kick.wav", "kit.demo/kit.zip"]));
     assert_eq!(computed, set(&["kit.demo/kick.wav", "kit.demo/kit.zip"]));
+}
+
+/// The mix and the loudness files of the arrangement `song.x`, plus `extra`.
+fn mix_and(extra: &[&str]) -> BTreeSet<String> {
+    let mut want = set(&["song.x/song.wav", "song.x/loudness.json", "song.x/loudness.csv", "song.x/loudness.png"]);
+    want.extend(set(extra));
+    want
+}
+
+#[test]
+fn arrangement_edits_rerun_their_stem_the_mix_and_the_loudness_only() {
+    let p = common::arrangement_project();
+    let mut s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    let (executed, _) = render(&s.db);
+    assert_eq!(executed, set(&common::ARRANGEMENT_ARTIFACTS));
+    // One note of the lead.
+    p.edit("recipes/song.toml", "A#4 . . C5", "A4 . . C5");
+    reload(&p, &mut s);
+    let want = mix_and(&["song.x/stems/lead.wav"]);
+    assert_eq!(render(&s.db), (want.clone(), want));
+    // One lane point of the bass.
+    p.edit("recipes/song.toml", "[\"2:1\", 0.4]", "[\"2:1\", 0.5]");
+    reload(&p, &mut s);
+    let want = mix_and(&["song.x/stems/bass.wav"]);
+    assert_eq!(render(&s.db), (want.clone(), want));
+    // The sampler's source file.
+    let click: Vec<f32> = (0..1000).map(|i| ((i as f32) * 0.2).sin()).collect();
+    p.write_bytes("audio/click.wav", &ntsbuild::media::wav::encode_pcm(&[&click], 48_000, 16).unwrap());
+    reload(&p, &mut s);
+    let want = mix_and(&["song.x/stems/hit.wav"]);
+    assert_eq!(render(&s.db), (want.clone(), want));
+    // The master: no stem.
+    p.edit("recipes/song.toml", "target_lufs = -18.0", "target_lufs = -20.0");
+    reload(&p, &mut s);
+    let want = mix_and(&[]);
+    assert_eq!(render(&s.db), (want.clone(), want));
+    // The block size changes how a stem is rendered, never its bytes: it is not in any key, so
+    // the stems' queries look again and compute nothing.
+    p.edit("recipes/song.toml", "tail_s = 0.5", "tail_s = 0.5\nblock_size = 64");
+    reload(&p, &mut s);
+    let (executed, computed) = render(&s.db);
+    assert_eq!(computed, set(&[]));
+    assert!(executed.iter().all(|id| id.contains("/stems/")), "{executed:?}");
+    // The tempo map moves every note: every stem.
+    p.edit("recipes/song.toml", "bpm = 100", "bpm = 90");
+    reload(&p, &mut s);
+    let want = mix_and(&["song.x/stems/bass.wav", "song.x/stems/lead.wav", "song.x/stems/hit.wav"]);
+    assert_eq!(render(&s.db), (want.clone(), want));
+}
+
+/// Every consumer of a source reads one decode per rate: an album track's features and video
+/// (48 kHz) share one, texture mining (44.1 kHz) has its own, and a warm re-render decodes
+/// nothing.
+#[test]
+fn a_source_is_decoded_once_per_rate_for_every_flow() {
+    let p = Project::demo();
+    let n = 2 * 44_100;
+    let left: Vec<f32> = (0..n).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect();
+    let right: Vec<f32> = (0..n).map(|i| 0.2 * (i as f32 * 0.031).sin()).collect();
+    p.write_bytes("audio/src.wav", &ntsbuild::media::wav::encode_pcm(&[&left, &right], 44_100, 16).unwrap());
+    p.write(
+        "recipes/album.toml",
+        &format!(
+            "[album.demo]\n{}\n[[album.demo.track]]\nid = \"t\"\naudio = \"audio/src.wav\"\n",
+            common::LIGHT_VIDEO
+        ),
+    );
+    p.write(
+        "recipes/lib.toml",
+        "[textures.lib]\nsources = [\"audio/src.wav\"]\n[textures.lib.pads]\ntarget_durations_s = [1.0]\n\
+         [textures.lib.clouds]\ngrains = 20\nduration_s = 1.0\nclouds_per_source = 1\n",
+    );
+    let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    let decodes = |db: &Database| {
+        let outcome = render::render(db, &[], 2, &Quiet).expect("render");
+        assert!(outcome.events.iter().any(|e| e.id == "album.demo/t/video.mp4"), "{:?}", outcome.events);
+        let mut d: Vec<(String, u32)> = db
+            .env()
+            .take_log()
+            .into_iter()
+            .filter_map(|e| if let Exec::Decoded(name, rate) = e { Some((name, rate)) } else { None })
+            .filter(|(name, _)| name == "audio/src.wav")
+            .collect();
+        d.sort();
+        d
+    };
+    assert_eq!(decodes(&s.db), [("audio/src.wav".to_string(), 44_100), ("audio/src.wav".to_string(), 48_000)]);
+    assert_eq!(decodes(&s.db), []);
 }

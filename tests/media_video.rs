@@ -1,5 +1,6 @@
 //! End-to-end checks of the video encoders: H.264 segments + Opus muxed into a fast-start MP4,
 //! decoded back and (when ffprobe is installed) read by ffmpeg.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
 use std::process::Command;
 

@@ -1,5 +1,6 @@
 //! The texture flow end to end: `[textures.NAME]` → pads, drones, swells, clouds, hiss and
 //! `manifest.csv`, each texture its own artifact.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
 mod common;
 
@@ -190,6 +191,24 @@ fn a_corrupt_source_fails_alone_and_the_manifest_records_it() {
     assert!(p.path().join("renders/textures/x/b/pads/b_pad01.wav").is_file());
 }
 
+/// Regression: the manifest recorded a failed source's absolute path, so the same inputs gave
+/// different bytes (and a different key) in another checkout.
+#[test]
+fn a_failed_source_leaves_no_path_outside_the_project_in_the_manifest() {
+    let one = project();
+    let two = project();
+    for p in [&one, &two] {
+        p.write("audio/b.wav", "RIFF this is not audio");
+        assert_eq!(p.render(&[]).code, 1);
+        let text = p.read("renders/textures/x/manifest.csv");
+        let root = p.path().canonicalize().unwrap().display().to_string();
+        assert!(!text.contains(&root) && !text.contains("/tmp"), "{text}");
+        assert!(text.contains("audio/b.wav"), "the note names the source by its project path: {text}");
+    }
+    assert_eq!(one.bytes("renders/textures/x/manifest.csv"), two.bytes("renders/textures/x/manifest.csv"));
+    assert_eq!(one.read("ntsbuild.lock"), two.read("ntsbuild.lock"));
+}
+
 #[test]
 fn same_bytes_at_any_jobs_and_from_a_fresh_store() {
     let one = project();
@@ -224,6 +243,34 @@ fn silent_drums_give_skipped_hiss_not_a_crash() {
     let hiss: Vec<_> = rows.iter().filter(|r| r["source"] == "silence").collect();
     assert_eq!(hiss.len(), 3);
     assert!(hiss.iter().all(|r| r["saved"] == "false" && r["note"].contains("silent")), "{hiss:?}");
+}
+
+/// Regression: every no-op render repeated the "skipped …" lines; they are said by the render
+/// that decides them, and `status`, `list` and `explain` show them after.
+#[test]
+fn a_skip_is_said_once_then_shown_by_status_and_list() {
+    let p = project();
+    p.write_bytes("drums/silence.wav", &wav::encode_pcm(&[&vec![0.0f32; 44_100 * 2]], 44_100, 16).unwrap());
+    p.edit("recipes/textures.toml", "seed = 3", "seed = 3\ndrum_sources = [\"drums/silence.wav\"]");
+    let loop_id = "textures.x/silence/hiss/hiss_loop_01.wav";
+    let first = p.run(&["render"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stdout.contains(&format!("skipped {loop_id}: ")), "{}", first.stdout);
+    let again = p.run(&["render"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!again.stdout.contains("skipped textures.x"), "{}", again.stdout);
+    assert!(!again.stderr.contains("skipped"), "{}", again.stderr);
+    // The machine-readable report still says it, with the reason, on every run.
+    assert_eq!(p.render(&[]).statuses()[loop_id], "skipped");
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 0, "{}", status.stdout);
+    assert!(status.stdout.contains(&format!("skipped {loop_id}")), "{}", status.stdout);
+    assert!(status.stdout.contains("5 planned files its inputs cannot give"), "{}", status.stdout);
+    let list = p.run(&["list"]).stdout;
+    let line = list.lines().find(|l| l.trim_start().starts_with(loop_id)).unwrap_or_default();
+    assert!(line.contains("not made: ") && line.contains("silent"), "{list}");
+    let explain = p.run(&["explain", loop_id]).stdout;
+    assert!(explain.contains("is not made") && !explain.contains("fresh"), "{explain}");
 }
 
 #[test]
@@ -278,16 +325,28 @@ fn the_demo_library_mines_the_organ_and_the_song() {
     ] {
         assert_eq!(s[id], "built", "{id}");
     }
-    // The drum song has no sustained window: its pads are recorded, not made.
-    assert_eq!(s["textures.demo/song/pads/song_pad01.wav"], "skipped");
+    // The drum song has one sustained window (its final decay); the other pads it cannot give
+    // are recorded with the reason, not made.
+    assert_eq!(s["textures.demo/song/pads/song_pad02.wav"], "skipped");
     let csv = p.read("renders/textures/demo/manifest.csv");
-    assert!(csv.contains("song_pad01.wav,song,pad,") && csv.contains("onset rate"), "{csv}");
+    assert!(csv.contains("song_pad02.wav,song,pad,") && csv.contains("onset rate"), "{csv}");
+    // Regression: the airy organ pad was two clicks over silence normalised to −1 dBFS (grade
+    // F). The organ now has air above 6 kHz, and the demo's defaults save no grade-F file.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let airy = rows.iter().find(|r| r[0] == "organ_pad_airy.wav").expect("airy row");
+    assert_eq!(airy[col("saved")], "true", "{airy:?}");
+    assert!(["A", "B"].contains(&airy[col("grade")]), "{airy:?}");
+    assert_eq!(s["textures.demo/organ/pads/organ_pad_airy.wav"], "built");
+    let f: Vec<_> = rows.iter().filter(|r| r[col("saved")] == "true" && r[col("grade")] == "F").collect();
+    assert!(f.is_empty(), "grade-F files saved by the demo: {f:?}");
     // A skipped texture is not stale: `status` passes, `render` builds nothing.
     let status = p.run(&["status", "textures.demo"]);
     assert_eq!(status.code, 0, "{}", status.stdout);
     let again = p.render(&["textures.demo"]);
     assert!(built(&again).is_empty(), "{:?}", built(&again));
-    assert_eq!(again.statuses()["textures.demo/song/pads/song_pad01.wav"], "skipped");
+    assert_eq!(again.statuses()["textures.demo/song/pads/song_pad02.wav"], "skipped");
 }
 
 fn dev_audio_root() -> Option<std::path::PathBuf> {
@@ -335,4 +394,39 @@ fn dev_set_tonal_drum_and_noise_recordings_mine_without_errors() {
     // The breakbeat has no sustained window; noise is too flat: their pads are recorded, not made.
     assert!(rows.iter().any(|l| l.starts_with("sonic-pi-samples__loop_amen_full_pad01") && l.contains(",false,")));
     assert!(rows.iter().any(|l| l.starts_with("sonic-pi-samples__vinyl_hiss_pad01") && l.contains(",false,")));
+}
+
+/// `stereo = true` keeps a stereo source's own channels in that category's files; other
+/// categories (and the default) write the mixdown.
+#[test]
+fn stereo_categories_keep_the_sources_channels() {
+    let p = Project::empty();
+    p.write("Project.toml", "[project]\nname = \"t\"\n");
+    p.write(
+        "recipes/textures.toml",
+        &RECIPE.replace("clouds_per_source = 1\n", "clouds_per_source = 1\nstereo = true\n"),
+    );
+    let n = 4 * 44_100;
+    let tone = |hz: f32, i: usize| 0.1 * (2.0 * std::f32::consts::PI * hz * i as f32 / 44_100.0).sin();
+    let left: Vec<f32> = (0..n).map(|i| tone(220.0, i) + tone(277.0, i)).collect();
+    let right: Vec<f32> = (0..n).map(|i| tone(220.0, i) + tone(330.0, i)).collect();
+    p.write_bytes("audio/wide.wav", &wav::encode_pcm(&[&left, &right], 44_100, 16).unwrap());
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let saved: Vec<_> = manifest(&p).into_iter().filter(|row| row["saved"] == "true").collect();
+    let channels = |kind: &str| -> Vec<usize> {
+        saved
+            .iter()
+            .filter(|row| row["type"] == kind)
+            .map(|row| {
+                let folder = if kind == "cloud" { "clouds" } else { "pads" };
+                let rel = format!("renders/textures/x/{}/{folder}/{}", row["source"], row["filename"]);
+                wav::decode(&p.bytes(&rel)).unwrap().channels.len()
+            })
+            .collect()
+    };
+    let clouds = channels("cloud");
+    assert!(!clouds.is_empty() && clouds.iter().all(|&c| c == 2), "clouds: {clouds:?}");
+    let pads = channels("pad");
+    assert!(!pads.is_empty() && pads.iter().all(|&c| c == 1), "pads: {pads:?}");
 }

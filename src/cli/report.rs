@@ -31,6 +31,8 @@ struct ArtifactLine<'a> {
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -49,9 +51,15 @@ pub struct Printer {
     bar: Mutex<Option<ProgressBar>>,
 }
 
+/// `n` and the noun in the right number: `1 artifact`, `0 artifacts`, `2 artifacts`.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
 fn status_word(s: Status) -> &'static str {
     match s {
         Status::Built => "built",
+        Status::Downloaded => "downloaded",
         Status::Restored => "restored",
         Status::Fresh => "fresh",
         Status::Failed => "failed",
@@ -94,9 +102,15 @@ impl Printer {
             }
             MessageFormat::Human => {
                 let skipped = if s.skipped > 0 { format!(", {} skipped", s.skipped) } else { String::new() };
+                let downloaded =
+                    if s.downloaded > 0 { format!(", {} downloaded", s.downloaded) } else { String::new() };
                 self.out(&format!(
-                    "{} artifacts: {} built, {} restored, {} fresh, {} failed{skipped} in {:.2} s",
-                    s.built + s.restored + s.fresh + s.failed + s.skipped,
+                    "{}: {} built{downloaded}, {} restored, {} fresh, {} failed{skipped} in {:.2} s",
+                    count(
+                        s.built + s.downloaded + s.restored + s.fresh + s.failed + s.skipped,
+                        "artifact",
+                        "artifacts"
+                    ),
                     s.built,
                     s.restored,
                     s.fresh,
@@ -104,6 +118,14 @@ impl Printer {
                     s.ms as f64 / 1000.0
                 ))
             }
+        }
+    }
+
+    /// A warning about the run as a whole (not one artifact's).
+    pub fn warning(&self, message: &str) {
+        match self.format {
+            MessageFormat::Json => self.out(&json!({"event": "warning", "message": message}).to_string()),
+            MessageFormat::Human => self.err(&format!("warning: {message}")),
         }
     }
 
@@ -165,12 +187,14 @@ impl Reporter for Printer {
                     output: e.output.as_deref(),
                     error: e.error.as_deref(),
                     warnings: &e.warnings,
+                    notes: &e.notes,
                 };
                 self.out(&serde_json::to_string(&line).unwrap_or_default());
             }
             MessageFormat::Human => {
                 if e.status == Status::Skipped {
-                    if !self.quiet {
+                    // Said once, by the render that decided it; `status` and `list` show it after.
+                    if !self.quiet && (e.decided || self.verbose > 0) {
                         self.out(&format!("{:>8} {}: {}", "skipped", e.id, e.warnings.join("; ")));
                     }
                     return;
@@ -183,6 +207,11 @@ impl Reporter for Printer {
                 } else if !self.quiet && (e.status != Status::Fresh || self.verbose > 0) {
                     let target = e.output.as_deref().map(|o| format!(" → {o}")).unwrap_or_default();
                     self.out(&format!("{:>8} {}{target} ({} ms)", status_word(e.status), e.id, e.ms));
+                }
+                if self.verbose > 0 && !self.quiet {
+                    for note in &e.notes {
+                        self.out(&format!("         {note}"));
+                    }
                 }
                 if self.verbose > 0
                     && let (Some(key), Some(store)) = (e.key, &self.store)
@@ -216,5 +245,17 @@ impl Observer for Printer {
             let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
             self.err(&format!("watching {} (Ctrl-C to stop)", list.join(", ")));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(count(1, "artifact", "artifacts"), "1 artifact");
+        assert_eq!(count(0, "artifact", "artifacts"), "0 artifacts");
+        assert_eq!(count(13, "blob", "blobs"), "13 blobs");
     }
 }

@@ -30,6 +30,21 @@ pub struct FeatureFrames {
     pub hop_len: usize,
 }
 
+impl From<&crate::features::Features> for FeatureFrames {
+    /// The analysis features of a track as the controller reads them (hop = `features::HOP_LEN`).
+    fn from(f: &crate::features::Features) -> Self {
+        Self {
+            rms: f.rms.clone(),
+            centroid_hz: f.centroid_hz.clone(),
+            flatness: f.flatness.clone(),
+            onset: f.onset.clone(),
+            mfcc: f.mfcc.clone(),
+            sample_rate_hz: f.sample_rate_hz,
+            hop_len: crate::features::HOP_LEN,
+        }
+    }
+}
+
 /// Video frame count `ceil(duration_s · fps)`; 0 unless both are finite and positive.
 pub fn frame_count(fps: f64, duration_s: f64) -> usize {
     if !fps.is_finite() || !duration_s.is_finite() || fps <= 0.0 || duration_s <= 0.0 {

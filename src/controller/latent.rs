@@ -1,9 +1,9 @@
 //! The per-frame latent recursion of DOMAIN §B: softmax anchor blend + seeded sinusoidal wander,
 //! smoothed by an activity-adaptive EMA.
 
-use super::ControllerParams;
 use super::features::FEATURE_DIM;
 use super::projection::{Anchors, LATENT_LEN, Projection};
+use super::{ControllerParams, FeatureScaling};
 use crate::dsp::rng::Rng;
 use std::f64::consts::{FRAC_PI_2, TAU};
 
@@ -51,16 +51,22 @@ pub fn tempo_interval_frames(fps: f64, subdivision: f64) -> u64 {
 /// 3. one jitter `range(0.8, 1.2)`.
 ///
 /// Per frame n, in this order (all state in f64, outputs rounded to f32):
-/// 1. `s = P·((f − μ)/σ) + b`, `w = softmax(s / (1 + 0.5·rms))` (max subtracted first);
+/// 1. `s = P·((f − μ)/σ) + b (+ anchor_bias[n])`, `w = softmax(s / (τ·(1 + 0.5·rms)))` (max
+///    subtracted first), with μ, σ per [`FeatureScaling`] (running statistics: those of
+///    frames 0..=n) and τ the `temperature`;
 /// 2. `phase += (0.4 + 0.5·centroid_norm)·jitter` (phase starts at 0);
 /// 3. tempo sync only: `counter += 1`; if `onset > threshold` or `counter >= interval` then
 ///    `phase += π/2`, `counter = 0` (counter starts at 0);
-/// 4. `strength = base·(0.25 + 1.35·rms + 0.3·onset)`;
-/// 5. `a = min(max(α − (0.35·rms + 0.25·onset), 0.35), α)` (numpy `clip` order);
+/// 4. `strength = base·(0.25 + 1.35·rms + 0.3·onset)·wander_scale[n]`;
+/// 5. `a = min(max(α_n − (0.35·rms + 0.25·onset), 0.35), α_n)` (numpy `clip` order), α_n the
+///    `smoothing_alpha` track's value or `smoothing_alpha`;
 /// 6. per element e: `latent = Σ_k w_k·anchor_k[e] + sin(offset_e + phase·speed_e)·strength`,
 ///    `ema_e = a·ema_e + (1 − a)·latent` (ema starts at 0); output `ema`.
 ///
-/// Non-finite feature values read as 0; a non-finite α falls back to 0.9.
+/// Per-frame tracks that are absent leave their step exactly as without them (call
+/// [`ControllerTracks::validate`](super::ControllerTracks::validate) first; values past a
+/// track's end read as absent). Non-finite feature values read as 0; a non-finite α falls back
+/// to 0.9, a non-positive or non-finite τ to 1.
 pub fn latents(
     features: &[[f32; FEATURE_DIM]],
     anchors: &Anchors,
@@ -79,6 +85,20 @@ pub fn latents(
     let interval = tempo_interval_frames(fps, params.subdivision);
     let base = params.preset.base_strength();
     let alpha = if params.smoothing_alpha.is_finite() { params.smoothing_alpha } else { 0.9 };
+    let tau = if params.temperature.is_finite() && params.temperature > 0.0 { params.temperature } else { 1.0 };
+    let scaled;
+    let projection = match params.feature_scaling {
+        FeatureScaling::Projection | FeatureScaling::Running => projection,
+        FeatureScaling::Track => {
+            scaled = projection.with_track_scaling(features);
+            &scaled
+        }
+    };
+    let mut running = match params.feature_scaling {
+        FeatureScaling::Running => Some(RunningStats::new(projection, params.scaling_window_s, fps)),
+        _ => None,
+    };
+    let tracks = &params.tracks;
 
     let mut out = Latents {
         latents: Vec::with_capacity(n_frames * LATENT_LEN),
@@ -91,7 +111,7 @@ pub fn latents(
     let mut phase = 0.0f64;
     let mut counter: u64 = 0;
 
-    for raw in features {
+    for (n, raw) in features.iter().enumerate() {
         let mut f = [0.0f32; FEATURE_DIM];
         for (d, slot) in f.iter_mut().enumerate() {
             *slot = finite(raw[d]) as f32;
@@ -101,9 +121,17 @@ pub fn latents(
         let onset = f64::from(f[ONSET]);
 
         // 1. anchor weights and blend.
-        projection.scores(k_count, &f, &mut scores);
+        match running.as_mut() {
+            Some(stats) => projection.scores_z(k_count, &stats.push(&f), &mut scores),
+            None => projection.scores(k_count, &f, &mut scores),
+        }
+        if tracks.anchor_bias.is_some() {
+            for (k, s) in scores.iter_mut().enumerate() {
+                *s += tracks.anchor_bias_at(n, k, k_count);
+            }
+        }
         let temperature = 1.0 + 0.5 * rms;
-        let temperature = if temperature > 0.0 { temperature } else { 1.0 };
+        let temperature = tau * if temperature > 0.0 { temperature } else { 1.0 };
         softmax_in_place(&mut scores, temperature);
         out.weights.extend(scores.iter().map(|&w| w as f32));
         blend.fill(0.0);
@@ -124,7 +152,8 @@ pub fn latents(
         }
 
         // 4–6. wander, adaptive EMA.
-        let strength = base * (0.25 + 1.35 * rms + 0.3 * onset);
+        let strength = base * (0.25 + 1.35 * rms + 0.3 * onset) * tracks.wander_scale_at(n);
+        let alpha = tracks.smoothing_alpha_at(n, alpha);
         let a = (alpha - (0.35 * rms + 0.25 * onset)).max(0.35).min(alpha);
         for e in 0..LATENT_LEN {
             let latent = blend[e] + (offsets[e] + phase * speeds[e]).sin() * strength;
@@ -133,6 +162,45 @@ pub fn latents(
         out.latents.extend(ema.iter().map(|&v| v as f32));
     }
     out
+}
+
+/// [`FeatureScaling::Running`]: exponentially forgetting mean and variance of the frames so far.
+struct RunningStats {
+    mean: [f64; FEATURE_DIM],
+    var: [f64; FEATURE_DIM],
+    floor: [f64; FEATURE_DIM],
+    frames: f64,
+    /// `1/(window·fps)`, the weight of a new frame once the window is full.
+    min_beta: f64,
+}
+
+impl RunningStats {
+    fn new(projection: &Projection, window_s: f64, fps: f64) -> Self {
+        let span = window_s * fps;
+        let min_beta = if span.is_finite() && span >= 1.0 { 1.0 / span } else { 1.0 };
+        Self {
+            mean: [0.0; FEATURE_DIM],
+            var: [0.0; FEATURE_DIM],
+            floor: std::array::from_fn(|d| projection.std_floor(d)),
+            frames: 0.0,
+            min_beta,
+        }
+    }
+
+    /// Takes frame `f` into the statistics, then z-scores it.
+    fn push(&mut self, f: &[f32; FEATURE_DIM]) -> [f64; FEATURE_DIM] {
+        self.frames += 1.0;
+        let beta = (1.0 / self.frames).max(self.min_beta);
+        let mut z = [0.0; FEATURE_DIM];
+        for d in 0..FEATURE_DIM {
+            let x = f64::from(f[d]);
+            let delta = x - self.mean[d];
+            self.mean[d] += beta * delta;
+            self.var[d] = (1.0 - beta) * (self.var[d] + beta * delta * delta);
+            z[d] = (x - self.mean[d]) / self.var[d].sqrt().max(self.floor[d]);
+        }
+        z
+    }
 }
 
 /// `w_k = exp(s_k/T − max) / Σ exp(s_j/T − max)`; uniform if the sum is not usable.

@@ -54,6 +54,24 @@ impl Projection {
         Self { matrix, bias: vec![0.0; k], feature_mean, feature_std }
     }
 
+    /// This projection with μ, σ replaced by `features`' own per-dimension mean and population
+    /// standard deviation, each σ floored at a tenth of this projection's σ (and at 1e-6), so a
+    /// feature that barely moves in the track is not magnified without bound
+    /// ([`FeatureScaling::Track`](super::FeatureScaling::Track)). With no features it is unchanged.
+    pub fn with_track_scaling(&self, features: &[[f32; FEATURE_DIM]]) -> Self {
+        if features.is_empty() {
+            return self.clone();
+        }
+        let (mean, std) = mean_std(features);
+        let mut out = self.clone();
+        for d in 0..FEATURE_DIM {
+            let own = if self.feature_std[d].is_finite() { self.feature_std[d].abs() } else { 0.0 };
+            out.feature_mean[d] = mean[d];
+            out.feature_std[d] = std[d].max(0.1 * own);
+        }
+        out
+    }
+
     /// Anchor scores `s_k = Σ_d P[k,d]·(f_d − μ_d)/max(σ_d, 1e-6) + b_k` (f64 accumulation).
     pub(crate) fn scores(&self, k_count: usize, feature: &[f32; FEATURE_DIM], out: &mut [f64]) {
         let mut z = [0.0f64; FEATURE_DIM];
@@ -62,6 +80,18 @@ impl Projection {
             let mean = if self.feature_mean[d].is_finite() { self.feature_mean[d] } else { 0.0 };
             *zd = (f64::from(feature[d]) - f64::from(mean)) / f64::from(sd);
         }
+        self.scores_z(k_count, &z, out);
+    }
+
+    /// The floor of feature `d`'s standard deviation under running or track statistics: a
+    /// tenth of this projection's σ, and at least 1e-6.
+    pub(crate) fn std_floor(&self, d: usize) -> f64 {
+        let own = if self.feature_std[d].is_finite() { f64::from(self.feature_std[d].abs()) } else { 0.0 };
+        (0.1 * own).max(f64::from(STD_FLOOR))
+    }
+
+    /// Anchor scores `s_k = Σ_d P[k,d]·z_d + b_k` of already z-scored features.
+    pub(crate) fn scores_z(&self, k_count: usize, z: &[f64; FEATURE_DIM], out: &mut [f64]) {
         for (k, slot) in out.iter_mut().enumerate().take(k_count) {
             let mut s = f64::from(finite_or_zero(self.bias.get(k)));
             for (d, zd) in z.iter().enumerate() {

@@ -198,3 +198,133 @@ fn alpha_below_floor_does_not_panic() {
     let out = latents(&feats, &anchors(2), &proj, &params, FPS);
     assert!(out.latents.iter().all(|v| v.is_finite()));
 }
+
+fn weight_rows(out: &Latents, k: usize) -> Vec<Vec<f32>> {
+    out.weights.chunks(k).map(<[f32]>::to_vec).collect()
+}
+
+#[test]
+fn neutral_tracks_change_nothing() {
+    let frames = synthetic_frames(2.0, true);
+    let n = feature_vectors(&frames, FPS, 2.0).len();
+    // α = 0.875 is exact in f32, the tracks' type.
+    let base = ControllerParams { anchor_seed: 3, tempo_sync: true, smoothing_alpha: 0.875, ..Default::default() };
+    let plain = run(&base, &frames);
+    let tracks = ControllerTracks {
+        wander_scale: Some(vec![1.0; n]),
+        anchor_bias: Some(vec![0.0; n * 10]),
+        smoothing_alpha: Some(vec![0.875; n]),
+    };
+    assert!(tracks.validate(n, 10).is_ok());
+    let with = run(&ControllerParams { tracks, ..base }, &frames);
+    assert_eq!(bits(&plain.latents), bits(&with.latents));
+    assert_eq!(bits(&plain.weights), bits(&with.weights));
+}
+
+#[test]
+fn tracks_steer_weights_wander_and_smoothing() {
+    let frames = synthetic_frames(2.0, true);
+    let n = feature_vectors(&frames, FPS, 2.0).len();
+    let base = ControllerParams { anchor_seed: 3, smoothing_alpha: 0.875, ..Default::default() };
+    let plain = run(&base, &frames);
+    // A large bias on anchor 4 from frame 24 on: that anchor takes over there, not before.
+    let mut bias = vec![0.0f32; n * 10];
+    for row in bias.chunks_mut(10).skip(24) {
+        row[4] = 50.0;
+    }
+    let tracks = ControllerTracks { anchor_bias: Some(bias), ..Default::default() };
+    let biased = run(&ControllerParams { tracks, ..base.clone() }, &frames);
+    let (p, b) = (weight_rows(&plain, 10), weight_rows(&biased, 10));
+    assert_eq!(p[..24], b[..24]);
+    assert!(b[24..].iter().all(|row| row[4] > 0.999), "{:?}", b[30]);
+    // No wander at all: with equal weights, two wander seeds give the same latents.
+    let still = ControllerTracks { wander_scale: Some(vec![0.0; n]), ..Default::default() };
+    let a = run(&ControllerParams { tracks: still.clone(), ..base.clone() }, &frames);
+    let c = run(&ControllerParams { tracks: still, wander_seed: 77, ..base.clone() }, &frames);
+    assert_eq!(bits(&a.latents), bits(&c.latents));
+    assert_ne!(bits(&a.latents), bits(&plain.latents));
+    // A slower EMA from frame 10 on changes the latents from there, not before.
+    let slow = ControllerTracks {
+        smoothing_alpha: Some((0..n).map(|i| if i < 10 { 0.875 } else { 0.99 }).collect()),
+        ..Default::default()
+    };
+    let s = run(&ControllerParams { tracks: slow, ..base }, &frames);
+    assert_eq!(bits(&s.latents[..10 * LATENT_LEN]), bits(&plain.latents[..10 * LATENT_LEN]));
+    assert_ne!(bits(&s.latents[10 * LATENT_LEN..]), bits(&plain.latents[10 * LATENT_LEN..]));
+}
+
+#[test]
+fn track_validation_names_the_track_and_what_is_allowed() {
+    let tracks = ControllerTracks {
+        wander_scale: Some(vec![1.0; 3]),
+        anchor_bias: Some(vec![0.0, f32::NAN, 0.0, 0.0]),
+        smoothing_alpha: Some(vec![0.9, 0.2]),
+    };
+    let errors = tracks.validate(2, 2).unwrap_err();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors[0].contains("wander_scale has 3 values; expected 2"), "{}", errors[0]);
+    assert!(errors[1].contains("anchor_bias[1] is NaN"), "{}", errors[1]);
+    assert!(errors[2].contains("smoothing_alpha[1] is 0.2") && errors[2].contains("[0.35, 0.999]"), "{}", errors[2]);
+    assert!(ControllerTracks::default().validate(5, 3).is_ok());
+    assert!(ControllerTracks::default().is_empty());
+}
+
+#[test]
+fn a_higher_temperature_spreads_the_weights() {
+    let frames = synthetic_frames(2.0, true);
+    let cold = run(&ControllerParams { temperature: 0.25, ..Default::default() }, &frames);
+    let warm = run(&ControllerParams { temperature: 4.0, ..Default::default() }, &frames);
+    let (c, w) = (anchor_usage(&cold.weights, 10, 0.9), anchor_usage(&warm.weights, 10, 0.9));
+    assert!(w.mean_max_weight < c.mean_max_weight, "{w:?} vs {c:?}");
+    assert!(w.mean_max_weight < 0.3, "{w:?}");
+}
+
+/// A projection whose statistics are far from the track's (as a loud drum mix is from the
+/// committed projections' "typical" audio) pins the weights on one anchor with the seed's
+/// scaling; the track's own statistics spread them.
+#[test]
+fn track_scaling_keeps_a_loud_track_off_a_single_anchor() {
+    let frames = synthetic_frames(4.0, true);
+    let feats = feature_vectors(&frames, FPS, 4.0);
+    let mut proj = Projection::random(10, 9, &feats);
+    // Louder frames favour higher anchors (rms only), and the statistics expect a much
+    // quieter track: its rms sits up to 28σ above their mean.
+    proj.matrix.iter_mut().for_each(|m| *m = 0.0);
+    for k in 0..10 {
+        proj.matrix[k * FEATURE_DIM] = 4.0 * (k as f32 - 4.5) / 4.5;
+    }
+    proj.feature_mean[0] = 0.02;
+    proj.feature_std[0] = 0.01;
+    let go = |scaling| {
+        let params = ControllerParams { feature_scaling: scaling, ..Default::default() };
+        anchor_usage(&latents(&feats, &anchors(10), &proj, &params, FPS).weights, 10, 0.9)
+    };
+    let seed = go(FeatureScaling::Projection);
+    assert!(seed.above_threshold_share > 0.6, "{seed:?}");
+    for scaling in [FeatureScaling::Track, FeatureScaling::Running] {
+        let own = go(scaling);
+        assert!(own.above_threshold_share < 0.3 && own.most_dominant_share() < 0.7, "{scaling:?}: {own:?}");
+    }
+}
+
+/// Running statistics make frame n depend on frames ≤ n only: changing the end of a track
+/// leaves every latent before the change as it was (the whole-track statistics change all).
+#[test]
+fn running_scaling_keeps_an_edit_local() {
+    let frames = synthetic_frames(4.0, true);
+    let feats = feature_vectors(&frames, FPS, 4.0);
+    let mut edited = feats.clone();
+    for f in edited.iter_mut().skip(80) {
+        f[0] *= 1.5;
+        f[1] += 0.1;
+    }
+    let proj = Projection::random(10, 2, &feats);
+    for (scaling, local) in [(FeatureScaling::Running, true), (FeatureScaling::Track, false)] {
+        let params = ControllerParams { feature_scaling: scaling, ..Default::default() };
+        let a = latents(&feats, &anchors(10), &proj, &params, FPS);
+        let b = latents(&edited, &anchors(10), &proj, &params, FPS);
+        let before = 80 * LATENT_LEN;
+        assert_eq!(bits(&a.latents[..before]) == bits(&b.latents[..before]), local, "{scaling:?}");
+        assert_ne!(bits(&a.latents[before..]), bits(&b.latents[before..]));
+    }
+}

@@ -15,6 +15,18 @@ pub enum DecoderError {
     /// The model bytes are empty.
     #[error("the decoder model is empty (0 bytes); expected an ONNX model with {INTERFACE}")]
     EmptyModel,
+    /// The model file is a Git LFS pointer: the repository was cloned without its LFS objects.
+    #[error(
+        "the decoder model is a Git LFS pointer ({size} bytes of text{}), not the model itself: \
+         fetch the real file with `git lfs install && git lfs pull` in the repository it came from",
+        .oid.as_deref().map(|o| format!(" for object {o}")).unwrap_or_default()
+    )]
+    LfsPointer {
+        /// The pointer's `oid` line (`sha256:…`), if it has one.
+        oid: Option<String>,
+        /// The pointer's own size in bytes.
+        size: usize,
+    },
     /// The backend could not parse or prepare the model.
     #[error("the decoder model is not a loadable ONNX model: {reason}")]
     NotOnnx {

@@ -6,15 +6,19 @@
 //!
 //! Backends: one per process (see `runtime.rs`); the first decoder loaded chooses it.
 //! Determinism: with tract, the same model and latents give the same bits on every call and
-//! for every batch size (each image is computed independently of its batch neighbours; the
-//! tests check this). ONNX Runtime results may differ from tract's in the last bits, so callers
-//! key cached frames on [`DecoderInfo::provider`].
+//! for every batch size (tract runs one latent per model run; the tests check this). ONNX
+//! Runtime results may differ from tract's in the last bits, so callers key cached frames on
+//! [`DecoderInfo::provider`].
+//!
+//! Speed: tract gets a rewritten copy of the graph (batch fixed to 1, `Sin` as a vectorisable
+//! polynomial; `tract_graph.rs`), ONNX Runtime the model as it is.
 
 mod error;
 mod interface;
 mod runtime;
 #[cfg(test)]
 mod tests;
+mod tract_graph;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
@@ -51,7 +55,8 @@ pub struct DecoderOptions {
     pub backend: Backend,
     /// Register the CUDA execution provider (ONNX Runtime only); falls back to CPU with a warning.
     pub cuda: bool,
-    /// Latents per model run, at least 1 (ignored for models with a fixed batch dimension).
+    /// Latents per model run, at least 1 (ignored for models with a fixed batch dimension, and
+    /// by tract, which runs one latent at a time: see `tract_graph.rs`).
     pub batch_size: usize,
 }
 
@@ -81,7 +86,10 @@ pub struct DecoderInfo {
 pub struct Decoder {
     session: Mutex<Session>,
     info: DecoderInfo,
-    /// Latents per run: the fixed batch, else `DecoderOptions::batch_size`.
+    /// The batch the session's graph is fixed to (the model's own, or 1 for tract's copy of a
+    /// dynamic-batch model): runs hold exactly that many latents.
+    session_batch: Option<usize>,
+    /// Latents per run: the session's batch, else `DecoderOptions::batch_size`.
     run_batch: usize,
 }
 
@@ -103,6 +111,9 @@ impl Decoder {
         if model.is_empty() {
             return Err(DecoderError::EmptyModel);
         }
+        if let Some(pointer) = lfs_pointer(model) {
+            return Err(pointer);
+        }
         let request = match &opts.backend {
             Backend::Tract => Request::Tract,
             Backend::OnnxRuntime { library } => {
@@ -112,6 +123,24 @@ impl Decoder {
         let (environment, active) = runtime::environment(&request)?;
         let mut warnings = Vec::new();
         let is_ort = matches!(active, Active::OnnxRuntime { .. });
+        // The interface as the model declares it (the same messages for both backends); then,
+        // for tract, the graph rewrites of `tract_graph.rs`.
+        let parsed = tract_graph::ParsedModel::parse(model);
+        let declared = match &parsed {
+            Some(p) => {
+                let (inputs, outputs) = p.ports();
+                Some(interface::check(&inputs, &outputs)?)
+            }
+            None => None,
+        };
+        let (tract_bytes, rewrites) = match parsed {
+            Some(p) if !is_ort => {
+                let (bytes, rewrites) = p.for_tract();
+                (Some(bytes), rewrites)
+            }
+            _ => (None, tract_graph::Rewrites::default()),
+        };
+        let model: &[u8] = tract_bytes.as_deref().unwrap_or(model);
         if opts.cuda && !is_ort {
             warnings.push("CUDA was asked for, but the tract backend runs on the CPU only; decoding on the CPU".into());
         }
@@ -148,23 +177,30 @@ impl Decoder {
         let inputs: Vec<Port> = session.inputs().iter().map(|o| port(o.name(), o.dtype())).collect();
         let outputs: Vec<Port> = session.outputs().iter().map(|o| port(o.name(), o.dtype())).collect();
         let checked = interface::check(&inputs, &outputs)?;
-        let run_batch = checked.fixed_batch.unwrap_or(opts.batch_size);
+        // The session's batch: the model's own fixed batch, or 1 where tract's copy was fixed.
+        let session_batch = checked.fixed_batch;
+        let run_batch = session_batch.unwrap_or(opts.batch_size);
         let mut decoder = Decoder {
             session: Mutex::new(session),
             info: DecoderInfo {
                 provider: provider.to_string(),
                 precision: checked.precision,
-                fixed_batch: checked.fixed_batch,
+                fixed_batch: if rewrites.fixed_batch {
+                    declared.and_then(|d| d.fixed_batch)
+                } else {
+                    checked.fixed_batch
+                },
                 width: checked.width.unwrap_or(0),
                 height: checked.height.unwrap_or(0),
             },
+            session_batch,
             run_batch,
         };
         if checked.width.is_none() || checked.height.is_none() {
             // The model leaves the image size dynamic: learn it from one run on a zero latent.
-            let probe = decoder.run(&vec![0.0; LATENT_LEN * run_batch], run_batch, None)?;
-            decoder.info.height = probe.height;
-            decoder.info.width = probe.width;
+            let (height, width) = decoder.run(&vec![0.0; LATENT_LEN * run_batch], run_batch, None, |_| ())?;
+            decoder.info.height = height;
+            decoder.info.width = width;
         }
         warnings.extend(runtime::drain_log());
         Ok((decoder, warnings))
@@ -191,22 +227,29 @@ impl Decoder {
         let mut padded = Vec::new();
         for chunk in latents.chunks(self.run_batch * LATENT_LEN) {
             let n = chunk.len() / LATENT_LEN;
-            let batch = if self.info.fixed_batch.is_some() {
+            let expect = Some((self.info.height, self.info.width));
+            if self.session_batch.is_some() {
                 // A fixed batch dimension: pad the last run with zero latents, drop their images.
                 padded.clear();
                 padded.extend_from_slice(chunk);
                 padded.resize(self.run_batch * LATENT_LEN, 0.0);
-                self.run(&padded, self.run_batch, Some((self.info.height, self.info.width)))?
+                self.run(&padded, self.run_batch, expect, |values| out.extend_from_slice(&values[..n * image_len]))?;
             } else {
-                self.run(chunk, n, Some((self.info.height, self.info.width)))?
-            };
-            out.extend_from_slice(&batch.values[..n * image_len]);
+                self.run(chunk, n, expect, |values| out.extend_from_slice(values))?;
+            }
         }
         Ok(out)
     }
 
-    /// One model run on `n` latents; checks the output shape against `expect` (height, width).
-    fn run(&self, latents: &[f32], n: usize, expect: Option<(usize, usize)>) -> Result<RunOutput, DecoderError> {
+    /// One model run on `n` latents; checks the output shape against `expect` (height, width)
+    /// and hands the output values to `take`.
+    fn run(
+        &self,
+        latents: &[f32],
+        n: usize,
+        expect: Option<(usize, usize)>,
+        take: impl FnOnce(&[f32]),
+    ) -> Result<(usize, usize), DecoderError> {
         let run_error = |reason: String| DecoderError::Run { reason };
         let shape = [n, LATENT_SHAPE[0], LATENT_SHAPE[1], LATENT_SHAPE[2]];
         let input = TensorRef::from_array_view((shape, latents)).map_err(|e| run_error(e.to_string()))?;
@@ -233,14 +276,22 @@ impl Decoder {
                 want.0, want.1
             )));
         }
-        Ok(RunOutput { values: values.to_vec(), height, width })
+        take(values);
+        Ok((height, width))
     }
 }
 
-struct RunOutput {
-    values: Vec<f32>,
-    height: usize,
-    width: usize,
+/// The first line of every Git LFS pointer file (<https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md>).
+const LFS_POINTER_PREFIX: &[u8] = b"version https://git-lfs.github.com/spec/v1";
+
+/// [`DecoderError::LfsPointer`] when `model` is a Git LFS pointer file rather than a model.
+fn lfs_pointer(model: &[u8]) -> Option<DecoderError> {
+    if !model.starts_with(LFS_POINTER_PREFIX) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&model[..model.len().min(1024)]);
+    let oid = text.lines().find_map(|l| l.strip_prefix("oid ")).map(|o| o.trim().to_string());
+    Some(DecoderError::LfsPointer { oid, size: model.len() })
 }
 
 /// A backend-reported input or output as the interface check sees it.

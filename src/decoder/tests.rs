@@ -259,3 +259,38 @@ fn backend_choice_is_one_per_process_and_failures_choose_nothing() {
     assert!(matches!(err, DecoderError::BackendConflict { .. }), "{err}");
     assert!(err.to_string().contains("already decodes with tract"), "{err}");
 }
+
+#[test]
+fn a_git_lfs_pointer_is_named_as_such() {
+    let pointer = b"version https://git-lfs.github.com/spec/v1\n\
+        oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n\
+        size 12345\n";
+    let err = Decoder::load(pointer, &tract(2)).unwrap_err();
+    assert!(matches!(err, DecoderError::LfsPointer { size: 130, .. }), "{err}");
+    let message = err.to_string();
+    for part in ["Git LFS pointer", "sha256:4d7a2146", "git lfs pull"] {
+        assert!(message.contains(part), "{message}");
+    }
+    // Something that merely mentions LFS later on is still judged as a model.
+    let err = Decoder::load(b"not a model; version https://git-lfs.github.com/spec/v1", &tract(2)).unwrap_err();
+    assert!(matches!(err, DecoderError::NotOnnx { .. }), "{err}");
+}
+
+/// The committed model computes the same images as the first formulation
+/// (`tests/fixtures/models/*_first.onnx`, the previous `models/decoder.onnx`) within float32
+/// rounding and the tract rewrites' error, on many latents of anchor-like and wilder scales.
+#[test]
+fn committed_and_first_formulations_decode_the_same_images() {
+    let rows = load("tests/fixtures/models/tiny.onnx", 8);
+    let planes = load("tests/fixtures/models/tiny_first.onnx", 8);
+    let mut worst = 0.0f32;
+    for (seed, scale) in [(21, 0.5f32), (22, 1.0), (23, 2.0), (24, 4.0)] {
+        let latents: Vec<f32> = random_latents(32, seed).iter().map(|v| v * scale).collect();
+        let a = rows.decode(&latents, 32).unwrap();
+        let b = planes.decode(&latents, 32).unwrap();
+        worst = worst.max(max_abs_diff(&a, &b));
+        assert!(mean_abs_diff(&a, &b) < 1e-6, "scale {scale}: mean {}", mean_abs_diff(&a, &b));
+    }
+    // 1e-4 in the tanh range is 0.013 of an 8-bit level.
+    assert!(worst < 1e-4, "max |committed − first| = {worst}");
+}

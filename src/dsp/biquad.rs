@@ -120,6 +120,16 @@ impl Biquad {
         self.s2 = 0.0;
     }
 
+    /// Set the state to the steady state of an input that has been `x` forever (the output
+    /// then starts at `DC gain · x`), as SciPy's `lfilter_zi` does for zero-phase filtering.
+    pub fn settle(&mut self, x: f64) {
+        let c = &self.coeffs;
+        let den = 1.0 + c.a1 + c.a2;
+        let gain = if den != 0.0 { (c.b0 + c.b1 + c.b2) / den } else { 0.0 };
+        self.s1 = (gain - c.b0) * x;
+        self.s2 = (c.b2 - c.a2 * gain) * x;
+    }
+
     /// Filter one sample.
     #[inline]
     pub fn process(&mut self, x: f64) -> f64 {
@@ -193,6 +203,17 @@ impl SweptBandpass {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settled_filter_passes_a_constant_without_transient() {
+        for mut f in [Biquad::lowpass(400.0, 0.7, 48_000.0), Biquad::highpass(20.0, 1.3, 48_000.0)] {
+            let dc = if f.coeffs().b1 > 0.0 { 0.7 } else { 0.0 };
+            f.settle(0.7);
+            for _ in 0..100 {
+                assert!((f.process(0.7) - dc).abs() < 1e-12);
+            }
+        }
+    }
 
     const SR: f64 = 48_000.0;
 

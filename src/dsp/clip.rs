@@ -12,6 +12,19 @@ pub fn tanh_clip(x: f64, threshold: f64) -> f64 {
     threshold * (x / threshold).tanh()
 }
 
+/// `T·tanh(x)`: saturation of the whole range towards a ceiling `T` — small signals pass at
+/// gain `T`, full scale comes out at `0.76·T`, and nothing exceeds `T` (seed 001's soft clip).
+///
+/// ```
+/// use ntsbuild::dsp::clip::tanh_ceiling;
+/// assert!((tanh_ceiling(1e-3, 0.9) - 0.9e-3).abs() < 1e-9);
+/// assert!(tanh_ceiling(100.0, 0.9) <= 0.9);
+/// ```
+#[inline]
+pub fn tanh_ceiling(x: f64, ceiling: f64) -> f64 {
+    ceiling * x.tanh()
+}
+
 /// Linear below `knee`, then a tanh curve that leaves the knee with unit slope and approaches
 /// `threshold` asymptotically: `k + (T − k)·tanh((|x| − k)/(T − k))`, sign restored.
 /// Requires `0 ≤ knee < threshold`; otherwise falls back to a hard clip at `threshold`.

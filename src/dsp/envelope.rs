@@ -1,4 +1,4 @@
-//! Sample-accurate envelopes: exponential decay, AR and ADSR.
+//! Sample-accurate envelopes: exponential decay, exponential attack–decay, AR and ADSR.
 //!
 //! Time is `t = n / sr` for sample index `n`. AR/ADSR segment lengths are converted to whole
 //! samples first (`round(ms · sr / 1000)`), so every boundary falls on an exact, predictable
@@ -167,6 +167,85 @@ impl Adsr {
     }
 }
 
+/// The exponential attack–decay envelope of a one-shot layer (seed 001's per-layer amplitude
+/// envelope with its gate open for the whole voice).
+///
+/// With `A = round(attack_ms·sr/1000)` and `D = round(decay_ms·sr/1000)` samples:
+/// - attack, `n < A`: `1 − e^(−3n/A)` (95 % at the end of the attack);
+/// - decay, `0 ≤ k = n − A < D`: `s + (1 − s)·e^(−3k/D)`: from 1 towards `sustain` `s`, 95 % of
+///   the way there after `decay_ms` (time constant `decay_ms/3`);
+/// - after the decay the level it reached, `s + (1 − s)·e^(−3)`, holds (with `D = 0`: `s`).
+///
+/// So at `sustain` 0 a layer falls to e^(−3) (−26 dB) over `decay_ms` and stays there: what
+/// still decays after that is the layer's own sound (an oscillator's decay, a filter's ring).
+///
+/// ```
+/// use ntsbuild::dsp::envelope::ExpAd;
+/// let env = ExpAd { attack_ms: 0.0, decay_ms: 100.0, sustain: 0.0 };
+/// let v = env.render(300, 1000.0); // one sample per millisecond
+/// assert_eq!(v[0], 1.0);
+/// assert!((v[100] - (-3.0f64).exp()).abs() < 1e-12);
+/// assert_eq!(v[299], v[100]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ExpAd {
+    pub attack_ms: f64,
+    pub decay_ms: f64,
+    /// Level approached by the decay, in `[0, 1]`.
+    pub sustain: f64,
+}
+
+impl ExpAd {
+    /// An envelope ≡ 1.
+    pub const FLAT: ExpAd = ExpAd { attack_ms: 0.0, decay_ms: 0.0, sustain: 1.0 };
+
+    fn sustain_level(&self) -> f64 {
+        if self.sustain.is_nan() { 1.0 } else { self.sustain.clamp(0.0, 1.0) }
+    }
+
+    /// The level held after the decay.
+    pub fn floor(&self, sample_rate_hz: f64) -> f64 {
+        let s = self.sustain_level();
+        if ms_to_samples(self.decay_ms, sample_rate_hz) == 0 { s } else { s + (1.0 - s) * (-3.0f64).exp() }
+    }
+
+    /// Exactly `len` samples.
+    pub fn render(&self, len: usize, sample_rate_hz: f64) -> Vec<f64> {
+        let mut v = vec![1.0; len];
+        self.apply(&mut v, sample_rate_hz);
+        v
+    }
+
+    /// Multiply `buf` (sample 0 = the layer's onset) by the envelope.
+    pub fn apply(&self, buf: &mut [f64], sample_rate_hz: f64) {
+        let a = ms_to_samples(self.attack_ms, sample_rate_hz).min(buf.len());
+        let d = ms_to_samples(self.decay_ms, sample_rate_hz);
+        let s = self.sustain_level();
+        let (attack, rest) = buf.split_at_mut(a);
+        if a > 0 {
+            // 1 − e^(−3n/A): a decaying exponential with time constant A/3 samples.
+            let mut rise = ExpDecay::new(a as f64 / 3.0, 1.0);
+            for x in attack.iter_mut() {
+                *x *= 1.0 - rise.next_value();
+            }
+        }
+        let d_here = d.min(rest.len());
+        let (decay, hold) = rest.split_at_mut(d_here);
+        if d > 0 {
+            let mut fall = ExpDecay::new(d as f64 / 3.0, 1.0);
+            for x in decay.iter_mut() {
+                *x *= s + (1.0 - s) * fall.next_value();
+            }
+        }
+        let floor = self.floor(sample_rate_hz);
+        if floor != 1.0 {
+            for x in hold.iter_mut() {
+                *x *= floor;
+            }
+        }
+    }
+}
+
 /// An ADSR resolved to whole samples.
 #[derive(Debug, Clone, Copy)]
 struct Segments {
@@ -286,6 +365,36 @@ mod tests {
         assert!(v.windows(2).all(|w| w[1] < w[0]));
         assert!((v[480] - (-1.0f64).exp()).abs() < 1e-15);
         assert_eq!(exp_decay(0.5, 0.0), 0.0);
+    }
+
+    #[test]
+    fn exp_ad_segments() {
+        let env = ExpAd { attack_ms: 10.0, decay_ms: 100.0, sustain: 0.2 };
+        let v = env.render(48_000, SR);
+        // attack: 480 samples rising to 1 − e^(−3) at its end.
+        assert_eq!(v[0], 0.0);
+        assert!(v[..480].windows(2).all(|w| w[1] > w[0]));
+        assert!((v[479] - (1.0 - (-3.0f64 * 479.0 / 480.0).exp())).abs() < 1e-12);
+        // decay starts at 1 and reaches s + (1 − s)·e^(−3) after 4800 samples, then holds.
+        assert_eq!(v[480], 1.0);
+        assert!(v[480..480 + 4800].windows(2).all(|w| w[1] < w[0]));
+        let floor = 0.2 + 0.8 * (-3.0f64).exp();
+        assert!((v[480 + 2400] - (0.2 + 0.8 * (-1.5f64).exp())).abs() < 1e-12);
+        assert!((v[480 + 4800] - floor).abs() < 1e-15);
+        assert!(v[480 + 4800..].iter().all(|&x| x == v[480 + 4800]));
+        assert_eq!(env.floor(SR), v[47_999]);
+    }
+
+    #[test]
+    fn exp_ad_edge_cases() {
+        assert!(ExpAd::FLAT.render(1000, SR).iter().all(|&x| x == 1.0));
+        let no_decay = ExpAd { attack_ms: 0.0, decay_ms: 0.0, sustain: 0.3 };
+        assert!(no_decay.render(100, SR).iter().all(|&x| x == 0.3));
+        // Shorter buffers than the segments are fine.
+        let long = ExpAd { attack_ms: 1000.0, decay_ms: 1000.0, sustain: 0.0 };
+        assert_eq!(long.render(10, SR).len(), 10);
+        let nan = ExpAd { attack_ms: f64::NAN, decay_ms: 5.0, sustain: f64::NAN };
+        assert!(nan.render(1000, SR).iter().all(|x| x.is_finite()));
     }
 
     #[test]

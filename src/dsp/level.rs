@@ -1,4 +1,4 @@
-//! Level helpers: dB conversion, peak, RMS and peak normalisation.
+//! Level helpers: dB conversion, peak, RMS, peak normalisation and where a sound has decayed.
 
 /// `10^(dB/20)`; `−∞ dB` gives 0.
 ///
@@ -46,6 +46,28 @@ pub fn normalize_peak(x: &mut [f64], target: f64) -> f64 {
     }
 }
 
+/// Where a sound has decayed for good: the end of the last window of `window` samples whose RMS
+/// is within `floor_db` (< 0) of the loudest window's. Windows are consecutive from sample 0 (the
+/// last one may be shorter). 0 for an empty or silent buffer.
+///
+/// ```
+/// use ntsbuild::dsp::level::decay_end;
+/// // A 1000-sample burst followed by silence ends after its tenth 100-sample window.
+/// let mut x = vec![0.5; 1000];
+/// x.extend(vec![0.0; 3000]);
+/// assert_eq!(decay_end(&x, 100, -60.0), 1000);
+/// ```
+pub fn decay_end(x: &[f64], window: usize, floor_db: f64) -> usize {
+    let window = window.max(1);
+    let power = |w: &[f64]| w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
+    let loudest = x.chunks(window).map(power).fold(0.0f64, f64::max);
+    if !(loudest > 0.0 && loudest.is_finite()) {
+        return 0;
+    }
+    let threshold = loudest * db_to_lin(2.0 * floor_db);
+    x.chunks(window).rposition(|w| power(w) >= threshold).map_or(0, |i| ((i + 1) * window).min(x.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +80,18 @@ mod tests {
         let mut z = vec![0.0; 4];
         assert_eq!(normalize_peak(&mut z, 0.95), 1.0);
         assert!(z.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn decay_end_follows_an_exponential_to_its_floor() {
+        // e^(−n/1000): −60 dB after 1000·ln(1000) ≈ 6908 samples.
+        let x: Vec<f64> = (0..20_000).map(|n| (-(n as f64) / 1000.0).exp()).collect();
+        let end = decay_end(&x, 100, -60.0);
+        assert!((6800..=7100).contains(&end), "{end}");
+        assert_eq!(decay_end(&x, 100, -200.0), 20_000);
+        assert_eq!(decay_end(&[], 100, -60.0), 0);
+        assert_eq!(decay_end(&[0.0; 50], 10, -60.0), 0);
+        assert_eq!(decay_end(&[1.0; 5], 0, -60.0), 5);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Layer 1: signal-processing math. No I/O, no printing, deterministic, no panics on finite input.
 
+pub mod approx;
 pub mod biquad;
 pub mod clip;
 pub mod dct;
@@ -9,6 +10,7 @@ pub mod envelope;
 pub mod fdn;
 pub mod level;
 pub mod mel;
+pub mod noise;
 pub mod onepole;
 pub mod oscillator;
 pub mod resample;

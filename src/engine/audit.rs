@@ -90,11 +90,12 @@ pub fn audit_rebuild(
     overrides: &[String],
     ids: &[String],
     jobs: usize,
+    flows: super::flow::Registry,
     reporter: &dyn Reporter,
 ) -> Result<(usize, Vec<RebuildDiff>), String> {
     let lock = LockFile::read(&root.join(LOCK_FILE)).map_err(|e| e.to_string())?;
     let scratch = tempfile::Builder::new().prefix("ntsbuild-audit-").tempdir().map_err(|e| e.to_string())?;
-    let session = Session::from_sources(root, sources, overrides, super::db::Mode::Build, Some(scratch.path()))
+    let session = Session::from_sources(root, sources, overrides, super::db::Mode::Build, Some(scratch.path()), flows)
         .map_err(|d| d.to_string())?;
     let opts = render::Options { materialize: false, ..render::Options::new(jobs) };
     let outcome = render::render_with(&session.db, ids, opts, reporter).map_err(|e| e.to_string())?;

@@ -1,17 +1,24 @@
 //! The salsa database: project inputs (file texts, overrides), the build environment (store,
 //! mode) and an execution log that tests and progress reporting read.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::budget::Budget;
+use super::error::BuildError;
+use super::event::ArtifactEvent;
+use super::globs::Globs;
 use crate::project::SourceText;
 use crate::store::{Digest, StatCache, Store};
 
+/// A value shared through [`BuildEnv::memo`]: one slot per key, locked while it is made, so
+/// concurrent users of the same key wait for one computation instead of repeating it.
+type MemoSlot = Arc<Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>>;
+
 /// Everything a build reads from the outside world. Setting a field starts a new revision;
 /// salsa re-runs only the queries that read what changed.
-/// A value shared through [`BuildEnv::memo`].
-type MemoValue = Arc<dyn std::any::Any + Send + Sync>;
 
 #[salsa::input]
 pub struct ProjectInputs {
@@ -24,9 +31,9 @@ pub struct ProjectInputs {
     /// Every project file a recipe reads (audio inputs), by project-relative path.
     #[returns(ref)]
     pub files: std::collections::BTreeMap<String, FileInput>,
-    /// The project files each texture-source glob matches, by pattern.
+    /// The project files each source glob matches, by pattern.
     #[returns(ref)]
-    pub globs: crate::engine::textures::Globs,
+    pub globs: Globs,
     /// Bumped by `watch` after a run with failures: failed queries read it, so they are retried
     /// on the next change while successful ones stay memoized.
     pub retry_epoch: u64,
@@ -36,8 +43,13 @@ pub struct ProjectInputs {
 /// updates it when the file changes; queries that read the file re-run only then.
 #[salsa::input]
 pub struct FileInput {
+    /// As the recipe names it: a project path, or `ROOT:path` in a declared input root.
     #[returns(ref)]
     pub path: String,
+    /// Where it is read on this machine. Never part of a key (keys hold `path` and the digest),
+    /// so checkouts with an input root at different places share a cache.
+    #[returns(ref)]
+    pub location: std::path::PathBuf,
     #[returns(copy)]
     pub digest: Option<Digest>,
 }
@@ -47,6 +59,11 @@ pub struct FileInput {
 pub enum Mode {
     Build,
     Plan,
+    /// `cache pull`: look up locally, else download from the remote cache; never compute.
+    Pull,
+    /// `cache status`: look up locally, else check the remote cache (entries verified, blobs
+    /// only checked for presence); never compute or download a blob.
+    Peek,
 }
 
 /// What a query did, in order, for progress reporting and incremental tests.
@@ -58,6 +75,12 @@ pub enum Exec {
     CacheHit(String),
     /// Its work was computed now.
     Computed(String),
+    /// Its result was downloaded from the remote cache (verified), nothing computed.
+    Downloaded(String),
+    /// `cache status`: its result is on the remote cache (not downloaded).
+    OnRemote(String),
+    /// An audio input was decoded and resampled (`Cx::pcm`): its name and the target rate.
+    Decoded(String, u32),
 }
 
 /// The non-salsa state shared by every handle of one database.
@@ -70,22 +93,36 @@ pub struct BuildEnv {
     log: Mutex<Vec<Exec>>,
     /// Ids computed since the log was last taken (a set, for cheap lookups on big projects).
     computed: Mutex<std::collections::HashSet<String>>,
+    /// Ids downloaded from the remote cache since the log was last taken.
+    downloaded: Mutex<std::collections::HashSet<String>>,
+    /// The remote cache tier, when the project uses one (set once, after opening).
+    remote: OnceLock<Arc<crate::store::Remote>>,
+    /// The share of the running render (`--shard K/N`), if any.
+    shard: Mutex<Option<super::select::Shard>>,
     /// Non-fatal problems found while computing, by artifact id (e.g. truncated audio).
     warnings: Mutex<HashMap<String, Vec<String>>>,
+    notes: Mutex<HashMap<String, Vec<String>>>,
     /// Actions being computed in this process, by key: two artifacts with the same key (the same
     /// audio analysed for two flows) are computed once.
     inflight: Mutex<HashMap<Digest, Arc<OnceLock<InflightResult>>>>,
     /// Parsed data shared by the queries of one process (loaded decoders, latents being sliced
     /// into segments), by kind and content digest. Never part of a result, only a shortcut.
-    memo: Mutex<HashMap<(&'static str, Digest), MemoValue>>,
+    memo: Mutex<HashMap<(&'static str, Digest), MemoSlot>>,
     /// Where events of sub-artifacts (video segments) go while a render runs.
-    sink: Mutex<Option<std::sync::mpsc::Sender<super::render::ArtifactEvent>>>,
+    sink: Mutex<Option<std::sync::mpsc::Sender<ArtifactEvent>>>,
+    /// When the running render started: sub-artifact events are timed from it.
+    epoch: Mutex<Option<std::time::Instant>>,
+    /// The flows this project is read and built with: an `engine::flow::Registry`, held
+    /// opaquely so the database does not depend on what the flows define.
+    pub flows: Arc<dyn Any + Send + Sync>,
+    /// The thread budget of the running render (`-j`): every computation holds a permit.
+    pub budget: Budget,
 }
 
-type InflightResult = Result<(Digest, u64), super::query::BuildError>;
+type InflightResult = Result<(Digest, u64), BuildError>;
 
 impl BuildEnv {
-    pub fn new(root: PathBuf, store: Store, mode: Mode) -> BuildEnv {
+    pub fn new(root: PathBuf, store: Store, mode: Mode, flows: Arc<dyn Any + Send + Sync>) -> BuildEnv {
         let stat = StatCache::load(&store.root().join("stat.json"));
         BuildEnv {
             root,
@@ -94,27 +131,36 @@ impl BuildEnv {
             mode,
             log: Mutex::new(Vec::new()),
             computed: Mutex::default(),
+            downloaded: Mutex::default(),
+            remote: OnceLock::new(),
+            shard: Mutex::default(),
             warnings: Mutex::default(),
+            notes: Mutex::default(),
             inflight: Mutex::default(),
             memo: Mutex::default(),
             sink: Mutex::default(),
+            epoch: Mutex::default(),
+            flows,
+            budget: Budget::default(),
         }
     }
 
-    /// The value memoized for `(kind, digest)`, made by `make` on first use (not under the lock,
-    /// so two threads may both make it; either result is equal).
+    /// The value memoized for `(kind, digest)`, made by `make` on first use. Threads asking for
+    /// the same key while it is made wait for that one computation; a failed `make` leaves the
+    /// slot empty, so the next caller tries again.
     pub fn memo<T: Send + Sync + 'static, E>(
         &self,
         kind: &'static str,
         digest: Digest,
         make: impl FnOnce() -> Result<T, E>,
     ) -> Result<Arc<T>, E> {
-        let found = self.memo.lock().unwrap_or_else(|p| p.into_inner()).get(&(kind, digest)).cloned();
-        if let Some(v) = found.and_then(|v| v.downcast::<T>().ok()) {
+        let slot = self.memo.lock().unwrap_or_else(|p| p.into_inner()).entry((kind, digest)).or_default().clone();
+        let mut value = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = value.clone().and_then(|v| v.downcast::<T>().ok()) {
             return Ok(v);
         }
         let v = Arc::new(make()?);
-        self.memo.lock().unwrap_or_else(|p| p.into_inner()).insert((kind, digest), v.clone());
+        *value = Some(v.clone());
         Ok(v)
     }
 
@@ -123,20 +169,62 @@ impl BuildEnv {
         self.memo.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    pub fn set_sink(&self, sink: Option<std::sync::mpsc::Sender<super::render::ArtifactEvent>>) {
+    pub fn set_sink(&self, sink: Option<std::sync::mpsc::Sender<ArtifactEvent>>) {
         *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = sink;
     }
 
+    /// Time sub-artifact events from `epoch` (the start of the running render).
+    pub fn set_epoch(&self, epoch: Option<std::time::Instant>) {
+        *self.epoch.lock().unwrap_or_else(|p| p.into_inner()) = epoch;
+    }
+
+    /// Report a sub-artifact (a segment) to the running render, if any. `started` is when its
+    /// work began: the event gets its start, duration and thread for timing reports.
+    pub fn emit_timed(&self, mut event: ArtifactEvent, started: std::time::Instant) {
+        let now = std::time::Instant::now();
+        event.us = now.duration_since(started).as_micros() as u64;
+        event.ms = event.us / 1000;
+        if let Some(epoch) = *self.epoch.lock().unwrap_or_else(|p| p.into_inner()) {
+            event.start_us = started.saturating_duration_since(epoch).as_micros() as u64;
+        }
+        event.thread = super::event::thread_lane();
+        self.emit(event);
+    }
+
     /// Report a sub-artifact (a segment) to the running render, if any.
-    pub fn emit(&self, event: super::render::ArtifactEvent) {
+    pub fn emit(&self, event: ArtifactEvent) {
         if let Some(tx) = self.sink.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             let _ = tx.send(event);
         }
     }
 
+    /// Put the remote cache tier behind the local store (once; later calls are ignored).
+    pub fn set_remote(&self, remote: Arc<crate::store::Remote>) {
+        let _ = self.remote.set(remote);
+    }
+
+    pub fn remote(&self) -> Option<&Arc<crate::store::Remote>> {
+        self.remote.get()
+    }
+
+    /// Set by `render` for the length of a `--shard` run.
+    pub fn set_shard(&self, shard: Option<super::select::Shard>) {
+        *self.shard.lock().unwrap_or_else(|p| p.into_inner()) = shard;
+    }
+
+    pub fn shard(&self) -> Option<super::select::Shard> {
+        *self.shard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn log(&self, e: Exec) {
-        if let Exec::Computed(id) = &e {
-            self.computed.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
+        match &e {
+            Exec::Computed(id) => {
+                self.computed.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
+            }
+            Exec::Downloaded(id) => {
+                self.downloaded.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone());
+            }
+            _ => {}
         }
         self.log.lock().unwrap_or_else(|p| p.into_inner()).push(e);
     }
@@ -150,9 +238,24 @@ impl BuildEnv {
         self.warnings.lock().unwrap_or_else(|p| p.into_inner()).remove(id).unwrap_or_default()
     }
 
+    /// Records a detail of how `id` was computed (shown with `-v`).
+    pub fn note(&self, id: &str, message: String) {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).entry(id.to_string()).or_default().push(message);
+    }
+
+    /// The notes recorded for `id` since it was last asked.
+    pub fn take_notes(&self, id: &str) -> Vec<String> {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).remove(id).unwrap_or_default()
+    }
+
     /// Whether `id` was computed (not just found) since the log was last taken.
     pub fn was_computed(&self, id: &str) -> bool {
         self.computed.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+    }
+
+    /// Whether `id` was downloaded from the remote cache since the log was last taken.
+    pub fn was_downloaded(&self, id: &str) -> bool {
+        self.downloaded.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
     }
 
     /// Run `f` for action `key` unless another thread of this process is already running it,
@@ -175,6 +278,7 @@ impl BuildEnv {
 
     pub fn take_log(&self) -> Vec<Exec> {
         self.computed.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.downloaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
         std::mem::take(&mut *self.log.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

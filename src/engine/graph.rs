@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::targets::ArtifactDecl;
+use super::action::ArtifactDecl;
 
 pub fn dot(index: &BTreeMap<String, ArtifactDecl>, output_dir: &str) -> String {
     let mut out = String::from("digraph ntsbuild {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");

@@ -20,6 +20,9 @@ pub enum State {
     /// Must be computed; the reasons, one per changed input.
     Build(Vec<String>),
     Failed(String),
+    /// A planned output its inputs cannot give (a texture its source does not have): nothing
+    /// to do until an input changes. The reason.
+    Skipped(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,14 +63,95 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
                     Err(e) => State::Failed(format!("reading {rel}: {e}")),
                 }
             }
-            // A planned texture that its source cannot give: nothing to do until an input changes.
-            Ok(_) | Err(BuildError::Skipped { .. }) => State::Fresh,
-            Err(BuildError::NeedsBuild { desc, upstream, .. }) => State::Build(reasons(db, &lock, &id, desc, upstream)),
-            Err(e) => State::Failed(e.to_string()),
+            Ok(_) => State::Fresh,
+            Err(e) => unbuilt_state(db, &lock, &id, e),
         };
         items.push(PlanItem { id, state, requested: is_requested, materialized: decl.materialized });
     }
     Ok(items)
+}
+
+/// The state of an artifact whose look-up did not give a current result.
+fn unbuilt_state(db: &Database, lock: &LockFile, id: &str, e: BuildError) -> State {
+    match e {
+        BuildError::Skipped { reason, .. } => State::Skipped(reason),
+        // An input of a sub-artifact (a segment's latents) must be built first.
+        BuildError::NeedsBuild { id: other, .. } if other != id => {
+            State::Build(vec![format!("its input {other} must be built first")])
+        }
+        BuildError::NeedsBuild { desc, upstream, .. } => State::Build(reasons(db, lock, id, desc, upstream)),
+        e => State::Failed(e.to_string()),
+    }
+}
+
+/// What `explain` says about one artifact or sub-artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    pub id: String,
+    pub state: State,
+    /// For a current one, why it was last built on this machine: `["first build"]`, the
+    /// changed inputs, or empty (rebuilt with identical inputs); `None` when this machine has
+    /// no record (its result came from another checkout's store, or before history was kept).
+    pub last_build: Option<Vec<String>>,
+    /// For a stale one: the stale artifacts upstream whose own inputs changed, with the reasons.
+    pub upstream: Vec<(String, Vec<String>)>,
+}
+
+/// `explain ID`: an artifact, every artifact of a target or glob, or a sub-artifact that a
+/// flow finds while building (a video segment, as the progress bar names it). `db` should be
+/// in plan mode.
+pub fn explain(db: &Database, id: &str) -> Result<Vec<Explanation>, RenderError> {
+    query::config(db).clone().map_err(RenderError::Config)?;
+    let index = query::artifact_index(db).clone();
+    if !index.contains_key(id)
+        && let Some(result) = super::flow::registry(db).sub_artifact(db, &index, id)
+    {
+        let lock = LockFile::read(&db.env().root.join(LOCK_FILE)).unwrap_or_default();
+        let mut upstream = Vec::new();
+        let state = match result {
+            Ok(_) => State::Fresh,
+            Err(BuildError::Unknown { .. }) => {
+                return Err(RenderError::Selection(format!("`{id}` is past the end of its track")));
+            }
+            Err(e) => {
+                if let BuildError::NeedsBuild { id: other, .. } = &e
+                    && other != id
+                {
+                    upstream = stale_upstream(db, other)?;
+                }
+                unbuilt_state(db, &lock, id, e)
+            }
+        };
+        return Ok(vec![explanation(db, id, state, upstream)]);
+    }
+    let selected = select::select(&index, &[id.to_string()]).map_err(RenderError::Selection)?;
+    let mut out = Vec::new();
+    for artifact in selected {
+        let items = plan(db, std::slice::from_ref(&artifact))?;
+        let Some(item) = items.iter().find(|i| i.id == artifact) else { continue };
+        let mut upstream =
+            if matches!(item.state, State::Build(_)) { stale_upstream(db, &artifact)? } else { Vec::new() };
+        upstream.retain(|(u, _)| u != &artifact);
+        out.push(explanation(db, &artifact, item.state.clone(), upstream));
+    }
+    Ok(out)
+}
+
+fn explanation(db: &Database, id: &str, state: State, upstream: Vec<(String, Vec<String>)>) -> Explanation {
+    let last_build = if state == State::Fresh { last_rebuild_reasons(db, id) } else { None };
+    Explanation { id: id.to_string(), state, last_build, upstream }
+}
+
+/// `id` and the artifacts it needs that are stale for a reason of their own, not only because
+/// an input must be built first.
+fn stale_upstream(db: &Database, id: &str) -> Result<Vec<(String, Vec<String>)>, RenderError> {
+    Ok(plan(db, &[id.to_string()])?
+        .into_iter()
+        .filter_map(|i| match i.state {
+            State::Build(r) if !r.iter().all(|r| r.ends_with("must be built first")) => Some((i.id, r)),
+            _ => None,
+        })
+        .collect())
 }
 
 fn reasons(db: &Database, lock: &LockFile, id: &str, desc: Option<String>, upstream: Option<String>) -> Vec<String> {

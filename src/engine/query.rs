@@ -3,74 +3,30 @@
 //! lookup, compute on a miss — returning a small `Built` handle, never sample data.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Serialize;
-
+use super::action::{ActionDesc, ArtifactDecl, Cx, DynAction};
 use super::db::{Db, Exec, Mode};
-use super::targets::{self, ArtifactDecl, Recipe};
+pub use super::error::{BuildError, Built};
+use super::flow;
+use crate::media::pcm::{PcmLayout, SourcePcm, load_pcm};
 use crate::project::album::AudioRef;
 use crate::project::{self, Config, Diagnostics};
-use crate::store::{ActionEntry, BlobError, Digest};
-
-/// The handle an artifact query returns: enough to find, verify and key it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Built {
-    pub digest: Digest,
-    pub key: Digest,
-    pub size: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum BuildError {
-    /// The computation itself failed; `transient` failures (I/O) are retried, never cached.
-    Failed { id: String, message: String, transient: bool },
-    /// An input artifact failed.
-    Upstream { id: String, dep: String },
-    /// Plan mode: this artifact would have to be computed. `desc` is its action description
-    /// (None when it cannot be known yet because input `upstream` must be rebuilt first).
-    NeedsBuild { id: String, desc: Option<String>, upstream: Option<String> },
-    /// No such artifact (or the project configuration is invalid).
-    Unknown { id: String },
-    /// Not an error: a planned output that its inputs cannot give (a texture whose source has
-    /// no window passing the gates, a silent flicker, a grade-F file not to be saved).
-    Skipped { id: String, reason: String },
-}
-
-impl std::fmt::Display for BuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BuildError::Failed { id, message, .. } => write!(f, "{id}: {message}"),
-            BuildError::Upstream { id, dep } => write!(f, "{id}: not built because its input {dep} failed"),
-            BuildError::NeedsBuild { id, .. } => write!(f, "{id}: needs to be built"),
-            BuildError::Unknown { id } => write!(f, "{id}: no such artifact"),
-            BuildError::Skipped { id, reason } => write!(f, "{id}: not made: {reason}"),
-        }
-    }
-}
-
-impl BuildError {
-    pub fn failed(id: &str, message: impl Into<String>) -> BuildError {
-        BuildError::Failed { id: id.to_string(), message: message.into(), transient: false }
-    }
-
-    pub fn io(id: &str, context: &str, e: impl std::fmt::Display) -> BuildError {
-        BuildError::Failed { id: id.to_string(), message: format!("{context}: {e}"), transient: true }
-    }
-}
+use crate::store::{ActionEntry, BlobError, Digest, RemoteError};
 
 #[salsa::tracked(returns(ref))]
 pub fn config(db: &dyn Db) -> Result<Arc<Config>, Diagnostics> {
     let inputs = db.inputs();
-    project::load(inputs.project_text(db).as_deref(), inputs.recipes(db), inputs.overrides(db)).map(Arc::new)
+    let kinds = flow::registry(db).kinds();
+    project::load(inputs.project_text(db).as_deref(), inputs.recipes(db), inputs.overrides(db), &kinds).map(Arc::new)
 }
 
 /// Every artifact of the project by id (empty when the config is invalid).
 #[salsa::tracked(returns(ref))]
 pub fn artifact_index(db: &dyn Db) -> Arc<BTreeMap<String, ArtifactDecl>> {
     match config(db) {
-        Ok(c) => Arc::new(targets::artifacts(c, db.inputs().globs(db))),
+        Ok(c) => Arc::new(flow::registry(db).artifacts(c, db.inputs().globs(db))),
         Err(_) => Arc::new(BTreeMap::new()),
     }
 }
@@ -86,17 +42,6 @@ pub struct ArtifactName<'db> {
 #[salsa::tracked(returns(clone))]
 pub fn decl<'db>(db: &'db dyn Db, name: ArtifactName<'db>) -> Option<ArtifactDecl> {
     artifact_index(db).get(name.id(db)).cloned()
-}
-
-/// The canonical description of one unit of work; its blake3 is the action key.
-#[derive(Debug, Serialize)]
-pub struct ActionDesc {
-    pub query: &'static str,
-    pub version: u32,
-    /// Digest of every input artifact, by id.
-    pub inputs: BTreeMap<String, Digest>,
-    /// The parameters the computation reads (and only those).
-    pub params: serde_json::Value,
 }
 
 /// Build (or find) one artifact.
@@ -118,7 +63,7 @@ pub fn artifact_digest<'db>(db: &'db dyn Db, name: ArtifactName<'db>) -> Result<
     artifact(db, name).map(|b| b.digest)
 }
 
-fn decl_of(db: &dyn Db, id: &str) -> Option<ArtifactDecl> {
+pub fn decl_by_id(db: &dyn Db, id: &str) -> Option<ArtifactDecl> {
     decl(db, ArtifactName::new(db, id.to_string()))
 }
 
@@ -126,87 +71,103 @@ pub fn artifact_by_id(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
     artifact(db, ArtifactName::new(db, id.to_string()))
 }
 
-fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
-    let env = db.env();
-    env.log(Exec::Executed(id.to_string()));
-    let Some(decl) = decl(db, ArtifactName::new(db, id.to_string())) else {
-        return Err(BuildError::Unknown { id: id.to_string() });
-    };
+pub fn digest_by_id(db: &dyn Db, id: &str) -> Result<Digest, BuildError> {
+    artifact_digest(db, ArtifactName::new(db, id.to_string()))
+}
+
+/// The key inputs of an artifact: every dependency's digest and every input file's. Fails when
+/// one is missing (or, in plan mode, must be built first).
+fn key_inputs(db: &dyn Db, decl: &ArtifactDecl) -> Result<BTreeMap<String, Digest>, BuildError> {
+    let id = &decl.id;
     let mut inputs = BTreeMap::new();
-    // The texture manifest is written even when a source fails: it records the failure.
-    let tolerant = matches!(decl.recipe, Recipe::TextureManifest { .. });
+    let tolerant = decl.action.tolerates_failed_inputs();
     for dep in &decl.deps {
-        match artifact_digest(db, ArtifactName::new(db, dep.clone())) {
+        match digest_by_id(db, dep) {
             Ok(d) => {
                 inputs.insert(dep.clone(), d);
             }
             Err(BuildError::NeedsBuild { .. }) => {
-                return Err(BuildError::NeedsBuild { id: id.to_string(), desc: None, upstream: Some(dep.clone()) });
+                return Err(BuildError::NeedsBuild { id: id.clone(), desc: None, upstream: Some(dep.clone()) });
             }
             Err(BuildError::Failed { message, transient: false, .. }) if tolerant => {
                 inputs.insert(format!("failed:{dep}"), Digest::of(message.as_bytes()));
             }
-            Err(_) => return Err(BuildError::Upstream { id: id.to_string(), dep: dep.clone() }),
+            Err(_) => return Err(BuildError::Upstream { id: id.clone(), dep: dep.clone() }),
         }
     }
     for file in &decl.files {
-        let input = db.inputs().files(db).get(file).copied();
-        match input.and_then(|f| f.digest(db)) {
-            Some(d) => {
-                inputs.insert(format!("file:{file}"), d);
-            }
-            None => {
-                let _ = db.inputs().retry_epoch(db);
-                return Err(BuildError::Failed {
-                    id: id.to_string(),
-                    message: format!("{file}: the input file is missing or unreadable"),
-                    transient: true,
-                });
-            }
-        }
+        inputs.insert(format!("file:{file}"), file_digest(db, id, file)?);
     }
-    let desc = action_desc(db, &decl, inputs);
-    // A texture its bundle did not make has no action entry: say so (in plan mode too) rather
-    // than calling it unbuilt.
-    if let Recipe::TextureFile { file } = &decl.recipe
-        && let Some(bundle) = decl.deps.first().and_then(|d| desc.inputs.get(d))
-        && let Some(reason) = super::textures::skip_reason(db, bundle, file, &Digest::of_json(&desc))
-    {
+    Ok(inputs)
+}
+
+fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
+    db.env().log(Exec::Executed(id.to_string()));
+    let Some(decl) = decl_by_id(db, id) else {
+        return Err(BuildError::Unknown { id: id.to_string() });
+    };
+    let inputs = key_inputs(db, &decl)?;
+    let desc = ActionDesc::of(&*decl.action, inputs);
+    let cx = Cx::new(db, &decl.id, &decl.deps);
+    if let Some(reason) = decl.action.skipped(&cx, &desc.inputs, &desc.key()) {
         return Err(BuildError::Skipped { id: id.to_string(), reason });
     }
-    run_action(db, id, &desc, || compute(db, &decl))
+    run_action(db, id, &desc, || decl.action.compute(&cx).map(|bytes| (bytes, cx.take_parts())))
 }
 
 /// Look `desc` up in the action cache; on a miss compute, store the bytes and record the action
 /// (once per process per key). Logs what happened under `id`.
-pub(crate) fn run_action(
+pub fn run_action(
     db: &dyn Db,
     id: &str,
     desc: &ActionDesc,
-    compute: impl FnOnce() -> Result<Vec<u8>, BuildError>,
+    compute: impl FnOnce() -> Result<(Vec<u8>, Vec<Digest>), BuildError>,
 ) -> Result<Built, BuildError> {
     let env = db.env();
-    let key = Digest::of_json(desc);
-    if let Some(entry) = env.store.action(&key)
-        && env.store.has(&entry.output, entry.size)
+    let key = desc.key();
+    if let Some((output, size)) = env.store.action_output(&key)
+        && env.store.has(&output, size)
     {
         env.log(Exec::CacheHit(id.to_string()));
-        return Ok(Built { digest: entry.output, key, size: entry.size });
+        return Ok(Built { digest: output, key, size });
     }
-    if env.mode == Mode::Plan {
+    let found = match env.mode {
+        Mode::Build | Mode::Plan => None,
+        Mode::Pull => download(db, id, &key).map(|f| (f, Exec::Downloaded(id.to_string()))),
+        Mode::Peek => peek(db, id, &key).map(|f| (f, Exec::OnRemote(id.to_string()))),
+    };
+    if let Some(((digest, size), exec)) = found {
+        env.log(exec);
+        return Ok(Built { digest, key, size });
+    }
+    if env.mode != Mode::Build {
         let text = String::from_utf8(crate::store::digest::canonical_json(desc)).unwrap_or_default();
         return Err(BuildError::NeedsBuild { id: id.to_string(), desc: Some(text), upstream: None });
     }
+    let mut downloaded = false;
     let (result, ran) = env.single_flight(key, || {
-        let bytes = compute()?;
+        if let Some(found) = download(db, id, &key) {
+            downloaded = true;
+            return Ok(found);
+        }
+        let (bytes, parts) = {
+            let _permit = env.budget.acquire();
+            compute()?
+        };
         let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
         let entry = ActionEntry {
             desc: serde_json::to_value(desc).unwrap_or_default(),
             output: digest,
             size: bytes.len() as u64,
             inputs: desc.inputs.values().copied().collect(),
+            parts,
         };
         env.store.put_action(&key, &entry).map_err(|e| BuildError::io(id, "writing the action cache", e))?;
+        if let Some(remote) = env.remote() {
+            // A failed upload leaves the remote unavailable for this run (reported once); the
+            // result stands locally.
+            let _ = remote.upload(&key, &entry, &[(digest, bytes.as_slice())]);
+        }
         Ok((digest, bytes.len() as u64))
     });
     let (digest, size) = result.map_err(|e| match e {
@@ -214,111 +175,130 @@ pub(crate) fn run_action(
         BuildError::Failed { message, transient, .. } => BuildError::Failed { id: id.to_string(), message, transient },
         other => other,
     })?;
-    if ran {
-        env.log(Exec::Computed(id.to_string()));
-    } else {
-        env.log(Exec::CacheHit(id.to_string()));
-    }
+    env.log(match (ran, downloaded) {
+        (true, true) => Exec::Downloaded(id.to_string()),
+        (true, false) => Exec::Computed(id.to_string()),
+        (false, _) => Exec::CacheHit(id.to_string()),
+    });
     Ok(Built { digest, key, size })
 }
 
-fn action_desc(db: &dyn Db, decl: &ArtifactDecl, inputs: BTreeMap<String, Digest>) -> ActionDesc {
-    let (query, version, params) = match &decl.recipe {
-        Recipe::KitVoice { sample_rate_hz, voice } => {
-            ("kit_voice", super::kit::VOICE_VERSION, super::kit::voice_params(*sample_rate_hz, voice))
+/// Look `key` up in the remote cache; on a verified hit, copy its entry and blob into the
+/// local store. A rejected entry or blob is a miss with a warning on `id`; an unavailable
+/// remote is a miss (reported once per run by the caller of the render).
+fn download(db: &dyn Db, id: &str, key: &Digest) -> Option<(Digest, u64)> {
+    let env = db.env();
+    let remote = env.remote()?;
+    let warn = |e: RemoteError| {
+        if let RemoteError::Rejected(message) = e {
+            env.warn(id, message);
         }
-        Recipe::KitZip { kit } => ("kit_zip", super::kit::ZIP_VERSION, super::kit::zip_params(kit)),
-        Recipe::SongWav { song, kit_sample_rate_hz } => {
-            ("song_wav", super::song::SONG_VERSION, super::song::song_params(song, *kit_sample_rate_hz))
-        }
-        Recipe::Features { sample_rate_hz, .. } => {
-            ("features", super::album::FEATURES_VERSION, super::album::features_params(*sample_rate_hz))
-        }
-        Recipe::FeaturesPlot => ("features_plot", super::album::PLOT_VERSION, serde_json::json!({})),
-        Recipe::Latents { settings, track } => {
-            ("latents", super::video::LATENTS_VERSION, super::video::latents_params(settings, track))
-        }
-        Recipe::TrackVideo { settings, track } => {
-            ("video", super::video::VIDEO_VERSION, super::video::video_params(settings, track, &db.env().root))
-        }
-        Recipe::Preview { kind, video } => {
-            let mut params = super::video::preview_params(*kind);
-            if let Some(ArtifactDecl { recipe: Recipe::TrackVideo { settings, track }, .. }) = decl_of(db, video) {
-                params["video"] = super::video::video_params(&settings, &track, &db.env().root);
-            }
-            ("preview", super::video::PREVIEW_VERSION, params)
-        }
-        Recipe::TextureBundle { spec, source, category, slots } => (
-            "texture_bundle",
-            super::textures::BUNDLE_VERSION,
-            super::textures::bundle_params(spec, source, *category, slots),
-        ),
-        Recipe::TextureFile { file } => {
-            ("texture_file", super::textures::ITEM_VERSION, serde_json::json!({ "file": file }))
-        }
-        Recipe::TextureManifest { bundles } => {
-            ("texture_manifest", super::textures::MANIFEST_VERSION, super::textures::manifest_params(bundles))
-        }
-        Recipe::AlbumVideo { settings, videos } => (
-            "album_video",
-            super::video::ALBUM_VIDEO_VERSION,
-            serde_json::json!({ "videos": videos, "fps": settings.fps, "width": settings.width, "height": settings.height }),
-        ),
     };
-    ActionDesc { query, version, inputs, params }
+    let entry = match remote.action(key) {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return None,
+        Err(e) => {
+            warn(e);
+            return None;
+        }
+    };
+    if !env.store.has(&entry.output, entry.size) {
+        // An entry whose blob is missing (or bad) is a miss.
+        let bytes = match remote.blob(&entry.output, Some(entry.size)) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return None,
+            Err(e) => {
+                warn(e);
+                return None;
+            }
+        };
+        env.store.put(&bytes).ok()?;
+    }
+    env.store.put_action(key, &entry).ok()?;
+    Some((entry.output, entry.size))
 }
 
-/// Run the computation of one artifact, reading its inputs' bytes from the store.
-pub fn compute(db: &dyn Db, decl: &ArtifactDecl) -> Result<Vec<u8>, BuildError> {
-    match &decl.recipe {
-        Recipe::KitVoice { sample_rate_hz, voice } => super::kit::compute_voice(&decl.id, *sample_rate_hz, voice),
-        Recipe::KitZip { kit } => {
-            let voices = decl.deps.iter().map(|d| artifact_bytes(db, d)).collect::<Result<Vec<_>, _>>()?;
-            super::kit::compute_zip(&decl.id, kit, &voices)
+/// `cache status`: whether the remote cache holds a verified entry for `key` and its blob.
+fn peek(db: &dyn Db, id: &str, key: &Digest) -> Option<(Digest, u64)> {
+    let env = db.env();
+    let remote = env.remote()?;
+    match remote.action(key) {
+        Ok(Some(entry)) => match remote.has_blob(&entry.output, entry.size) {
+            Ok(true) => Some((entry.output, entry.size)),
+            _ => None,
+        },
+        Ok(None) => None,
+        Err(RemoteError::Rejected(message)) => {
+            env.warn(id, message);
+            None
         }
-        Recipe::SongWav { song, kit_sample_rate_hz } => {
-            let voices = decl.deps.iter().map(|d| artifact_bytes(db, d)).collect::<Result<Vec<_>, _>>()?;
-            super::song::compute_song(&decl.id, song, *kit_sample_rate_hz, &voices)
-        }
-        Recipe::Features { audio, sample_rate_hz } => {
-            let (path, name, digest) = audio_path(db, &decl.id, audio)?;
-            let (bytes, warnings) = super::album::compute_features(&decl.id, &path, &name, digest, *sample_rate_hz)?;
-            warnings.into_iter().for_each(|w| db.env().warn(&decl.id, w));
-            Ok(bytes)
-        }
-        Recipe::FeaturesPlot => {
-            let npz = artifact_bytes(db, &decl.deps[0])?;
-            super::album::compute_plot(&decl.id, &npz)
-        }
-        Recipe::Latents { settings, track } => super::video::compute_latents(db, decl, settings, track),
-        Recipe::TrackVideo { settings, track } => super::video::compute_video(db, decl, settings, track),
-        Recipe::Preview { kind, video } => super::video::compute_preview(db, decl, *kind, video),
-        Recipe::AlbumVideo { settings, videos } => super::video::compute_album_video(db, decl, settings, videos),
-        Recipe::TextureBundle { spec, source, category, slots } => {
-            super::textures::compute_bundle(db, decl, spec, source, *category, slots)
-        }
-        Recipe::TextureFile { file } => super::textures::compute_file(db, decl, file),
-        Recipe::TextureManifest { bundles } => super::textures::compute_manifest(db, decl, bundles),
+        Err(RemoteError::Unavailable(_)) => None,
     }
 }
 
-/// Where an audio input can be read, its name for messages, and its content digest: the project
-/// file, or the blob of another target's artifact (recomputed first if it was lost).
-pub(crate) fn audio_path(db: &dyn Db, id: &str, audio: &AudioRef) -> Result<(PathBuf, String, Digest), BuildError> {
-    match audio {
-        AudioRef::File(f) => {
-            let d = db.inputs().files(db).get(f).and_then(|fi| fi.digest(db));
-            let d = d.ok_or_else(|| BuildError::failed(id, format!("{f}: missing")))?;
-            Ok((db.env().root.join(f), f.clone(), d))
+/// A blob lost from the local store (or never downloaded), fetched from the remote cache and
+/// stored again; `None` when there is no remote or it does not have it.
+pub fn fetch_lost_blob(db: &dyn Db, digest: &Digest) -> Option<Vec<u8>> {
+    let env = db.env();
+    let bytes = env.remote()?.blob(digest, None).ok()??;
+    env.store.put(&bytes).ok()?;
+    Some(bytes)
+}
+
+/// Run `action` as the sub-artifact `id` (a video segment): same key, cache and single-flight
+/// rules as a declared artifact, with the given input digests.
+pub fn run_sub_action(
+    db: &dyn Db,
+    id: &str,
+    action: &dyn DynAction,
+    inputs: BTreeMap<String, Digest>,
+) -> Result<Built, BuildError> {
+    let desc = ActionDesc::of(action, inputs);
+    let cx = Cx::new(db, id, &[]);
+    run_action(db, id, &desc, || action.compute(&cx).map(|bytes| (bytes, cx.take_parts())))
+}
+
+/// The content digest of project file `file` as the build sees it.
+pub fn file_digest(db: &dyn Db, id: &str, file: &str) -> Result<Digest, BuildError> {
+    match db.inputs().files(db).get(file).and_then(|f| f.digest(db)) {
+        Some(d) => Ok(d),
+        None => {
+            let _ = db.inputs().retry_epoch(db);
+            Err(BuildError::Failed {
+                id: id.to_string(),
+                message: format!("{file}: the input file is missing or unreadable"),
+                transient: true,
+            })
         }
-        AudioRef::Artifact(a) => {
-            let d = artifact_digest(db, ArtifactName::new(db, a.clone()))
-                .map_err(|_| BuildError::Upstream { id: id.to_string(), dep: a.clone() })?;
-            if !db.env().store.blob_path(&d).is_file() {
-                artifact_bytes(db, a)?;
-            }
-            Ok((db.env().store.blob_path(&d), a.clone(), d))
-        }
+    }
+}
+
+/// An audio input's shared decode ([`Cx::pcm`]).
+pub struct AudioPcm {
+    /// The samples at the asked rate, mixdown and channels.
+    pub pcm: Arc<SourcePcm>,
+    /// The input's name for messages (a project path or an artifact id).
+    pub name: String,
+    /// The input's content digest.
+    pub digest: Digest,
+    /// Where it was read; never part of an output.
+    path: String,
+}
+
+impl AudioPcm {
+    /// The decoder's warnings, with the file's location replaced by `label`.
+    pub fn warnings(&self, label: &str) -> Vec<String> {
+        self.pcm.source.warnings.iter().map(|w| w.replace(&self.path, label)).collect()
+    }
+
+    /// The mixdown at the decoded rate.
+    pub fn mono(&self) -> &[f32] {
+        self.pcm.mono.as_deref().unwrap_or(&[])
+    }
+
+    /// Every channel at the decoded rate, in file order.
+    pub fn channels(&self) -> &[Vec<f32>] {
+        self.pcm.channels.as_deref().unwrap_or(&[])
     }
 }
 
@@ -331,8 +311,12 @@ pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
     match store.read(&digest) {
         Ok(bytes) => Ok(bytes),
         Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
+            if let Some(bytes) = fetch_lost_blob(db, &digest) {
+                return Ok(bytes);
+            }
             let decl = decl(db, name).ok_or_else(|| BuildError::Unknown { id: id.to_string() })?;
-            let bytes = compute(db, &decl)?;
+            let _permit = db.env().budget.acquire();
+            let bytes = decl.action.compute(&Cx::new(db, &decl.id, &decl.deps))?;
             db.env().log(Exec::Computed(id.to_string()));
             let again = store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
             if again != digest {
@@ -348,5 +332,80 @@ pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
             Ok(bytes)
         }
         Err(e) => Err(BuildError::io(id, "reading from the store", e)),
+    }
+}
+
+impl Cx<'_> {
+    /// The bytes of dependency `i` (in declaration order).
+    pub fn dep_bytes(&self, i: usize) -> Result<Vec<u8>, BuildError> {
+        let dep = self.deps.get(i).ok_or_else(|| self.fail(format!("internal: no input #{i}")))?;
+        artifact_bytes(self.db, dep)
+    }
+
+    /// The bytes of every dependency, in declaration order.
+    pub fn all_dep_bytes(&self) -> Result<Vec<Vec<u8>>, BuildError> {
+        self.deps.iter().map(|d| artifact_bytes(self.db, d)).collect()
+    }
+
+    /// The bytes of any artifact (it becomes an input of this computation).
+    pub fn artifact_bytes(&self, id: &str) -> Result<Vec<u8>, BuildError> {
+        artifact_bytes(self.db, id)
+    }
+
+    /// Where input file `file` (a project path or `ROOT:path`) is read on this machine.
+    pub fn file_location(&self, file: &str) -> PathBuf {
+        match self.db.inputs().files(self.db).get(file) {
+            Some(f) => f.location(self.db).clone(),
+            None => self.root().join(file),
+        }
+    }
+
+    /// Bytes of an input file, checked against the digest the build keyed on.
+    pub fn file_bytes(&self, file: &str) -> Result<(Vec<u8>, Digest), BuildError> {
+        let digest = file_digest(self.db, self.id, file)?;
+        let bytes = std::fs::read(self.file_location(file)).map_err(|e| self.io(&format!("reading {file}"), e))?;
+        if Digest::of(&bytes) != digest {
+            return Err(BuildError::Failed {
+                id: self.id.to_string(),
+                message: format!("{file} changed while building; run again"),
+                transient: true,
+            });
+        }
+        Ok((bytes, digest))
+    }
+
+    /// Where an audio input can be read, its name for messages, and its content digest: the
+    /// project file, or the blob of another target's artifact (recomputed first if it was lost).
+    pub fn audio(&self, audio: &AudioRef) -> Result<(PathBuf, String, Digest), BuildError> {
+        match audio {
+            AudioRef::File(f) => {
+                let digest = file_digest(self.db, self.id, f)?;
+                Ok((self.file_location(f), f.clone(), digest))
+            }
+            AudioRef::Artifact(a) => {
+                let d = digest_by_id(self.db, a)
+                    .map_err(|_| BuildError::Upstream { id: self.id.to_string(), dep: a.clone() })?;
+                let store = &self.db.env().store;
+                if !store.blob_path(&d).is_file() {
+                    artifact_bytes(self.db, a)?;
+                }
+                Ok((store.blob_path(&d), a.clone(), d))
+            }
+        }
+    }
+
+    /// An audio input decoded once per process and resampled to `rate_hz`, as its mixdown and
+    /// its channels: every consumer of the same content at the same rate (features, the video's
+    /// audio track, texture mining, the sampler) shares this one decode.
+    pub fn pcm(&self, audio: &AudioRef, rate_hz: u32) -> Result<AudioPcm, BuildError> {
+        let (path, name, digest) = self.audio(audio)?;
+        let path = path.display().to_string();
+        let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes()].concat());
+        let pcm = self.db.env().memo("pcm", key, || {
+            self.db.env().log(Exec::Decoded(name.clone(), rate_hz));
+            load_pcm(Path::new(&path), rate_hz, PcmLayout::Both)
+                .map_err(|e| self.fail(e.to_string().replace(&path, &name)))
+        })?;
+        Ok(AudioPcm { pcm, name, digest, path })
     }
 }

@@ -10,48 +10,23 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::action::ArtifactDecl;
 use super::db::{Database, Db};
-use super::query::{self, BuildError, Built};
+use super::error::{BuildError, Built};
+pub use super::event::{ArtifactEvent, Status};
+use super::flow::{self, AfterRender};
+use super::query;
 use super::select;
-use super::targets::ArtifactDecl;
 use crate::project::Diagnostics;
 use crate::store::fsutil::replace_file;
+use crate::store::history;
 use crate::store::lockfile::{LOCK_FILE, LockEntry, LockFile};
-use crate::store::{Digest, history};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Computed now.
-    Built,
-    /// Taken from the store without computing (output was missing or edited, or the action
-    /// was already cached under a new key).
-    Restored,
-    /// Already current; nothing done.
-    Fresh,
-    Failed,
-    /// A planned output its inputs cannot give (see `BuildError::Skipped`); the reason is in
-    /// `warnings`. Not a failure; nothing is written and a stale output is removed.
-    Skipped,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArtifactEvent {
-    pub id: String,
-    pub status: Status,
-    pub digest: Option<Digest>,
-    pub key: Option<Digest>,
-    pub ms: u64,
-    pub error: Option<String>,
-    /// Project-relative output path, for materialized artifacts.
-    pub output: Option<String>,
-    /// Non-fatal problems met while computing it (e.g. truncated audio decoded as far as it goes).
-    pub warnings: Vec<String>,
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub built: usize,
+    /// Taken from the remote cache instead of computed.
+    pub downloaded: usize,
     pub restored: usize,
     pub fresh: usize,
     pub failed: usize,
@@ -81,6 +56,9 @@ pub enum RenderError {
     Selection(String),
     #[error("{0}")]
     Io(String),
+    /// An input changed while building (under `watch`): the work in flight was abandoned.
+    #[error("cancelled: an input changed")]
+    Cancelled,
 }
 
 /// The outcome of a render.
@@ -99,11 +77,13 @@ pub struct Options {
     pub previews: bool,
     /// Also write each built track's frames as PNGs (`--keep-frames`).
     pub keep_frames: bool,
+    /// Build only this machine's share (`--shard K/N`); nothing is materialized.
+    pub shard: Option<super::select::Shard>,
 }
 
 impl Options {
     pub fn new(jobs: usize) -> Options {
-        Options { jobs, materialize: true, previews: true, keep_frames: false }
+        Options { jobs, materialize: true, previews: true, keep_frames: false, shard: None }
     }
 }
 
@@ -124,9 +104,17 @@ pub fn render_with(
     let index = query::artifact_index(db).clone();
     let mut selected = select::select(&index, ids).map_err(RenderError::Selection)?;
     if !opts.previews {
-        selected.retain(|id| !matches!(index[id].recipe, super::targets::Recipe::Preview { .. }));
+        selected.retain(|id| !index[id].preview);
     }
-    let order = select::with_dependencies(&index, &selected);
+    let opts = Options { materialize: opts.materialize && opts.shard.is_none(), ..opts };
+    // A shard builds the artifacts it owns, and its share of the segments of those it does not.
+    let (selected, shares) = match opts.shard {
+        Some(shard) => select::split(&index, &selected, shard),
+        None => (selected, Vec::new()),
+    };
+    let mut order = shares.clone();
+    order.extend(select::build_order(&index, &selected));
+    let shares: BTreeSet<String> = shares.into_iter().collect();
     let requested: BTreeSet<&str> = selected.iter().map(String::as_str).collect();
 
     let (_lock, waited) = env.store.lock_build().map_err(|e| RenderError::Io(format!("taking the build lock: {e}")))?;
@@ -147,33 +135,52 @@ pub fn render_with(
         });
     }
     env.take_log();
+    env.set_shard(opts.shard);
     reporter.started(order.len());
 
     let output_dir = config.settings.output_dir.clone();
+    env.budget.set_limit(jobs);
     let next = AtomicUsize::new(0);
     let running = AtomicUsize::new(0);
+    let cancelled = AtomicUsize::new(0);
     let events = Mutex::new(Vec::with_capacity(order.len()));
     let (tx, rx) = std::sync::mpsc::channel();
     env.set_sink(Some(tx));
+    env.set_epoch(Some(t0));
     std::thread::scope(|s| {
         let workers = jobs.clamp(1, order.len().max(1));
         running.store(workers, Ordering::SeqCst);
         for _ in 0..workers {
             let db = db.clone();
-            let (next, running, events, order, index, requested, output_dir) =
-                (&next, &running, &events, &order, &index, &requested, &output_dir);
+            let (next, running, cancelled, events, order, index, requested, output_dir, shares) =
+                (&next, &running, &cancelled, &events, &order, &index, &requested, &output_dir, &shares);
             s.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(id) = order.get(i) else { break };
-                    let t = Instant::now();
-                    let decl = &index[id];
-                    let materialize = opts.materialize && decl.materialized && requested.contains(id.as_str());
-                    let mut event = process(&db, decl, materialize.then_some(output_dir.as_str()));
-                    event.ms = t.elapsed().as_millis() as u64;
-                    reporter.artifact(&event);
-                    events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+                let work = std::panic::AssertUnwindSafe(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(id) = order.get(i) else { break };
+                        let t = Instant::now();
+                        let decl = &index[id];
+                        let materialize = opts.materialize && decl.materialized && requested.contains(id.as_str());
+                        let mut event = match opts.shard {
+                            Some(shard) if shares.contains(id) => share(&db, decl, shard),
+                            _ => process(&db, decl, materialize.then_some(output_dir.as_str())),
+                        };
+                        event.us = t.elapsed().as_micros() as u64;
+                        event.ms = event.us / 1000;
+                        event.start_us = t.duration_since(t0).as_micros() as u64;
+                        event.query = decl.action.query();
+                        event.thread = super::event::thread_lane();
+                        reporter.artifact(&event);
+                        events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+                    }
+                });
+                // An input changed under `watch`: stop, and let the next render start over.
+                if salsa::Cancelled::catch(work).is_err() {
+                    cancelled.fetch_add(1, Ordering::SeqCst);
+                    next.store(usize::MAX / 2, Ordering::SeqCst);
                 }
+                drop(db);
                 running.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -190,9 +197,15 @@ pub fn render_with(
         }
     });
     env.set_sink(None);
+    env.set_epoch(None);
+    env.set_shard(None);
     for event in rx.try_iter() {
         reporter.sub_artifact(&event);
         events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    }
+    if cancelled.load(Ordering::SeqCst) > 0 {
+        env.clear_memo();
+        return Err(RenderError::Cancelled);
     }
     env.clear_memo();
     let mut events = events.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -202,17 +215,12 @@ pub fn render_with(
         update_lock(&env.root, env.store.root(), &events, &index, ids.is_empty())
             .map_err(|e| RenderError::Io(format!("writing {LOCK_FILE}: {e}")))?;
     }
+    // Mark what this render used, for `gc --max-size` (least recently used goes first).
+    events.iter().filter_map(|e| e.digest).for_each(|d| env.store.touch(&d));
     if opts.materialize {
-        super::run_json::write(db, &config, &index, &events)
-            .map_err(|e| RenderError::Io(format!("writing run.json: {e}")))?;
-    }
-    if opts.keep_frames {
-        for e in events.iter().filter(|e| e.status != Status::Failed && e.id.ends_with("/video.mp4")) {
-            let Some(decl) = index.get(&e.id) else { continue };
-            let dir = env.root.join(decl.output_path(&config.settings.output_dir)).with_file_name("frames");
-            if let Err(err) = super::segment::export_frames(db, &e.id, &dir) {
-                return Err(RenderError::Io(format!("--keep-frames: {err}")));
-            }
+        let cx = AfterRender { db, config: &config, index: &index, events: &events, keep_frames: opts.keep_frames };
+        for f in flow::registry(db).flows() {
+            f.after_render(&cx).map_err(RenderError::Io)?;
         }
     }
     let _ = env.stat.save();
@@ -221,6 +229,7 @@ pub fn render_with(
     for e in &events {
         match e.status {
             Status::Built => summary.built += 1,
+            Status::Downloaded => summary.downloaded += 1,
             Status::Restored => summary.restored += 1,
             Status::Fresh => summary.fresh += 1,
             Status::Failed => summary.failed += 1,
@@ -232,40 +241,47 @@ pub fn render_with(
 }
 
 fn failed(id: &str, e: &BuildError) -> ArtifactEvent {
-    ArtifactEvent {
-        id: id.to_string(),
-        status: Status::Failed,
-        digest: None,
-        key: None,
-        ms: 0,
-        error: Some(e.to_string()),
-        output: None,
-        warnings: vec![],
-    }
+    let mut event = ArtifactEvent::new(id, Status::Failed);
+    event.error = Some(e.to_string());
+    event
 }
 
 /// A planned output that is not made: its stale file (from a run where it was) goes.
 fn skipped(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>, reason: String) -> ArtifactEvent {
-    let mut event = ArtifactEvent {
-        id: decl.id.clone(),
-        status: Status::Skipped,
-        digest: None,
-        key: None,
-        ms: 0,
-        error: None,
-        output: None,
-        warnings: vec![reason],
-    };
+    let mut event = ArtifactEvent::new(&decl.id, Status::Skipped);
+    event.warnings = vec![reason];
+    event.decided = decl.deps.iter().any(|d| db.env().was_computed(d));
     if let Some(dir) = output_dir {
         let path = db.env().root.join(decl.output_path(dir));
-        if path.is_file()
-            && let Err(e) = std::fs::remove_file(&path)
-        {
-            event.status = Status::Failed;
-            event.error = Some(format!("{}: removing the stale output {}: {e}", decl.id, path.display()));
+        if path.is_file() {
+            event.decided = true;
+            if let Err(e) = std::fs::remove_file(&path) {
+                event.status = Status::Failed;
+                event.error = Some(format!("{}: removing the stale output {}: {e}", decl.id, path.display()));
+            }
         }
     }
     event
+}
+
+/// `--shard`: build this shard's share of an artifact another shard assembles (a video's
+/// segments). Reported as skipped, with what was built; the segments report themselves.
+fn share(db: &Database, decl: &ArtifactDecl, shard: super::select::Shard) -> ArtifactEvent {
+    let cx = super::action::Cx::new(db, &decl.id, &decl.deps);
+    match decl.action.share(&cx, shard) {
+        Some(Ok(what)) => {
+            let mut event = ArtifactEvent::new(&decl.id, Status::Skipped);
+            event.warnings = vec![what];
+            event.decided = true;
+            event
+        }
+        Some(Err(e)) => failed(&decl.id, &e),
+        None => {
+            let mut event = ArtifactEvent::new(&decl.id, Status::Skipped);
+            event.warnings = vec![format!("shard {}/{} builds it", shard.count, shard.count)];
+            event
+        }
+    }
 }
 
 /// Build one artifact and, when asked, make its output file current.
@@ -276,27 +292,31 @@ fn process(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>) -> Arti
         Err(e) => return failed(&decl.id, &e),
     };
     let computed = db.env().was_computed(&decl.id);
-    let mut status = if computed { Status::Built } else { Status::Fresh };
+    let downloaded = db.env().was_downloaded(&decl.id);
+    let mut status = if computed {
+        Status::Built
+    } else if downloaded {
+        Status::Downloaded
+    } else {
+        Status::Fresh
+    };
     let mut output = None;
     if let Some(dir) = output_dir {
         let rel = decl.output_path(dir);
         match materialize(db, decl, &built, &rel) {
-            Ok(true) if !computed => status = Status::Restored,
+            Ok(true) if !computed && !downloaded => status = Status::Restored,
             Ok(_) => {}
             Err(e) => return failed(&decl.id, &e),
         }
         output = Some(rel);
     }
-    ArtifactEvent {
-        id: decl.id.clone(),
-        status,
-        digest: Some(built.digest),
-        key: Some(built.key),
-        ms: 0,
-        error: None,
-        output,
-        warnings: db.env().take_warnings(&decl.id),
-    }
+    let mut event = ArtifactEvent::new(&decl.id, status);
+    event.digest = Some(built.digest);
+    event.key = Some(built.key);
+    event.output = output;
+    event.warnings = db.env().take_warnings(&decl.id);
+    event.notes = db.env().take_notes(&decl.id);
+    event
 }
 
 /// Make `rel` hold the artifact's bytes. Returns whether the file had to be (re)written.
@@ -326,13 +346,17 @@ fn update_lock(
         if e.status == Status::Skipped {
             lock.entries.remove(&e.id);
         }
-        if let (Some(output), Some(digest), Some(key)) = (&e.output, e.digest, e.key) {
+        let Some(key) = e.key else { continue };
+        // History for `explain`: whatever this render computed or restored (intermediates and
+        // segments too, and a first build whose lock entry came with the checkout), and every
+        // lock entry whose key changed. A no-op render reads and writes none of it.
+        let mut record = matches!(e.status, Status::Built | Status::Restored | Status::Downloaded);
+        if let (Some(output), Some(digest)) = (&e.output, e.digest) {
             let entry = LockEntry { id: e.id.clone(), path: output.clone(), digest, key };
-            if let Some(old) = lock.entries.insert(e.id.clone(), entry)
-                && old.key == key
-            {
-                continue; // unchanged: no history to record
-            }
+            let old = lock.entries.insert(e.id.clone(), entry);
+            record |= old.is_none_or(|old| old.key != key);
+        }
+        if record {
             history::record(cache, &e.id, key)?;
         }
     }

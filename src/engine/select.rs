@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::targets::ArtifactDecl;
+use super::action::ArtifactDecl;
 use crate::project::diagnostic::suggestion;
 
 /// Artifact ids named by `ids` (all artifacts when empty), or an error naming the bad id.
@@ -53,4 +53,132 @@ pub fn with_dependencies(index: &BTreeMap<String, ArtifactDecl>, selected: &[Str
         visit(id, index, &mut seen, &mut order);
     }
     order
+}
+
+/// The order a render takes work in: every input before what reads it and, among the artifacts
+/// whose inputs are ready, cheap ones before heavy ones (video), so a small edit shows up
+/// before a long rebuild finishes. Deterministic.
+pub fn build_order(index: &BTreeMap<String, ArtifactDecl>, selected: &[String]) -> Vec<String> {
+    let all = with_dependencies(index, selected);
+    let position: BTreeMap<&str, usize> = all.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut waiting: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut readers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for id in &all {
+        let deps: Vec<&str> = index
+            .get(id)
+            .map(|a| a.deps.iter().map(String::as_str).filter(|d| position.contains_key(d)).collect())
+            .unwrap_or_default();
+        waiting.insert(id, deps.len());
+        for d in deps {
+            readers.entry(d).or_default().push(id);
+        }
+    }
+    let rank = |id: &str| (index.get(id).is_some_and(|a| a.action.heavy()), position[id]);
+    let mut ready: BTreeSet<((bool, usize), &str)> =
+        waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| (rank(id), *id)).collect();
+    let mut order = Vec::with_capacity(all.len());
+    while let Some(next) = ready.pop_first() {
+        let id = next.1;
+        order.push(id.to_string());
+        for r in readers.get(id).into_iter().flatten() {
+            if let Some(n) = waiting.get_mut(r) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.insert((rank(r), r));
+                }
+            }
+        }
+    }
+    // A dependency cycle leaves its members waiting: queue them last; building them reports it.
+    let placed: BTreeSet<String> = order.iter().cloned().collect();
+    order.extend(all.iter().filter(|id| !placed.contains(*id)).cloned());
+    order
+}
+
+/// `render --shard K/N`: this machine's share of a render split across N machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based (`K - 1`).
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// `K/N` with 1 ≤ K ≤ N ≤ 1000.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let err = || format!("`{s}` is not a shard: expected K/N with 1 ≤ K ≤ N ≤ 1000, e.g. 2/3");
+        let (k, n) = s.split_once('/').ok_or_else(err)?;
+        let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
+        if k == 0 || n == 0 || k > n || n > 1000 {
+            return Err(err());
+        }
+        Ok(Shard { index: k - 1, count: n })
+    }
+
+    /// Whether the `i`th unit of a split (a segment) is this shard's.
+    pub fn owns(&self, i: u32) -> bool {
+        i % self.count == self.index
+    }
+
+    pub fn is_last(&self) -> bool {
+        self.index + 1 == self.count
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
+}
+
+/// Split `selected` deterministically: (artifacts this shard builds, artifacts of which it
+/// builds only its share of sub-artifacts). Artifacts that are heavy or read a heavy one (videos
+/// and what is made from them) belong to the last shard, which assembles them from every shard's
+/// segments; every shard builds its share of the heavy ones' segments. The others are dealt out
+/// round-robin in id order. The same selection gives the same split on every machine.
+pub fn split(index: &BTreeMap<String, ArtifactDecl>, selected: &[String], shard: Shard) -> (Vec<String>, Vec<String>) {
+    let mut late = BTreeSet::new();
+    for id in with_dependencies(index, selected) {
+        let Some(a) = index.get(&id) else { continue };
+        if a.action.heavy() || a.deps.iter().any(|d| late.contains(d)) {
+            late.insert(id);
+        }
+    }
+    let mut sorted: Vec<&String> = selected.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    let (mut owned, mut shares) = (Vec::new(), Vec::new());
+    let mut n = 0u32;
+    for id in sorted {
+        if late.contains(id) {
+            if shard.is_last() {
+                owned.push(id.clone());
+            } else {
+                shares.push(id.clone());
+            }
+        } else {
+            if shard.owns(n) {
+                owned.push(id.clone());
+            }
+            n += 1;
+        }
+    }
+    (owned, shares)
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::Shard;
+
+    #[test]
+    fn shards_parse_and_split_indices() {
+        let s = Shard::parse("2/3").unwrap();
+        assert_eq!(s, Shard { index: 1, count: 3 });
+        assert_eq!(s.to_string(), "2/3");
+        assert_eq!((0..7).filter(|&k| s.owns(k)).collect::<Vec<_>>(), [1, 4]);
+        assert!(Shard::parse("3/3").unwrap().is_last());
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0", "1/1001"] {
+            assert!(Shard::parse(bad).unwrap_err().contains("K/N"), "{bad}");
+        }
+    }
 }

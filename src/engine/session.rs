@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use salsa::Setter;
 
 use super::db::{BuildEnv, Database, Mode};
-use crate::project::album::AudioRef;
-use crate::project::{self, Config, Diagnostic, Diagnostics, SourceText, TargetSpec, paths};
+use super::flow::{self, CheckCx, Registry};
+use super::globs::Globs;
+use crate::project::{self, Config, Diagnostic, Diagnostics, SourceText, paths};
 use crate::store::Store;
 
 pub const RECIPES_DIR: &str = "recipes";
@@ -65,21 +66,29 @@ pub struct Session {
 }
 
 impl Session {
-    /// Open the project at `root` with `overrides` (`--set`), ready to build or plan.
+    /// Open the project at `root` with `overrides` (`--set`) and the built-in flows, ready to
+    /// build or plan.
     pub fn open(root: &Path, overrides: &[String], mode: Mode) -> Result<Session, Diagnostics> {
-        let sources = read_sources(root)?;
-        Session::from_sources(root, sources, overrides, mode, None)
+        Session::open_with(root, overrides, mode, super::flows::builtin())
     }
 
-    /// As [`Session::open`], but with the store at `store_root` (for `audit --rebuild`).
+    /// As [`Session::open`], with the flows in `flows`.
+    pub fn open_with(root: &Path, overrides: &[String], mode: Mode, flows: Registry) -> Result<Session, Diagnostics> {
+        let sources = read_sources(root)?;
+        Session::from_sources(root, sources, overrides, mode, None, flows)
+    }
+
+    /// As [`Session::open_with`], from texts already read, with the store at `store_root` (for
+    /// `audit --rebuild`).
     pub fn from_sources(
         root: &Path,
         sources: Sources,
         overrides: &[String],
         mode: Mode,
         store_root: Option<&Path>,
+        flows: Registry,
     ) -> Result<Session, Diagnostics> {
-        let config = project::load(sources.project.as_deref(), &sources.recipes, overrides)?;
+        let config = project::load(sources.project.as_deref(), &sources.recipes, overrides, &flows.kinds())?;
         let root = root.to_path_buf();
         for (key, rel) in
             [("project.cache", &config.settings.cache_dir), ("project.output", &config.settings.output_dir)]
@@ -89,12 +98,12 @@ impl Session {
         }
         let store_dir = store_root.map_or_else(|| root.join(&config.settings.cache_dir), Path::to_path_buf);
         let store = Store::open(&store_dir).map_err(|e| io_diag(&config.settings.cache_dir, e))?;
-        let mut db = Database::new(BuildEnv::new(root.clone(), store, mode));
+        let mut db = Database::new(BuildEnv::new(root.clone(), store, mode, std::sync::Arc::new(flows)));
         // Expands the source globs once, into the database.
         set_sources(&mut db, sources, overrides);
         {
             use super::db::Db;
-            check_inputs(&root, &config, db.inputs().globs(&db))?;
+            check_inputs(&db, &root, &config, db.inputs().globs(&db))?;
         }
         Ok(Session { root, db, config })
     }
@@ -114,7 +123,8 @@ pub fn set_sources(db: &mut Database, sources: Sources, overrides: &[String]) {
         inputs.set_overrides(db).to(overrides.to_vec());
     }
     if let Ok(config) = super::query::config(db).clone() {
-        let globs = super::textures::expand_globs(&db.env().root, &config);
+        let patterns = flow::registry(db).globs(&config);
+        let globs = super::globs::expand(&db.env().root, &config.settings.inputs, patterns.iter().map(String::as_str));
         if db.inputs().globs(db) != &globs {
             db.inputs().set_globs(db).to(globs);
         }
@@ -123,8 +133,8 @@ pub fn set_sources(db: &mut Database, sources: Sources, overrides: &[String]) {
 }
 
 /// The project files the config reads (audio inputs, models, anchors), sorted.
-pub fn input_files(config: &Config, globs: &super::textures::Globs) -> Vec<String> {
-    let mut files: Vec<String> = super::targets::artifacts(config, globs).into_values().flat_map(|a| a.files).collect();
+pub fn input_files(flows: &Registry, config: &Config, globs: &Globs) -> Vec<String> {
+    let mut files: Vec<String> = flows.artifacts(config, globs).into_values().flat_map(|a| a.files).collect();
     files.sort();
     files.dedup();
     files
@@ -138,16 +148,23 @@ pub fn refresh_files(db: &mut Database, config: &Config) {
     let old = inputs.files(db).clone();
     let mut new = std::collections::BTreeMap::new();
     let globs = inputs.globs(db).clone();
-    for path in input_files(config, &globs) {
-        let digest = db.env().stat.digest(&db.env().root.join(&path)).ok().flatten();
+    for path in input_files(flow::registry(db), config, &globs) {
+        // A project file, or a file in a declared input root: read where it lives on this
+        // machine, known to the build by its name and content only.
+        let location = paths::resolve_input(&db.env().root, &config.settings.inputs, &path)
+            .unwrap_or_else(|_| db.env().root.join(&path));
+        let digest = db.env().stat.digest(&location).ok().flatten();
         let handle = match old.get(&path) {
             Some(&h) => {
                 if h.digest(db) != digest {
                     h.set_digest(db).to(digest);
                 }
+                if h.location(db) != &location {
+                    h.set_location(db).to(location);
+                }
                 h
             }
-            None => FileInput::new(db, path.clone(), digest),
+            None => FileInput::new(db, path.clone(), location, digest),
         };
         new.insert(path, handle);
     }
@@ -156,121 +173,13 @@ pub fn refresh_files(db: &mut Database, config: &Config) {
     }
 }
 
-/// Audio inputs must exist inside the project, and artifact references must name artifacts.
-fn check_inputs(root: &Path, config: &Config, globs: &super::textures::Globs) -> Result<(), Diagnostics> {
-    let index = super::targets::artifacts(config, globs);
-    let mut diags = Vec::new();
-    check_texture_sources(root, config, globs, &index, &mut diags);
-    for spec in config.targets.values() {
-        let TargetSpec::Album(album) = spec else { continue };
-        for (i, track) in album.tracks.iter().enumerate() {
-            let key = format!("{}.track[{i}].audio", album.id);
-            let problem = audio_problem(root, &index, &album.id, &track.audio, "an album cannot analyse itself");
-            if let Some(message) = problem {
-                diags.push(match config.origins.get(&key) {
-                    Some(origin) => origin.diagnostic(&key, message),
-                    None => Diagnostic { file: String::new(), line: None, col: None, key: key.clone(), message },
-                });
-            }
-            // The model files the track's video reads.
-            let c = &track.video.controller;
-            let mut needed = vec![
-                (
-                    "decoder.model",
-                    &track.video.decoder.model,
-                    "an ONNX decoder: input `latent` [B,8,16,16] → `image` [B,3,H,W]",
-                ),
-                ("controller.anchors", &c.anchors, "an .npz with `anchors` (K,8,16,16)"),
-                ("controller.anchor_set", &c.meta, "the models' meta.json"),
-            ];
-            if let Some(p) = &c.projection {
-                needed.push(("controller.projection", p, "an .npz projection, or projection = \"none\""));
-            }
-            for (what, file, expected) in needed {
-                let problem = match paths::resolve_inside(root, file) {
-                    Err(e) => Some(e),
-                    Ok(p) if !p.is_file() => {
-                        Some(format!("`{file}`: no such file in the project (expected {expected})"))
-                    }
-                    Ok(_) => None,
-                };
-                if let Some(message) = problem {
-                    let key = format!("{}.track[{i}].{what}", album.id);
-                    let message = if what == "controller.anchor_set" {
-                        message
-                    } else {
-                        format!("{message} (anchor set `{}`)", c.anchor_set)
-                    };
-                    diags.push(match config.origins.get(&format!("{}.track[{i}].audio", album.id)) {
-                        Some(origin) => origin.diagnostic(&key, message),
-                        None => Diagnostic { file: String::new(), line: None, col: None, key, message },
-                    });
-                }
-            }
-        }
-    }
+/// What only the file system and the other targets can show (missing inputs, artifact ids that
+/// name nothing), asked of each target's flow.
+fn check_inputs(db: &Database, root: &Path, config: &Config, globs: &Globs) -> Result<(), Diagnostics> {
+    let flows = flow::registry(db);
+    let index = flows.artifacts(config, globs);
+    let cx = CheckCx { root, config, index: &index, globs };
+    let diags: Vec<Diagnostic> =
+        config.targets.iter().filter_map(|(id, t)| Some(flows.flow(t.kind)?.check(id, t, &cx))).flatten().collect();
     if diags.is_empty() { Ok(()) } else { Err(Diagnostics(diags)) }
-}
-
-/// What is wrong with an audio input of target `owner`: a file missing or outside the project,
-/// an unknown artifact, or one of `owner`'s own outputs (`itself` says why that cannot be).
-fn audio_problem(
-    root: &Path,
-    index: &std::collections::BTreeMap<String, super::targets::ArtifactDecl>,
-    owner: &str,
-    audio: &AudioRef,
-    itself: &str,
-) -> Option<String> {
-    match audio {
-        AudioRef::File(f) => match paths::resolve_inside(root, f) {
-            Err(e) => Some(e),
-            Ok(p) if !p.is_file() => Some(format!("`{f}`: no such file in the project")),
-            Ok(_) => None,
-        },
-        AudioRef::Artifact(a) if !index.contains_key(a) => {
-            let hint = crate::project::diagnostic::suggestion(a, index.keys().map(String::as_str));
-            Some(format!("no artifact `{a}`{hint}"))
-        }
-        AudioRef::Artifact(a) if a.starts_with(&format!("{owner}/")) => {
-            Some(format!("`{a}` is an output of `{owner}`; {itself}"))
-        }
-        AudioRef::Artifact(_) => None,
-    }
-}
-
-/// Texture sources: files must exist inside the project, globs must match something, artifact
-/// references must name artifacts of other targets.
-fn check_texture_sources(
-    root: &Path,
-    config: &Config,
-    globs: &super::textures::Globs,
-    index: &std::collections::BTreeMap<String, super::targets::ArtifactDecl>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    use crate::project::textures::SourceRef;
-    for spec in config.targets.values() {
-        let TargetSpec::Textures(t) = spec else { continue };
-        for (key, list) in [("sources", &t.sources), ("pad_sources", &t.pad_sources), ("drum_sources", &t.drum_sources)]
-        {
-            for s in list.iter() {
-                let audio = match s {
-                    SourceRef::Glob(g) if globs.get(g).is_none_or(Vec::is_empty) => {
-                        Some(Err(format!("`{g}` matches no file in the project")))
-                    }
-                    SourceRef::Glob(_) => None,
-                    SourceRef::File(f) => Some(Ok(AudioRef::File(f.clone()))),
-                    SourceRef::Artifact(a) => Some(Ok(AudioRef::Artifact(a.clone()))),
-                };
-                let problem = match audio {
-                    None => None,
-                    Some(Err(e)) => Some(e),
-                    Some(Ok(a)) => audio_problem(root, index, &t.id, &a, "a texture library cannot mine itself"),
-                };
-                if let Some(message) = problem {
-                    let file = config.target_files.get(&t.id).cloned().unwrap_or_default();
-                    diags.push(Diagnostic { file, line: None, col: None, key: format!("{}.{key}", t.id), message });
-                }
-            }
-        }
-    }
 }

@@ -8,6 +8,7 @@ pub mod accumulator;
 pub mod frame;
 pub mod mfcc;
 pub mod onset;
+pub mod prepare;
 pub mod synthetic;
 
 pub use accumulator::FeatureAccumulator;

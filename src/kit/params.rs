@@ -1,13 +1,15 @@
 //! Validated voice parameters: schema values plus per-layer gain, mute and optional ADSR.
+//!
+//! Values are validated where recipes are read (`project::kit`, against the ranges of
+//! [`crate::kit::schema`]); here they are only held, and clamped into range when read.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::Serialize;
 
 use crate::dsp::envelope::Adsr;
 use crate::dsp::level::db_to_lin;
-use crate::kit::schema::{Instrument, LAYER_SCHEMA, ParamSpec, layer_param};
+use crate::kit::schema::{Instrument, ParamSpec, layer_param};
 
 /// Per-layer controls. The default (0 dB, not muted, no envelope) reproduces the legacy sound.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -32,47 +34,23 @@ impl LayerParams {
         if self.mute { 0.0 } else { db_to_lin(self.gain_db) }
     }
 
-    /// Build from the keys of a layer table (`mute` as 0/1), validating every key against
-    /// [`LAYER_SCHEMA`]. Error keys read `layer.<layer>.<key>`. Any envelope key present turns
-    /// the ADSR on, missing envelope keys taking their schema defaults.
-    pub fn from_values(layer: &str, values: &BTreeMap<String, f64>) -> Result<Self, Vec<ParamError>> {
-        let mut errors = Vec::new();
-        let mut get = |name: &str| -> Option<f64> {
-            let spec = layer_param(name)?;
-            let v = values.get(name).copied()?;
-            match check(spec, &format!("layer.{layer}.{name}"), v) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            }
+    /// Build from validated values of the layer keys of [`crate::kit::LAYER_SCHEMA`]
+    /// (`value(key)`; `None` takes the key's default; `mute` as 0/1). `envelope` turns the ADSR
+    /// on (a recipe does so by naming any of [`crate::kit::schema::ENVELOPE_KEYS`]).
+    pub fn from_values(value: impl Fn(&str) -> Option<f64>, envelope: bool) -> Self {
+        let get = |name: &str| {
+            let spec = layer_param(name);
+            let v = value(name).or(spec.map(|s| s.default)).unwrap_or(0.0);
+            spec.map_or(v, |s| s.clamp(v))
         };
-        let gain_db = get("gain_db").unwrap_or(0.0);
-        let mute = get("mute").is_some_and(|v| v == 1.0);
-        let env_keys = ["attack_ms", "decay_ms", "sustain", "release_ms", "gate_ms"];
-        let has_env = env_keys.iter().any(|k| values.contains_key(*k));
-        let mut env = |name: &str| {
-            let default = layer_param(name).map_or(0.0, |p| p.default);
-            get(name).unwrap_or(default)
-        };
-        let adsr = Adsr {
-            attack_ms: env("attack_ms"),
-            decay_ms: env("decay_ms"),
-            sustain: env("sustain"),
-            release_ms: env("release_ms"),
-            gate_ms: env("gate_ms"),
-        };
-        for key in values.keys() {
-            if layer_param(key).is_none() {
-                errors.push(ParamError::UnknownKey {
-                    key: format!("layer.{layer}.{key}"),
-                    suggestion: closest(key, LAYER_SCHEMA.iter().map(|p| p.name)),
-                    allowed: LAYER_SCHEMA.iter().map(|p| p.name).collect(),
-                });
-            }
-        }
-        if errors.is_empty() { Ok(Self { gain_db, mute, adsr: has_env.then_some(adsr) }) } else { Err(errors) }
+        let adsr = envelope.then(|| Adsr {
+            attack_ms: get("attack_ms"),
+            decay_ms: get("decay_ms"),
+            sustain: get("sustain"),
+            release_ms: get("release_ms"),
+            gate_ms: get("gate_ms"),
+        });
+        Self { gain_db: get("gain_db"), mute: get("mute") == 1.0, adsr }
     }
 
     /// Multiply `buf` (sample 0 = the layer's onset) by the gain and envelope.
@@ -107,50 +85,6 @@ impl VoiceParams {
         }
     }
 
-    /// Validate user values (missing keys take defaults) and layer tables; reports every
-    /// problem at once. Error keys are relative to the voice table (`tune`,
-    /// `layer.punch.gain_db`); the caller adds file and table context.
-    pub fn from_values(
-        inst: Instrument,
-        values: &BTreeMap<String, f64>,
-        layers: &BTreeMap<String, BTreeMap<String, f64>>,
-    ) -> Result<Self, Vec<ParamError>> {
-        let mut out = Self::defaults(inst);
-        let mut errors = Vec::new();
-        for (key, &v) in values {
-            match inst.param(key) {
-                Some(spec) => match check(spec, key, v) {
-                    Ok(v) => {
-                        out.values.insert(key.clone(), v);
-                    }
-                    Err(e) => errors.push(e),
-                },
-                None => errors.push(ParamError::UnknownKey {
-                    key: key.clone(),
-                    suggestion: closest(key, inst.schema().iter().map(|p| p.name)),
-                    allowed: inst.schema().iter().map(|p| p.name).collect(),
-                }),
-            }
-        }
-        for (layer, table) in layers {
-            if !inst.layers().contains(&layer.as_str()) {
-                errors.push(ParamError::UnknownLayer {
-                    key: format!("layer.{layer}"),
-                    suggestion: closest(layer, inst.layers().iter().copied()),
-                    allowed: inst.layers().to_vec(),
-                });
-                continue;
-            }
-            match LayerParams::from_values(layer, table) {
-                Ok(lp) => {
-                    out.layers.insert(layer.clone(), lp);
-                }
-                Err(mut e) => errors.append(&mut e),
-            }
-        }
-        if errors.is_empty() { Ok(out) } else { Err(errors) }
-    }
-
     /// The value of `spec`, clamped into range (default when absent or NaN), so rendering never
     /// sees an out-of-range value even from hand-built params.
     pub fn value(&self, spec: &ParamSpec) -> f64 {
@@ -178,90 +112,9 @@ impl Knobs<'_> {
     }
 }
 
-/// A rejected parameter. `key` is relative to the voice table.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ParamError {
-    UnknownKey { key: String, suggestion: Option<&'static str>, allowed: Vec<&'static str> },
-    UnknownLayer { key: String, suggestion: Option<&'static str>, allowed: Vec<&'static str> },
-    OutOfRange { key: String, value: f64, min: f64, max: f64, unit: &'static str },
-    NotFinite { key: String },
-    NotBool { key: String, value: f64 },
-}
-
-impl fmt::Display for ParamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParamError::UnknownKey { key, suggestion, allowed }
-            | ParamError::UnknownLayer { key, suggestion, allowed } => {
-                let what = if matches!(self, ParamError::UnknownLayer { .. }) { "layer" } else { "key" };
-                write!(f, "unknown {what} `{key}`")?;
-                if let Some(s) = suggestion {
-                    write!(f, " (did you mean `{s}`?)")?;
-                }
-                write!(f, "; allowed: {}", allowed.join(", "))
-            }
-            ParamError::OutOfRange { key, value, min, max, unit } => {
-                let unit = if unit.is_empty() { String::new() } else { format!(" {unit}") };
-                write!(f, "`{key}` = {value} is out of range; allowed {min}..={max}{unit}")
-            }
-            ParamError::NotFinite { key } => write!(f, "`{key}` must be a finite number"),
-            ParamError::NotBool { key, value } => {
-                write!(f, "`{key}` = {value} must be true or false")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ParamError {}
-
-/// Validate one value against its spec.
-fn check(spec: &ParamSpec, key: &str, value: f64) -> Result<f64, ParamError> {
-    if !value.is_finite() {
-        return Err(ParamError::NotFinite { key: key.to_string() });
-    }
-    if spec.unit == "bool" && value != 0.0 && value != 1.0 {
-        return Err(ParamError::NotBool { key: key.to_string(), value });
-    }
-    if !spec.contains(value) {
-        return Err(ParamError::OutOfRange {
-            key: key.to_string(),
-            value,
-            min: spec.min,
-            max: spec.max,
-            unit: spec.unit,
-        });
-    }
-    Ok(value)
-}
-
-/// The candidate closest to `name` by edit distance, if it is plausibly a typo
-/// (distance ≤ max(1, len/3)).
-fn closest(name: &str, candidates: impl Iterator<Item = &'static str>) -> Option<&'static str> {
-    let limit = (name.chars().count() / 3).max(1);
-    candidates.map(|c| (levenshtein(name, c), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
-        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-    }
 
     #[test]
     fn defaults_are_complete() {
@@ -273,39 +126,18 @@ mod tests {
     }
 
     #[test]
-    fn from_values_accepts_and_fills() {
-        let layers = BTreeMap::from([("punch".to_string(), map(&[("gain_db", -6.0), ("attack_ms", 2.0)]))]);
-        let p = VoiceParams::from_values(Instrument::Kick, &map(&[("tune", 60.0)]), &layers).expect("valid");
-        assert_eq!(p.values["tune"], 60.0);
-        assert_eq!(p.values["blend"], 0.3);
-        let punch = p.layer("punch");
-        assert_eq!(punch.gain_db, -6.0);
-        let adsr = punch.adsr.expect("envelope on");
+    fn layer_from_values_fills_defaults_and_clamps() {
+        let values = BTreeMap::from([("gain_db", -6.0), ("attack_ms", 2.0), ("mute", 1.0)]);
+        let l = LayerParams::from_values(|k| values.get(k).copied(), true);
+        assert_eq!(l.gain_db, -6.0);
+        assert!(l.mute);
+        let adsr = l.adsr.expect("envelope on");
         assert_eq!(adsr.attack_ms, 2.0);
         assert_eq!(adsr.sustain, 1.0);
-        assert_eq!(p.layer("room"), LayerParams::default());
-    }
-
-    #[test]
-    fn reports_every_error() {
-        let layers = BTreeMap::from([
-            ("punch".to_string(), map(&[("mute", 0.5), ("gain_bd", 1.0)])),
-            ("rooom".to_string(), map(&[])),
-        ]);
-        let errs = VoiceParams::from_values(
-            Instrument::Kick,
-            &map(&[("tune", 500.0), ("blnd", 0.1), ("room_air", f64::NAN)]),
-            &layers,
-        )
-        .expect_err("invalid");
-        assert_eq!(errs.len(), 6, "{errs:?}");
-        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("did you mean `blend`")));
-        assert!(text.iter().any(|t| t.contains("did you mean `room`")));
-        assert!(text.iter().any(|t| t.contains("did you mean `gain_db`")));
-        assert!(text.iter().any(|t| t.contains("30..=120 Hz")));
-        assert!(text.iter().any(|t| t.contains("layer.punch.mute")));
-        assert!(text.iter().any(|t| t.contains("finite")));
+        assert_eq!(adsr.gate_ms, 4000.0);
+        assert_eq!(LayerParams::from_values(|_| None, false), LayerParams::default());
+        let wild = LayerParams::from_values(|k| (k == "gain_db").then_some(1e9), false);
+        assert_eq!(wild.gain_db, 24.0);
     }
 
     #[test]
@@ -325,6 +157,6 @@ mod tests {
         let spec = Instrument::Kick.param("tune").expect("tune");
         assert_eq!(p.value(spec), 120.0);
         p.values.remove("tune");
-        assert_eq!(p.value(spec), 45.0);
+        assert_eq!(p.value(spec), 55.0);
     }
 }

@@ -14,7 +14,7 @@ pub struct ParamSpec {
     pub min: f64,
     /// Inclusive upper bound.
     pub max: f64,
-    /// `Hz`, `ms`, `s`, `dB`, `bool` (0 or 1), or `` for a normalised amount.
+    /// `Hz`, `ms`, `s`, `dB`, `st` (semitones), `bool` (0 or 1), or `` for a normalised amount.
     pub unit: &'static str,
     /// The layer it shapes, or `mix` / `voice` for whole-voice controls.
     pub layer: &'static str,
@@ -73,7 +73,7 @@ impl Instrument {
     /// Layer names, in mix order.
     pub fn layers(self) -> &'static [&'static str] {
         match self {
-            Instrument::Kick => &["punch", "room"],
+            Instrument::Kick => &["sub", "click", "knock", "room"],
             Instrument::Snare => &["exciter", "shell", "wires"],
             Instrument::Hat => &["metal", "air", "chick"],
         }
@@ -87,17 +87,18 @@ impl Instrument {
 
 const AMOUNT: (f64, f64) = (0.0, 1.0);
 
-/// `length_s`, shared by every voice.
+/// `length_s`, shared by every voice: a cap on the length, whose default is the hard maximum.
 const LENGTH: ParamSpec = ParamSpec {
     name: "length_s",
     display_name: "Length",
-    default: 0.5,
-    min: 0.05,
-    max: 4.0,
+    default: crate::kit::MAX_LENGTH_S,
+    min: crate::kit::MIN_LENGTH_S,
+    max: crate::kit::MAX_LENGTH_S,
     unit: "s",
     layer: "voice",
     tags: &["time"],
-    description: "Rendered length of the voice in seconds (output samples = round(length_s·sr)).",
+    description: "Longest the voice may last. A voice ends where it has decayed 60 dB below its peak \
+                  (never before 0.05 s); a shorter length_s cuts it there with a 20 ms fade-out.",
 };
 
 /// A normalised `[0, 1]` amount.
@@ -114,35 +115,91 @@ const fn amount(
 
 static KICK: &[ParamSpec] = &[
     ParamSpec {
+        name: "tune",
+        display_name: "Tune",
+        default: 55.0,
+        min: 30.0,
+        max: 120.0,
+        unit: "Hz",
+        layer: "sub",
+        tags: &["pitch"],
+        description: "End pitch of the body's sweep: the kick's note.",
+    },
+    ParamSpec {
+        name: "pitch_env_st",
+        display_name: "Pitch drop",
+        default: 24.0,
+        min: 0.0,
+        max: 48.0,
+        unit: "st",
+        layer: "sub",
+        tags: &["pitch"],
+        description: "Start pitch of the sweep, in semitones above tune (24 = two octaves).",
+    },
+    ParamSpec {
+        name: "pitch_decay_ms",
+        display_name: "Pitch decay",
+        default: 60.0,
+        min: 5.0,
+        max: 300.0,
+        unit: "ms",
+        layer: "sub",
+        tags: &["pitch", "time"],
+        description: "Time constant of the pitch sweep: pitch = tune + (start − tune)·e^(−t/τ).",
+    },
+    ParamSpec {
         name: "punch_decay",
         display_name: "Punch decay",
         default: 0.3,
         min: 0.1,
         max: 1.0,
         unit: "",
-        layer: "punch",
+        layer: "sub",
         tags: &["dynamics", "time"],
-        description: "Punch amplitude decay τ = 0.1 + 0.4·punch_decay seconds.",
+        description: "Body decay d = 100 + 400·x ms: the body oscillator's e^(−t/d), times its envelope \
+                      (1 ms attack, then a fall to −26 dB over d).",
     },
     amount(
         "click_amount",
         "Click amount",
         0.5,
-        "punch",
+        "sub",
         &["timbre", "dynamics"],
-        "Attack click: start pitch 150 + 100·x Hz, FM noise index x, drive 1 + 0.5·x.",
+        "FM noise on the body (index x, the attack's grit) and the drive 1 + 0.5·x of the final tanh.",
     ),
-    amount("click_snap", "Click snap", 0.01, "punch", &["timbre"], "Length of the FM click: τ = 5 + 20·x ms."),
+    amount("click_snap", "Click snap", 0.5, "sub", &["timbre"], "Length of the body's FM noise: τ = 5 + 20·x ms."),
     ParamSpec {
-        name: "tune",
-        display_name: "Tune",
-        default: 45.0,
-        min: 30.0,
-        max: 120.0,
+        name: "click_tone_hz",
+        display_name: "Click tone",
+        default: 6000.0,
+        min: 1000.0,
+        max: 16_000.0,
         unit: "Hz",
-        layer: "punch",
-        tags: &["pitch"],
-        description: "End pitch of the punch sweep.",
+        layer: "click",
+        tags: &["timbre"],
+        description: "High-pass of the click: a 25 ms noise burst falling to −26 dB over 12 ms, at −15.6 dB.",
+    },
+    ParamSpec {
+        name: "knock_hz",
+        display_name: "Knock",
+        default: 175.0,
+        min: 110.0,
+        max: 240.0,
+        unit: "Hz",
+        layer: "knock",
+        tags: &["pitch", "timbre"],
+        description: "Frequency of the knock, a damped sine under the attack.",
+    },
+    ParamSpec {
+        name: "knock_decay_ms",
+        display_name: "Knock decay",
+        default: 50.0,
+        min: 5.0,
+        max: 300.0,
+        unit: "ms",
+        layer: "knock",
+        tags: &["dynamics", "time"],
+        description: "The knock's decay k: e^(−t/k), times its envelope (a fall to −26 dB over k).",
     },
     ParamSpec {
         name: "room_tone_freq",
@@ -153,7 +210,7 @@ static KICK: &[ParamSpec] = &[
         unit: "Hz",
         layer: "room",
         tags: &["pitch", "space"],
-        description: "Pitch of the room layer (constant).",
+        description: "Pitch of the room layer (constant; decay 200 ms).",
     },
     amount(
         "room_air",
@@ -172,39 +229,91 @@ static KICK: &[ParamSpec] = &[
         unit: "ms",
         layer: "room",
         tags: &["space", "time"],
-        description: "Delay of the room layer behind the punch.",
+        description: "Delay of the room layer behind the body.",
     },
     amount(
         "blend",
         "Blend",
-        0.3,
+        0.0,
         "mix",
         &["space", "dynamics"],
-        "Level of the room layer in the mix (0 removes it exactly).",
+        "Level of the room layer in the mix (0, the default, leaves the room out).",
     ),
     LENGTH,
 ];
 
 static SNARE: &[ParamSpec] = &[
-    amount("tone", "Tone", 0.5, "shell", &["pitch"], "Fundamental f0 = 150 + 150·x Hz of the exciter and the shell."),
-    amount("wire", "Wire", 0.5, "wires", &["timbre", "dynamics"], "Snare-wire level and decay τ = 0.2 + 0.3·x s."),
+    amount(
+        "tone",
+        "Tone",
+        0.333,
+        "shell",
+        &["pitch"],
+        "Fundamental f0 = 150 + 150·x Hz of the exciter and the shell (0.333: 200 Hz).",
+    ),
+    amount(
+        "wire",
+        "Wire",
+        0.5,
+        "wires",
+        &["timbre", "dynamics"],
+        "Snare-wire level 0.08 + 0.92·x and decay e^(−t/(0.2 + 0.3·x)).",
+    ),
     amount("crack", "Crack", 0.5, "exciter", &["timbre"], "2 kHz band-pass boost 2 + 2·x on the exciter."),
-    amount("body", "Body", 0.5, "shell", &["timbre", "time"], "Shell ring: FDN feedback 0.85 + 0.11·x."),
+    amount(
+        "body",
+        "Body",
+        0.0,
+        "shell",
+        &["timbre", "time"],
+        "Shell ring: a feedback delay network (feedback 0.85 + 0.11·x) added at level x. \
+         0, the default, is a one-shot without ring.",
+    ),
+    ParamSpec {
+        name: "shell_decay_ms",
+        display_name: "Shell decay",
+        default: 180.0,
+        min: 20.0,
+        max: 2000.0,
+        unit: "ms",
+        layer: "shell",
+        tags: &["dynamics", "time"],
+        description: "Envelope of shell and wires: 1 ms attack, then a fall to −26 dB over this time.",
+    },
     LENGTH,
 ];
 
 static HAT: &[ParamSpec] = &[
     amount("tightness", "Tightness", 0.5, "mix", &["dynamics", "time"], "Decay τ = 0.8 − 0.76·x seconds."),
-    amount("sheen", "Sheen", 0.5, "air", &["timbre"], "Air level 0.5·x + 0.2."),
-    amount("dirt", "Dirt", 0.5, "mix", &["timbre"], "Bit crush to 16 − 8·x bits, then saturation tanh(x·(1 + dirt))."),
+    amount("sheen", "Sheen", 0.45, "air", &["timbre"], "Air (pink noise) level 0.5·x + 0.2."),
     amount(
-        "color",
-        "Color",
+        "dirt",
+        "Dirt",
         0.5,
+        "mix",
+        &["timbre"],
+        "Saturation: 4 kHz pre-emphasis, tanh with drive 1 + 2·x, de-emphasis (0 = clean).",
+    ),
+    amount("color", "Color", 0.5, "metal", &["pitch", "timbre"], "Metal base frequency 300 + 200·x Hz."),
+    amount(
+        "jitter",
+        "Jitter",
+        0.55,
         "metal",
         &["pitch", "timbre"],
-        "Metal base 300 + 200·x Hz and final high-pass 3000 + 1000·x Hz.",
+        "Random detune of the six metal partials: ratio·(1 + U(0, x)).",
     ),
+    ParamSpec {
+        name: "hpf_hz",
+        display_name: "High-pass",
+        default: 6000.0,
+        min: 1000.0,
+        max: 12_000.0,
+        unit: "Hz",
+        layer: "mix",
+        tags: &["timbre"],
+        description: "High-pass of the air noise and of the whole hat.",
+    },
     LENGTH,
 ];
 
@@ -290,6 +399,9 @@ pub static LAYER_SCHEMA: &[ParamSpec] = &[
     },
 ];
 
+/// The layer keys that turn a layer's ADSR on.
+pub const ENVELOPE_KEYS: [&str; 5] = ["attack_ms", "decay_ms", "sustain", "release_ms", "gate_ms"];
+
 /// The spec of a layer key.
 pub fn layer_param(name: &str) -> Option<&'static ParamSpec> {
     LAYER_SCHEMA.iter().find(|p| p.name == name)
@@ -330,7 +442,7 @@ mod tests {
     fn clamp_and_contains() {
         let p = Instrument::Kick.param("tune").expect("kick has tune");
         assert_eq!(p.clamp(1000.0), 120.0);
-        assert_eq!(p.clamp(f64::NAN), 45.0);
+        assert_eq!(p.clamp(f64::NAN), 55.0);
         assert!(!p.contains(f64::INFINITY));
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use crate::dsp::resample::{ResampleError, StreamResampler};
+use crate::features::prepare::{AudioPrep, MeanSquare, Trim, apply_gain_clipped, normalization_gain};
 use crate::features::{FeatureAccumulator, Features};
 use crate::media::decode::{
     DecodeError, DecodeInfo, MonoSink, SinkError, StreamFormat, decode_stream_bytes, decode_stream_path,
@@ -46,9 +47,38 @@ pub struct AnalyzedAudio {
 /// `CHANNEL_CHUNKS × CHUNK_SAMPLES` samples in flight) to this thread, which resamples and
 /// analyses them; the result is identical to the single-threaded [`features_of_bytes`].
 pub fn features_of_file(path: &Path, target_rate_hz: u32) -> Result<AnalyzedAudio, AnalyzeError> {
+    features_of_file_prepared(path, target_rate_hz, &AudioPrep::default())
+}
+
+/// [`features_of_file`] after [`AudioPrep`] (DOMAIN §C2): the resampled mono signal is cut to
+/// the trim window, then (with a normalization target) scaled to that RMS level and clipped to
+/// ±1, then analysed. Normalization needs the level of the whole (trimmed) signal first, so it
+/// decodes the file twice, still streaming (memory stays bounded). `samples_analysed` counts
+/// the trimmed samples, so the video's frame count follows the trim. The same `prep` always
+/// gives the same bits; `AudioPrep::default()` gives exactly [`features_of_file`]'s.
+pub fn features_of_file_prepared(
+    path: &Path,
+    target_rate_hz: u32,
+    prep: &AudioPrep,
+) -> Result<AnalyzedAudio, AnalyzeError> {
+    let gain = match prep.normalization_dbfs {
+        Some(target) => {
+            let mut meter = FeatureSink::new(target_rate_hz, Stage::measure(prep.trim));
+            let result = decode_streaming(path, &mut meter);
+            let mean_square = meter.complete_measure(result, &path.display().to_string())?;
+            Some(normalization_gain(mean_square, target))
+        }
+        None => None,
+    };
     let name = path.display().to_string();
-    let mut sink = FeatureSink::new(target_rate_hz);
-    let result = std::thread::scope(|scope| {
+    let mut sink = FeatureSink::new(target_rate_hz, Stage::analyse(target_rate_hz, prep.trim, gain));
+    let result = decode_streaming(path, &mut sink);
+    sink.complete(result, &name)
+}
+
+/// Decodes `path` on its own thread into `sink` (see [`features_of_file`]).
+fn decode_streaming(path: &Path, sink: &mut FeatureSink) -> Result<DecodeInfo, DecodeError> {
+    std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Message>(CHANNEL_CHUNKS);
         let decoder = scope.spawn(move || {
             let mut forward = ChannelSink { tx, pending: Vec::with_capacity(CHUNK_SAMPLES) };
@@ -68,8 +98,7 @@ pub fn features_of_file(path: &Path, target_rate_hz: u32) -> Result<AnalyzedAudi
         }
         drop(rx);
         decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    });
-    sink.complete(result, &name)
+    })
 }
 
 /// Mono samples per message from the decoding thread.
@@ -118,21 +147,127 @@ impl MonoSink for ChannelSink {
 
 /// [`features_of_file`] for an in-memory file; `name` labels errors and hints the format.
 pub fn features_of_bytes(bytes: &[u8], name: &str, target_rate_hz: u32) -> Result<AnalyzedAudio, AnalyzeError> {
-    let mut sink = FeatureSink::new(target_rate_hz);
+    let mut sink = FeatureSink::new(target_rate_hz, Stage::analyse(target_rate_hz, None, None));
     let result = decode_stream_bytes(bytes, name, &mut sink);
     sink.complete(result, name)
+}
+
+/// What happens to the resampled signal: cut to the trim window, then either measured (the
+/// normalization pass) or scaled and analysed.
+struct Stage {
+    /// The trim window, in samples at the target rate (resolved when the rate is known: it is).
+    trim: Option<Trim>,
+    target_rate_hz: u32,
+    /// Resampled samples seen so far (before trimming).
+    position: u64,
+    gain: Option<f64>,
+    scratch: Vec<f32>,
+    sink: StageSink,
+}
+
+enum StageSink {
+    Measure(MeanSquare),
+    Analyse(Box<FeatureAccumulator>),
+}
+
+impl Stage {
+    fn measure(trim: Option<Trim>) -> Self {
+        Self {
+            trim,
+            target_rate_hz: 0,
+            position: 0,
+            gain: None,
+            scratch: Vec::new(),
+            sink: StageSink::Measure(MeanSquare::default()),
+        }
+    }
+
+    fn analyse(target_rate_hz: u32, trim: Option<Trim>, gain: Option<f64>) -> Self {
+        Self {
+            trim,
+            target_rate_hz,
+            position: 0,
+            gain,
+            scratch: Vec::new(),
+            sink: StageSink::Analyse(Box::new(FeatureAccumulator::new(target_rate_hz))),
+        }
+    }
+
+    /// Takes the next resampled chunk.
+    fn push(&mut self, chunk: &[f32]) {
+        let start = self.position;
+        self.position += chunk.len() as u64;
+        let window = match self.trim {
+            // The window in absolute samples; `u64::MAX` stands for "to the end".
+            Some(t) => t.range(usize::MAX, self.target_rate_hz),
+            None => 0..usize::MAX,
+        };
+        let (lo, hi) = (window.start as u64, window.end as u64);
+        let from = lo.saturating_sub(start).min(chunk.len() as u64) as usize;
+        let to = hi.saturating_sub(start).min(chunk.len() as u64) as usize;
+        if from >= to {
+            return;
+        }
+        let part = &chunk[from..to];
+        let part = match self.gain {
+            Some(gain) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(part);
+                apply_gain_clipped(&mut self.scratch, gain);
+                self.scratch.as_slice()
+            }
+            None => part,
+        };
+        match &mut self.sink {
+            StageSink::Measure(m) => m.push(part),
+            StageSink::Analyse(a) => a.push(part),
+        }
+    }
 }
 
 struct FeatureSink {
     target_rate_hz: u32,
     resampler: Option<StreamResampler>,
-    accumulator: FeatureAccumulator,
+    stage: Stage,
     failure: Option<ResampleError>,
 }
 
 impl FeatureSink {
-    fn new(target_rate_hz: u32) -> Self {
-        Self { target_rate_hz, resampler: None, accumulator: FeatureAccumulator::new(target_rate_hz), failure: None }
+    fn new(target_rate_hz: u32, mut stage: Stage) -> Self {
+        stage.target_rate_hz = target_rate_hz;
+        Self { target_rate_hz, resampler: None, stage, failure: None }
+    }
+
+    /// The mean square of the (trimmed) signal, after a measuring pass.
+    fn complete_measure(mut self, result: Result<DecodeInfo, DecodeError>, name: &str) -> Result<f64, AnalyzeError> {
+        self.finish_stream(result, name)?;
+        match &self.stage.sink {
+            StageSink::Measure(m) => Ok(m.value()),
+            StageSink::Analyse(_) => Ok(0.0),
+        }
+    }
+
+    /// Flushes the resampler into the stage; the decode result or the first failure.
+    fn finish_stream(
+        &mut self,
+        result: Result<DecodeInfo, DecodeError>,
+        name: &str,
+    ) -> Result<DecodeInfo, AnalyzeError> {
+        let decode = match result {
+            Ok(info) => info,
+            Err(DecodeError::Sink { .. }) if self.failure.is_some() => {
+                return Err(self.resample_error(name));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(resampler) = self.resampler.take() {
+            let stage = &mut self.stage;
+            if let Err(e) = resampler.finish(&mut |chunk| stage.push(chunk)) {
+                self.failure = Some(e);
+                return Err(self.resample_error(name));
+            }
+        }
+        Ok(decode)
     }
 
     fn fail(&mut self, e: ResampleError) -> SinkError {
@@ -142,22 +277,13 @@ impl FeatureSink {
     }
 
     fn complete(mut self, result: Result<DecodeInfo, DecodeError>, name: &str) -> Result<AnalyzedAudio, AnalyzeError> {
-        let decode = match result {
-            Ok(info) => info,
-            Err(DecodeError::Sink { .. }) if self.failure.is_some() => {
-                return Err(self.resample_error(name));
-            }
-            Err(e) => return Err(e.into()),
+        let decode = self.finish_stream(result, name)?;
+        let accumulator = match std::mem::replace(&mut self.stage.sink, StageSink::Measure(MeanSquare::default())) {
+            StageSink::Analyse(a) => *a,
+            StageSink::Measure(_) => FeatureAccumulator::new(self.target_rate_hz),
         };
-        if let Some(resampler) = self.resampler.take() {
-            let accumulator = &mut self.accumulator;
-            if let Err(e) = resampler.finish(&mut |chunk| accumulator.push(chunk)) {
-                self.failure = Some(e);
-                return Err(self.resample_error(name));
-            }
-        }
-        let samples_analysed = self.accumulator.samples_seen() as u64;
-        Ok(AnalyzedAudio { features: self.accumulator.finish(), decode, samples_analysed })
+        let samples_analysed = accumulator.samples_seen() as u64;
+        Ok(AnalyzedAudio { features: accumulator.finish(), decode, samples_analysed })
     }
 
     fn resample_error(&mut self, name: &str) -> AnalyzeError {
@@ -190,10 +316,55 @@ impl MonoSink for FeatureSink {
         let Some(resampler) = self.resampler.as_mut() else {
             return Ok(());
         };
-        let accumulator = &mut self.accumulator;
-        match resampler.push(mono, &mut |chunk| accumulator.push(chunk)) {
+        let stage = &mut self.stage;
+        match resampler.push(mono, &mut |chunk| stage.push(chunk)) {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fail(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::features;
+    use crate::features::prepare::prepare;
+
+    /// A 48 kHz 24-bit WAV (no resampling) of a loud then quiet signal, and its samples.
+    fn wav_file(dir: &Path) -> (std::path::PathBuf, Vec<f32>) {
+        let samples: Vec<f32> = (0..96_000)
+            .map(|i| {
+                let level = if i < 48_000 { 0.6 } else { 0.05 };
+                level * ((i as f32 * 0.031).sin() + 0.3 * (i as f32 * 0.173).sin())
+            })
+            .collect();
+        let bytes = crate::media::wav::encode_pcm(&[&samples], 48_000, 24).unwrap();
+        let path = dir.join("t.wav");
+        std::fs::write(&path, &bytes).unwrap();
+        // The samples as the streaming decoder reads them (24-bit, symphonia's scaling).
+        let decoded = crate::media::decode::decode_bytes(&bytes, "t.wav").unwrap().samples_mono;
+        (path, decoded)
+    }
+
+    #[test]
+    fn prepared_analysis_is_the_analysis_of_the_prepared_signal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, samples) = wav_file(dir.path());
+        let plain = features_of_file(&path, 48_000).unwrap();
+        let same = features_of_file_prepared(&path, 48_000, &AudioPrep::default()).unwrap();
+        assert_eq!(plain, same);
+        for prep in [
+            AudioPrep { trim: Some(Trim { start_s: 0.75, end_s: Some(1.6) }), normalization_dbfs: None },
+            AudioPrep { trim: None, normalization_dbfs: Some(-14.0) },
+            AudioPrep { trim: Some(Trim { start_s: 1.0, end_s: None }), normalization_dbfs: Some(-20.0) },
+        ] {
+            let streamed = features_of_file_prepared(&path, 48_000, &prep).unwrap();
+            let prepared = prepare(&samples, 48_000, &prep);
+            assert_eq!(streamed.samples_analysed, prepared.len() as u64, "{prep:?}");
+            assert_eq!(streamed.features, features(&prepared, 48_000), "{prep:?}");
+        }
+        // A window past the end analyses nothing rather than failing.
+        let past = AudioPrep { trim: Some(Trim { start_s: 5.0, end_s: None }), normalization_dbfs: Some(-14.0) };
+        assert_eq!(features_of_file_prepared(&path, 48_000, &past).unwrap().samples_analysed, 0);
     }
 }

@@ -1,9 +1,12 @@
-//! Decoding audio files (WAV, FLAC, MP3, Ogg Vorbis, …) to mono f32 with symphonia.
+//! Decoding audio files (WAV, AIFF/AIFC, FLAC, MP3, Ogg Vorbis, AAC in MP4/M4A, …) to f32 with
+//! symphonia, channel by channel or as a mono mixdown.
 //!
-//! Any channel count is downmixed by channel mean in f32, exactly as `librosa.to_mono` does.
 //! Decoding streams packet by packet: the multichannel data of one packet is all that is ever
-//! held, and [`decode_stream_path`] hands mono chunks to a [`MonoSink`] so a caller (resampler,
-//! feature accumulator) never needs the whole signal in memory. Bad input is a typed
+//! held. [`decode_frames_path`] hands each packet's channels to a [`FrameSink`];
+//! [`decode_stream_path`] hands their mean to a [`MonoSink`] (downmixed in f32, channel by
+//! channel then divided, exactly as `librosa.to_mono` does), so a caller (resampler, feature
+//! accumulator) never needs the whole signal in memory. [`decode_channels`] collects every
+//! channel, [`decode_path`] the mixdown. Bad input is a typed
 //! [`DecodeError`] naming the file; audio that stops early decodes what is there and says so in
 //! `warnings`. WAVs that symphonia refuses before any audio (RIFX, RF64, odd bit widths,
 //! inconsistent RIFF sizes) are retried with [`crate::media::wav_lenient`].
@@ -19,7 +22,8 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
-use crate::media::wav_lenient::{decode_lenient_wav, looks_like_wav};
+use crate::media::mp4_edit::{EditTrim, audio_trim};
+use crate::media::wav_lenient::{decode_lenient_wav, fmt_is_plausible, looks_like_wav};
 
 /// Consecutive packets that may fail to decode before the file is declared corrupt.
 const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
@@ -91,8 +95,9 @@ pub enum DecodeError {
         /// File name.
         name: String,
     },
-    /// A sample is NaN or infinite.
-    #[error("{name}: non-finite sample (NaN or infinity) at frame {frame}")]
+    /// A sample is NaN, infinite, or beyond [`MAX_SAMPLE_MAGNITUDE`] (no audio: garbage that
+    /// would overflow once mixed or squared).
+    #[error("{name}: invalid sample (NaN, infinity or beyond ±1e6, i.e. 120 dB over full scale) at frame {frame}")]
     NonFiniteSample {
         /// File name.
         name: String,
@@ -151,6 +156,39 @@ pub trait MonoSink {
     fn push(&mut self, mono: &[f32]) -> Result<(), SinkError>;
 }
 
+/// Receives decoded audio channel by channel, in order.
+pub trait FrameSink {
+    /// Called once, before the first `push`.
+    fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError>;
+    /// Called with each decoded chunk: `planes[c]` holds channel `c`'s samples (finite values
+    /// only); every plane has the same length and there are `format.channels` planes.
+    fn push(&mut self, planes: &[&[f32]]) -> Result<(), SinkError>;
+}
+
+/// A [`FrameSink`] that hands the channel mean of every chunk to a [`MonoSink`].
+pub struct Downmix<'a> {
+    inner: &'a mut dyn MonoSink,
+    mono: Vec<f32>,
+}
+
+impl<'a> Downmix<'a> {
+    /// Wraps `inner`.
+    pub fn new(inner: &'a mut dyn MonoSink) -> Self {
+        Self { inner, mono: Vec::new() }
+    }
+}
+
+impl FrameSink for Downmix<'_> {
+    fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
+        self.inner.start(format)
+    }
+
+    fn push(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
+        downmix(planes, &mut self.mono);
+        self.inner.push(&self.mono)
+    }
+}
+
 /// Summary of a streamed decode.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DecodeInfo {
@@ -181,6 +219,45 @@ pub struct DecodedAudio {
     pub warnings: Vec<String>,
 }
 
+/// A whole file decoded with its channels kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// One vector per channel, all of one length, in the file's channel order.
+    pub channels: Vec<Vec<f32>>,
+    /// Sample rate in Hz.
+    pub sample_rate_hz: u32,
+    /// Frames decoded (the length of every channel).
+    pub frames_decoded: u64,
+    /// Codec short name (e.g. `vorbis`, `pcm_s16le`, `aac`).
+    pub codec: String,
+    /// Non-fatal problems, one line each.
+    pub warnings: Vec<String>,
+}
+
+impl Decoded {
+    /// The channel mean, bit for bit what [`decode_path`] returns for the same file.
+    pub fn mono(&self) -> Vec<f32> {
+        let planes: Vec<&[f32]> = self.channels.iter().map(Vec::as_slice).collect();
+        let mut mono = Vec::new();
+        downmix(&planes, &mut mono);
+        mono
+    }
+}
+
+/// Decodes a file from disk keeping every channel.
+pub fn decode_channels(path: &Path) -> Result<Decoded, DecodeError> {
+    let mut sink = CollectChannels::default();
+    let info = decode_frames_path(path, &mut sink)?;
+    Ok(sink.into_decoded(info))
+}
+
+/// [`decode_channels`] for an in-memory file; `name` labels errors and hints the format.
+pub fn decode_channels_bytes(bytes: &[u8], name: &str) -> Result<Decoded, DecodeError> {
+    let mut sink = CollectChannels::default();
+    let info = decode_frames_bytes(bytes, name, &mut sink)?;
+    Ok(sink.into_decoded(info))
+}
+
 /// Decodes an in-memory file; `name` (a path or label) appears in errors and picks the
 /// format hint by its extension.
 pub fn decode_bytes(bytes: &[u8], name: &str) -> Result<DecodedAudio, DecodeError> {
@@ -198,11 +275,27 @@ pub fn decode_path(path: &Path) -> Result<DecodedAudio, DecodeError> {
 
 /// Streams an in-memory file's mono audio into `sink`.
 pub fn decode_stream_bytes(bytes: &[u8], name: &str, sink: &mut dyn MonoSink) -> Result<DecodeInfo, DecodeError> {
+    decode_frames_bytes(bytes, name, &mut Downmix::new(sink))
+}
+
+/// Streams a file's mono audio into `sink`, reading the file incrementally.
+pub fn decode_stream_path(path: &Path, sink: &mut dyn MonoSink) -> Result<DecodeInfo, DecodeError> {
+    decode_frames_path(path, &mut Downmix::new(sink))
+}
+
+/// Streams an in-memory file's channels into `sink`.
+pub fn decode_frames_bytes(bytes: &[u8], name: &str, sink: &mut dyn FrameSink) -> Result<DecodeInfo, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::EmptyFile { name: name.to_string() });
     }
+    if !fmt_is_plausible(&bytes[..bytes.len().min(HEADER_PREFIX)]) {
+        return implausible_header(looks_like_wav(bytes), name, || {
+            decode_lenient_wav(&mut Cursor::new(bytes), name, sink)
+        });
+    }
     let mut tracked = TrackStart { inner: sink, started: false };
-    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &mut tracked) {
+    let edits = |rate_hz: u32| audio_trim(&mut Cursor::new(bytes), rate_hz);
+    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &edits, &mut tracked) {
         Err(e) if !tracked.started && looks_like_wav(bytes) => {
             with_fallback(e, decode_lenient_wav(&mut Cursor::new(bytes), name, sink))
         }
@@ -210,22 +303,55 @@ pub fn decode_stream_bytes(bytes: &[u8], name: &str, sink: &mut dyn MonoSink) ->
     }
 }
 
-/// Streams a file's mono audio into `sink`, reading the file incrementally.
-pub fn decode_stream_path(path: &Path, sink: &mut dyn MonoSink) -> Result<DecodeInfo, DecodeError> {
+/// Streams a file's channels into `sink`, reading the file incrementally.
+pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<DecodeInfo, DecodeError> {
     let name = path.display().to_string();
     let io = |source| DecodeError::Io { name: name.clone(), source };
     let file = File::open(path).map_err(io)?;
     if file.metadata().map_err(io)?.len() == 0 {
         return Err(DecodeError::EmptyFile { name });
     }
+    if !file_fmt_is_plausible(path) {
+        let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
+        return implausible_header(file_looks_like_wav(path), &name, || decode_lenient_wav(&mut reader, &name, sink));
+    }
     let mut tracked = TrackStart { inner: sink, started: false };
-    match decode_source(Box::new(file), extension_of(&name), &name, &mut tracked) {
+    let edits = |rate_hz: u32| File::open(path).ok().and_then(|mut f| audio_trim(&mut f, rate_hz));
+    match decode_source(Box::new(file), extension_of(&name), &name, &edits, &mut tracked) {
         Err(e) if !tracked.started && file_looks_like_wav(path) => {
             let file = File::open(path).map_err(io)?;
             let mut reader = BufReader::with_capacity(1 << 16, file);
             with_fallback(e, decode_lenient_wav(&mut reader, &name, sink))
         }
         other => other,
+    }
+}
+
+/// A WAVE or AIFF header declaring 0 or more than 64 channels or bits per sample: a WAV goes to
+/// the lenient reader (which names what is wrong), an AIFF is refused here.
+fn implausible_header(
+    wav: bool,
+    name: &str,
+    lenient: impl FnOnce() -> Result<DecodeInfo, DecodeError>,
+) -> Result<DecodeInfo, DecodeError> {
+    if wav {
+        lenient()
+    } else {
+        Err(DecodeError::Malformed {
+            name: name.to_string(),
+            detail: "the AIFF header declares no channels, more than 64, or an impossible sample size".to_string(),
+        })
+    }
+}
+
+/// Bytes of a file's start searched for its WAVE `fmt ` or AIFF `COMM` chunk.
+const HEADER_PREFIX: usize = 4096;
+
+fn file_fmt_is_plausible(path: &Path) -> bool {
+    let mut prefix = Vec::with_capacity(HEADER_PREFIX);
+    match File::open(path) {
+        Ok(f) => f.take(HEADER_PREFIX as u64).read_to_end(&mut prefix).map_or(true, |_| fmt_is_plausible(&prefix)),
+        Err(_) => true,
     }
 }
 
@@ -253,18 +379,18 @@ fn with_fallback(
 
 /// Records whether the wrapped sink has been started (after which no fallback is possible).
 struct TrackStart<'a> {
-    inner: &'a mut dyn MonoSink,
+    inner: &'a mut dyn FrameSink,
     started: bool,
 }
 
-impl MonoSink for TrackStart<'_> {
+impl FrameSink for TrackStart<'_> {
     fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
         self.started = true;
         self.inner.start(format)
     }
 
-    fn push(&mut self, mono: &[f32]) -> Result<(), SinkError> {
-        self.inner.push(mono)
+    fn push(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
+        self.inner.push(planes)
     }
 }
 
@@ -272,11 +398,14 @@ fn extension_of(name: &str) -> Option<String> {
     Path::new(name).extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
+/// Decodes with symphonia. `edits` reads an MP4 track's edit list for a sample rate (the MP4
+/// reader does not apply it): its priming frames are dropped and its padding cut.
 fn decode_source<'s>(
     source: Box<dyn MediaSource + 's>,
     extension: Option<String>,
     name: &str,
-    sink: &mut dyn MonoSink,
+    edits: &dyn Fn(u32) -> Option<EditTrim>,
+    sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
     let name_s = || name.to_string();
     let mss = MediaSourceStream::new(source, Default::default());
@@ -297,7 +426,7 @@ fn decode_source<'s>(
 
     let track = format.default_track(TrackType::Audio).ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?;
     let track_id = track.id;
-    let declared_frames = track.num_frames;
+    let mut declared_frames = track.num_frames;
     let params = track
         .codec_params
         .as_ref()
@@ -308,6 +437,12 @@ fn decode_source<'s>(
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() })?;
     let codec = decoder.codec_info().short_name.to_string();
+    let trim = if format.format_info().short_name == "isomp4" { params.sample_rate.and_then(edits) } else { None };
+    if let Some(EditTrim { keep_frames: Some(keep), .. }) = trim {
+        declared_frames = Some(keep);
+    }
+    let mut skip_left = trim.map_or(0, |t| t.skip_frames);
+    let mut keep_left = trim.and_then(|t| t.keep_frames).unwrap_or(u64::MAX);
 
     let mut warnings = Vec::new();
     let mut layout: Option<(u32, usize)> = None;
@@ -317,7 +452,6 @@ fn decode_source<'s>(
     let mut last_bad = String::new();
     let mut idle = 0usize;
     let mut planes: Vec<Vec<f32>> = Vec::new();
-    let mut mono: Vec<f32> = Vec::new();
 
     loop {
         let packet = match format.next_packet() {
@@ -429,12 +563,20 @@ fn decode_source<'s>(
         }
 
         buffer.copy_to_vecs_planar::<f32>(&mut planes);
-        downmix(&planes[..channels], frames, &mut mono);
-        if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+        // The edit list's priming and padding (MP4 only) are not part of the track.
+        let skip = skip_left.min(frames as u64) as usize;
+        skip_left -= skip as u64;
+        let take = keep_left.min((frames - skip) as u64) as usize;
+        keep_left -= take as u64;
+        if take == 0 {
+            continue;
+        }
+        let views: Vec<&[f32]> = planes[..channels].iter().map(|p| &p[skip..skip + take]).collect();
+        if let Some(i) = first_non_finite(&views) {
             return Err(DecodeError::NonFiniteSample { name: name_s(), frame: frames_decoded + i as u64 });
         }
-        sink.push(&mono).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
-        frames_decoded += frames as u64;
+        sink.push(&views).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+        frames_decoded += take as u64;
         if frames_decoded > MAX_FRAMES {
             return Err(DecodeError::Stalled {
                 name: name_s(),
@@ -453,6 +595,9 @@ fn decode_source<'s>(
             DecodeError::NoSamples { name: name_s() }
         });
     };
+    if frames_decoded == 0 {
+        return Err(DecodeError::NoSamples { name: name_s() });
+    }
     if bad_total > 0 {
         warnings.push(format!("{name}: skipped {bad_total} undecodable packet(s) (last: {last_bad})"));
     }
@@ -469,16 +614,26 @@ fn stalled(name: &str, packets: usize) -> DecodeError {
     DecodeError::Stalled { name: name.to_string(), detail: format!("{packets} packets in a row without audio") }
 }
 
+/// Largest sample magnitude accepted (float formats can hold anything up to 3.4e38; audio stays
+/// near ±1, and sums of squares of larger values overflow f32).
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 1e6;
+
+/// The first frame at which any channel holds NaN, infinity or a value beyond
+/// [`MAX_SAMPLE_MAGNITUDE`].
+pub(crate) fn first_non_finite(planes: &[&[f32]]) -> Option<usize> {
+    planes.iter().filter_map(|p| p.iter().position(|s| !s.is_finite() || s.abs() > MAX_SAMPLE_MAGNITUDE)).min()
+}
+
 /// Channel mean in f32: summed channel by channel, then divided by the count (numpy's order).
-fn downmix(planes: &[Vec<f32>], frames: usize, mono: &mut Vec<f32>) {
+pub(crate) fn downmix(planes: &[&[f32]], mono: &mut Vec<f32>) {
     mono.clear();
     match planes {
-        [] => mono.resize(frames, 0.0),
-        [only] => mono.extend_from_slice(&only[..frames]),
+        [] => {}
+        [only] => mono.extend_from_slice(only),
         [first, rest @ ..] => {
-            mono.extend_from_slice(&first[..frames]);
+            mono.extend_from_slice(first);
             for plane in rest {
-                for (m, &s) in mono.iter_mut().zip(&plane[..frames]) {
+                for (m, &s) in mono.iter_mut().zip(plane.iter()) {
                     *m += s;
                 }
             }
@@ -516,6 +671,40 @@ impl MonoSink for CollectSink {
 
     fn push(&mut self, mono: &[f32]) -> Result<(), SinkError> {
         self.samples.extend_from_slice(mono);
+        Ok(())
+    }
+}
+
+/// Collects every channel (reserving the declared length up front).
+#[derive(Default)]
+struct CollectChannels {
+    channels: Vec<Vec<f32>>,
+}
+
+impl CollectChannels {
+    fn into_decoded(self, info: DecodeInfo) -> Decoded {
+        Decoded {
+            channels: self.channels,
+            sample_rate_hz: info.sample_rate_hz,
+            frames_decoded: info.frames_decoded,
+            codec: info.codec,
+            warnings: info.warnings,
+        }
+    }
+}
+
+impl FrameSink for CollectChannels {
+    fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
+        let count = usize::from(format.channels);
+        let per_channel = format.declared_frames.map_or(0, |n| n.min(MAX_RESERVE_SAMPLES / count.max(1) as u64));
+        self.channels = (0..count).map(|_| Vec::with_capacity(per_channel as usize)).collect();
+        Ok(())
+    }
+
+    fn push(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
+        for (channel, plane) in self.channels.iter_mut().zip(planes) {
+            channel.extend_from_slice(plane);
+        }
         Ok(())
     }
 }
@@ -586,6 +775,10 @@ mod tests {
         assert!(matches!(err, DecodeError::NonFiniteSample { frame: 2, .. }), "{err}");
         let err = decode_bytes(&f32_wav(2, &[0.0, 0.0, f32::INFINITY, 0.0]), "i.wav").expect_err("inf");
         assert!(matches!(err, DecodeError::NonFiniteSample { frame: 1, .. }), "{err}");
+        // Finite but absurd: two channels of 3e38 would mix to infinity.
+        let err = decode_bytes(&f32_wav(2, &[0.5, 0.5, 3e38, 3e38]), "h.wav").expect_err("huge");
+        assert!(matches!(err, DecodeError::NonFiniteSample { frame: 1, .. }), "{err}");
+        assert!(decode_bytes(&f32_wav(1, &[2.0, -8.0]), "hot.wav").is_ok(), "hot but plausible samples decode");
     }
 
     #[test]

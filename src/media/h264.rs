@@ -21,8 +21,8 @@ use super::video_error::check_rgb_frames;
 use super::yuv::{I420, i420_to_rgb, rgb_to_i420};
 
 /// Largest picture OpenH264 encodes (level 5.2), either orientation.
-const MAX_LONG_SIDE: u32 = 3840;
-const MAX_SHORT_SIDE: u32 = 2160;
+pub const MAX_LONG_SIDE: u32 = 3840;
+pub const MAX_SHORT_SIDE: u32 = 2160;
 /// Quantizers the encoder honours: OpenH264's quality-mode rate control never goes below 12.
 pub const QP_RANGE: std::ops::RangeInclusive<u8> = 12..=51;
 /// Frame rates the encoder and the muxer accept.
@@ -81,7 +81,9 @@ fn encoder_config(width: u32, height: u32, fps: u32, qp: u8) -> EncoderConfig {
         .num_threads(1)
         .usage_type(UsageType::CameraVideoRealTime)
         .profile(Profile::High)
-        .complexity(Complexity::Medium)
+        // Low: the quantizer is fixed, so this only trims the mode search — 23 % less time for
+        // 2 % more bytes on decoder frames at 512² (measured).
+        .complexity(Complexity::Low)
         .scene_change_detect(false)
         .adaptive_quantization(false)
         .background_detection(false)

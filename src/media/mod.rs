@@ -1,14 +1,21 @@
 //! Media I/O (layer 3): encoding and decoding the formats users' tools read.
 
 pub mod analyze;
+pub(crate) mod canvas;
 pub mod decode;
 pub mod font;
 pub mod h264;
 pub mod image;
+pub mod loudness;
+pub mod loudness_plot;
 pub mod mp4;
+pub mod mp4_edit;
 pub mod npz;
 pub mod opus;
+pub mod pcm;
 pub mod plot;
+pub mod sidecar;
+pub mod thumbs;
 pub mod video_error;
 pub mod wav;
 pub mod wav_lenient;

@@ -3,7 +3,7 @@
 //! Writes: f32, f64, uint8 and int64 arrays of any shape and 0-d unicode strings (numpy reads one back as a
 //! `str` with `str(z["metadata"])`). Entries are written in the order given, with a fixed
 //! 1980-01-01 timestamp and fixed permissions, so equal inputs give equal bytes.
-//! Reads: what `numpy.savez[_compressed]` writes for f32/f64/i32/i64/uint8 arrays and unicode strings.
+//! Reads: what `numpy.savez[_compressed]` writes for f16/f32/f64/i32/i64/uint8 arrays and unicode strings.
 
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
@@ -76,6 +76,8 @@ pub enum NpzError {
 /// The element data of an array read from a `.npy`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NpyData {
+    /// `<f2` (read only).
+    F16(Vec<half::f16>),
     /// `<f4`.
     F32(Vec<f32>),
     /// `<f8`.
@@ -103,6 +105,7 @@ impl NpyArray {
     /// The elements as f32 (converting f64 and integers); `None` for strings.
     pub fn to_f32_vec(&self) -> Option<Vec<f32>> {
         match &self.data {
+            NpyData::F16(v) => Some(v.iter().map(|x| x.to_f32()).collect()),
             NpyData::F32(v) => Some(v.clone()),
             NpyData::F64(v) => Some(v.iter().map(|&x| x as f32).collect()),
             NpyData::I32(v) => Some(v.iter().map(|&x| x as f32).collect()),
@@ -327,6 +330,7 @@ pub fn read_npy(bytes: &[u8], name: &str) -> Result<NpyArray, NpzError> {
         count.checked_mul(item).and_then(|n| data.get(..n)).ok_or_else(|| malformed("data shorter than its shape"))
     };
     let data = match descr {
+        "<f2" => NpyData::F16(take(2)?.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]])).collect()),
         "<f4" => NpyData::F32(take(4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
         "<f8" => NpyData::F64(
             take(8)?

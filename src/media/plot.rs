@@ -1,7 +1,8 @@
 //! `features.png`: a four-panel picture of a track's features — rms envelope, spectral
 //! centroid, onset strength and an MFCC heat map over time — drawn on a plain RGB raster.
 
-use super::font;
+use super::canvas::Canvas;
+use super::image::VideoError;
 
 pub const WIDTH: usize = 1200;
 const PANEL_H: usize = 150;
@@ -23,31 +24,6 @@ pub struct PlotData<'a> {
     pub mfcc: &'a [f32],
     pub n_mfcc: usize,
     pub sample_rate_hz: u32,
-}
-
-struct Canvas {
-    px: Vec<u8>,
-}
-
-impl Canvas {
-    fn set(&mut self, x: usize, y: usize, c: [u8; 3]) {
-        if x < WIDTH && y < HEIGHT {
-            let i = (y * WIDTH + x) * 3;
-            self.px[i..i + 3].copy_from_slice(&c);
-        }
-    }
-
-    fn rect(&mut self, x0: usize, y0: usize, w: usize, h: usize, c: [u8; 3]) {
-        for y in y0..y0 + h {
-            for x in x0..x0 + w {
-                self.set(x, y, c);
-            }
-        }
-    }
-
-    fn text(&mut self, x: usize, y: usize, s: &str, c: [u8; 3]) {
-        font::draw(s, 2, &mut |dx, dy| self.set(x + dx, y + dy, c));
-    }
 }
 
 /// Per column of the plot: the max of `v` over the frames that fall in it.
@@ -130,9 +106,8 @@ fn heatmap(c: &mut Canvas, y0: usize, d: &PlotData<'_>) {
 }
 
 /// Draw the plot and encode it as PNG bytes.
-pub fn features_png(d: &PlotData<'_>) -> Result<Vec<u8>, png::EncodingError> {
-    let mut c = Canvas { px: vec![0; WIDTH * HEIGHT * 3] };
-    c.rect(0, 0, WIDTH, HEIGHT, BG);
+pub fn features_png(d: &PlotData<'_>) -> Result<Vec<u8>, VideoError> {
+    let mut c = Canvas::new(WIDTH, HEIGHT, BG);
     let rms_max = d.rms.iter().copied().fold(0.0, f32::max);
     let onset_max = d.onset.iter().copied().fold(0.0, f32::max);
     let mut y = PAD;
@@ -143,15 +118,7 @@ pub fn features_png(d: &PlotData<'_>) -> Result<Vec<u8>, png::EncodingError> {
     curve(&mut c, y, "ONSET", d.onset, onset_max, [150, 235, 130], false);
     y += PANEL_H + PAD;
     heatmap(&mut c, y, d);
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, WIDTH as u32, HEIGHT as u32);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header()?;
-        w.write_image_data(&c.px)?;
-    }
-    Ok(out)
+    c.png()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use std::io::{self, ErrorKind, Read};
 
-use crate::media::decode::{DecodeError, DecodeInfo, MonoSink, StreamFormat};
+use crate::media::decode::{DecodeError, DecodeInfo, FrameSink, StreamFormat, first_non_finite};
 
 /// Frames converted per chunk handed to the sink.
 const CHUNK_FRAMES: usize = 4096;
@@ -20,6 +20,61 @@ const MAX_HEADER_CHUNK_BYTES: u32 = 1 << 16;
 /// Whether `prefix` (the first 12 bytes of a file) looks like a RIFF-family WAVE file.
 pub fn looks_like_wav(prefix: &[u8]) -> bool {
     prefix.len() >= 12 && matches!(&prefix[..4], b"RIFF" | b"RIFX" | b"RF64" | b"BW64") && &prefix[8..12] == b"WAVE"
+}
+
+/// Whether the first `fmt ` chunk within `prefix` (the start of a RIFF-family WAVE file) is one
+/// symphonia can be handed safely: 1–64 channels and 1–64 bits per sample. Files outside that
+/// (damaged headers) go to the lenient reader, which reports what is wrong; symphonia's WAV
+/// reader overflows on some of them. A prefix without a `fmt ` chunk counts as sane.
+pub fn fmt_is_plausible(prefix: &[u8]) -> bool {
+    if !looks_like_wav(prefix) {
+        return aiff_comm_is_plausible(prefix);
+    }
+    let big_endian = &prefix[..4] == b"RIFX";
+    let u16_at =
+        |b: &[u8]| if big_endian { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+    let u32_at = |b: &[u8]| {
+        let a = [b[0], b[1], b[2], b[3]];
+        if big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+    };
+    let mut at = 12usize;
+    while at + 8 <= prefix.len() {
+        let id = &prefix[at..at + 4];
+        let size = u32_at(&prefix[at + 4..]) as usize;
+        if id == b"fmt " {
+            let Some(body) = prefix.get(at + 8..at + 8 + 16) else { return true };
+            let channels = u16_at(&body[2..]);
+            let bits = u16_at(&body[14..]);
+            return (1..=64).contains(&channels) && (1..=64).contains(&bits);
+        }
+        at = match at.checked_add(8).and_then(|a| a.checked_add(size + (size & 1))) {
+            Some(next) => next,
+            None => return true,
+        };
+    }
+    true
+}
+
+/// The same for an AIFF/AIFF-C file's `COMM` chunk (big-endian channels and sample size).
+fn aiff_comm_is_plausible(prefix: &[u8]) -> bool {
+    if prefix.len() < 12 || &prefix[..4] != b"FORM" || !matches!(&prefix[8..12], b"AIFF" | b"AIFC") {
+        return true;
+    }
+    let mut at = 12usize;
+    while at + 8 <= prefix.len() {
+        let size = u32::from_be_bytes([prefix[at + 4], prefix[at + 5], prefix[at + 6], prefix[at + 7]]) as usize;
+        if &prefix[at..at + 4] == b"COMM" {
+            let Some(body) = prefix.get(at + 8..at + 8 + 8) else { return true };
+            let channels = i16::from_be_bytes([body[0], body[1]]);
+            let bits = i16::from_be_bytes([body[6], body[7]]);
+            return (1..=64).contains(&channels) && (1..=64).contains(&bits);
+        }
+        at = match at.checked_add(8).and_then(|a| a.checked_add(size + (size & 1))) {
+            Some(next) => next,
+            None => return true,
+        };
+    }
+    true
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +139,7 @@ impl ChunkReader<'_> {
 pub fn decode_lenient_wav(
     reader: &mut dyn Read,
     name: &str,
-    sink: &mut dyn MonoSink,
+    sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
     let name_s = || name.to_string();
     let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
@@ -212,7 +267,7 @@ fn stream_data(
     fmt: Fmt,
     data_bytes: u64,
     name: &str,
-    sink: &mut dyn MonoSink,
+    sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
     let name_s = || name.to_string();
     let declared_frames = data_bytes / fmt.block_align as u64;
@@ -225,7 +280,7 @@ fn stream_data(
     };
     let channels = u16::try_from(fmt.channels).unwrap_or(u16::MAX);
     let mut raw = vec![0u8; CHUNK_FRAMES * fmt.block_align];
-    let mut mono = Vec::with_capacity(CHUNK_FRAMES);
+    let mut planes: Vec<Vec<f32>> = vec![Vec::with_capacity(CHUNK_FRAMES); fmt.channels];
     let mut frames_decoded = 0u64;
     let mut remaining = data_bytes;
     let mut started = false;
@@ -245,11 +300,12 @@ fn stream_data(
                 .map_err(|source| DecodeError::Sink { name: name_s(), source })?;
                 started = true;
             }
-            convert_frames(r.big_endian, fmt, &raw[..frames * fmt.block_align], &mut mono);
-            if let Some(i) = mono.iter().position(|s| !s.is_finite()) {
+            convert_frames(r.big_endian, fmt, &raw[..frames * fmt.block_align], &mut planes);
+            let views: Vec<&[f32]> = planes.iter().map(Vec::as_slice).collect();
+            if let Some(i) = first_non_finite(&views) {
                 return Err(DecodeError::NonFiniteSample { name: name_s(), frame: frames_decoded + i as u64 });
             }
-            sink.push(&mono).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+            sink.push(&views).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
             frames_decoded += frames as u64;
         }
         remaining -= got as u64;
@@ -272,18 +328,14 @@ fn stream_data(
     Ok(DecodeInfo { sample_rate_hz: fmt.rate_hz, channels, frames_decoded, codec, warnings })
 }
 
-/// Converts whole frames to channel-mean f32 (summed in f32 channel by channel, then divided).
-fn convert_frames(big_endian: bool, fmt: Fmt, raw: &[u8], mono: &mut Vec<f32>) {
-    mono.clear();
+/// Converts whole frames to f32, one vector per channel.
+fn convert_frames(big_endian: bool, fmt: Fmt, raw: &[u8], planes: &mut [Vec<f32>]) {
+    planes.iter_mut().for_each(Vec::clear);
     let n = fmt.container_bytes;
-    let count = fmt.channels as f32;
     for frame in raw.chunks_exact(fmt.block_align) {
-        let mut acc = 0.0f32;
-        for (c, sample) in frame.chunks_exact(n).enumerate() {
-            let v = sample_to_f32(big_endian, fmt.encoding, sample);
-            acc = if c == 0 { v } else { acc + v };
+        for (plane, sample) in planes.iter_mut().zip(frame.chunks_exact(n)) {
+            plane.push(sample_to_f32(big_endian, fmt.encoding, sample));
         }
-        mono.push(if fmt.channels == 1 { acc } else { acc / count });
     }
 }
 
@@ -341,7 +393,7 @@ fn mulaw_to_i16(code: u8) -> i16 {
 mod tests {
     use super::*;
 
-    use crate::media::decode::{SinkError, StreamFormat};
+    use crate::media::decode::{Downmix, MonoSink, SinkError, StreamFormat};
 
     #[derive(Default)]
     struct Collect {
@@ -395,7 +447,7 @@ mod tests {
 
     fn decode(bytes: &[u8]) -> Result<(DecodeInfo, Collect), DecodeError> {
         let mut sink = Collect::default();
-        let info = decode_lenient_wav(&mut &bytes[..], "t.wav", &mut sink)?;
+        let info = decode_lenient_wav(&mut &bytes[..], "t.wav", &mut Downmix::new(&mut sink))?;
         Ok((info, sink))
     }
 

@@ -31,3 +31,16 @@ pub fn read_zip(bytes: &[u8]) -> zip::result::ZipResult<Vec<(String, Vec<u8>)>> 
     }
     Ok(out)
 }
+
+/// One entry of a zip file, read without loading the others (None when it has no such entry).
+pub fn read_zip_entry(path: &std::path::Path, name: &str) -> zip::result::ZipResult<Option<Vec<u8>>> {
+    let mut z = zip::ZipArchive::new(std::io::BufReader::new(std::fs::File::open(path)?))?;
+    let mut f = match z.by_name(name) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut buf = Vec::new();
+    std::io::copy(&mut f, &mut buf)?;
+    Ok(Some(buf))
+}

@@ -3,11 +3,17 @@
 //! Order (DOMAIN §C): clip [0,1] → bilinear resize (align corners) → tone curve → vignette →
 //! chroma shift → motion trails → grain → clip [0,1]. Every step is deterministic; grain is
 //! seeded per frame so any frame renders identically whether or not earlier frames were rendered.
+//! The single-step functions (`apply_tone_curve`, `apply_vignette`, …) are the reference
+//! formulas; [`apply`] and [`PostFxPipeline`] run the chain fused, in f32, without per-frame
+//! allocation (within a stated tolerance of the reference, see `pipeline.rs`).
 
 mod effects;
 mod grain;
 mod params;
+mod pipeline;
 mod resize;
+mod tone;
+mod tracks;
 mod trails;
 
 #[cfg(test)]
@@ -15,8 +21,11 @@ mod tests;
 
 pub use effects::{apply_chroma_shift, apply_tone_curve, apply_vignette, chroma_shift_px};
 pub use grain::{apply_grain, grain_plane};
-pub use params::{PostFxParams, ToneCurve};
+pub use params::{POSTFX_SETTINGS, PostFxParams, ToneCurve};
+pub use pipeline::PostFxPipeline;
 pub use resize::resize_bilinear;
+pub use tone::ToneLut;
+pub use tracks::PostFxTracks;
 pub use trails::TrailState;
 
 /// Number of colour channels in a [`Frame`].
@@ -77,6 +86,7 @@ impl Frame {
 }
 
 /// `clip(v, 0, 1)` with NaN mapped to 0.
+#[inline]
 fn clip_unit(v: f32) -> f32 {
     if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) }
 }
@@ -93,8 +103,17 @@ pub fn decoder_to_unit(x: f32) -> f32 {
 /// `Rng::derive(seed, "grain/{frame_index}")`. `params` is used as given; call
 /// [`PostFxParams::validate`] first — out-of-range values are clamped to their ranges here so
 /// the function never panics. Each effect whose knob is 0 is skipped (vignette 0 = off, see
-/// below; chroma 0 and grain 0 are exact no-ops anyway). A malformed input frame (`!is_valid()`) or empty input yields a
-/// black `out_w × out_h` frame.
+/// below; chroma 0 and grain 0 are exact no-ops anyway). A malformed input frame (`!is_valid()`)
+/// or empty input yields a black `out_w × out_h` frame. Per-frame values from param producers:
+/// pass [`PostFxTracks::at`]'s params for this frame.
+///
+/// Choice: strength 0 means "vignette off". The raw formula at s = 0 is (1 − r)^0.001, which
+/// is ≈ 1 inside the unit circle but exactly 0 where r ≥ 1 (it would black out the corners at
+/// the default settings), so the step is skipped instead.
+///
+/// Runs on a [`PostFxPipeline`] kept per thread for the last frame size and tone curve, so
+/// frame after frame of one render allocates nothing but the result; the result is the same as
+/// from a fresh pipeline.
 pub fn apply(
     frame: Frame,
     params: &PostFxParams,
@@ -104,29 +123,22 @@ pub fn apply(
     out_w: usize,
     out_h: usize,
 ) -> Frame {
-    let mut frame = frame;
-    if !frame.is_valid() {
+    if !frame.is_valid() || frame.data.is_empty() {
         return Frame::filled(out_w, out_h, 0.0);
     }
-    frame.clip_unit();
-    let mut frame = resize_bilinear(&frame, out_w, out_h);
-    apply_tone_curve(&mut frame, params.tone_curve);
-    // Choice: strength 0 means "vignette off". The raw formula at s = 0 is (1 − r)^0.001, which
-    // is ≈ 1 inside the unit circle but exactly 0 where r ≥ 1 (it would black out the corners at
-    // the default settings), so the step is skipped instead.
-    let vignette_strength = params.vignette_strength.clamp(0.0, 1.0);
-    if vignette_strength > 0.0 {
-        apply_vignette(&mut frame, vignette_strength);
+    thread_local! {
+        static PIPELINE: std::cell::RefCell<Option<PostFxPipeline>> = const { std::cell::RefCell::new(None) };
     }
-    apply_chroma_shift(&mut frame, params.chroma_shift.clamp(-params::CHROMA_SHIFT_MAX, params::CHROMA_SHIFT_MAX));
-    if params.motion_trails
-        && let Some(state) = trail
-    {
-        state.apply(&mut frame);
-    }
-    apply_grain(&mut frame, params.grain_intensity.clamp(0.0, 1.0), seed, frame_index);
-    frame.clip_unit();
-    frame
+    PIPELINE.with_borrow_mut(|cached| {
+        let fits = cached.as_ref().is_some_and(|p| p.fits(frame.width, frame.height, out_w, out_h, params));
+        if !fits {
+            *cached = Some(PostFxPipeline::new(frame.width, frame.height, out_w, out_h, params));
+        }
+        match cached.as_mut() {
+            Some(p) => p.render_frame(&frame, params, trail, seed, frame_index),
+            None => Frame::filled(out_w, out_h, 0.0),
+        }
+    })
 }
 
 /// Interleaved 8-bit RGB (`R G B R G B …`, row-major) with `floor(clip(x,0,1)·255 + 0.5)`.

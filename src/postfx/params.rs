@@ -1,5 +1,7 @@
 //! PostFX parameters: the tone-curve choice and the numeric knobs with their valid ranges.
 
+use crate::schema::{Kind, SettingSpec, spec};
+
 /// Largest allowed `|chroma_shift|`.
 pub const CHROMA_SHIFT_MAX: f64 = 0.05;
 
@@ -83,19 +85,58 @@ impl Default for PostFxParams {
     }
 }
 
-impl PostFxParams {
-    /// Check every numeric knob; each error names the key, its range and the offending value.
-    pub fn validate(&self) -> Result<(), Vec<String>> {
-        let mut errors = Vec::new();
-        check_range(&mut errors, "grain_intensity", self.grain_intensity, 0.0, 1.0);
-        check_range(&mut errors, "chroma_shift", self.chroma_shift, -CHROMA_SHIFT_MAX, CHROMA_SHIFT_MAX);
-        check_range(&mut errors, "vignette_strength", self.vignette_strength, 0.0, 1.0);
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
-    }
-}
+/// The `[album.NAME.postfx]` settings: defaults and ranges, written once (recipe validation,
+/// [`PostFxParams::validate`], `list --params` and `docs/settings.md` read them).
+pub const POSTFX_SETTINGS: [SettingSpec; 5] = [
+    SettingSpec {
+        table: "postfx",
+        key: "tone_curve",
+        kind: Kind::Choice { default: "filmlog", choices: &["filmlog", "punch", "pastel", "linear"] },
+        unit: "",
+        doc: "filmlog log(1+5x)/log(6), punch 0.95·x^0.85 + 0.05·x, pastel 0.9·x^1.25 + 0.1, or linear",
+    },
+    SettingSpec {
+        table: "postfx",
+        key: "grain_intensity",
+        kind: Kind::Number { default: 0.1, min: 0.0, max: 1.0 },
+        unit: "",
+        doc: "per-frame seeded film grain (× 0.15 in pixel values)",
+    },
+    SettingSpec {
+        table: "postfx",
+        key: "chroma_shift",
+        kind: Kind::Number { default: 0.0, min: -CHROMA_SHIFT_MAX, max: CHROMA_SHIFT_MAX },
+        unit: "",
+        doc: "red/blue split as a fraction of the frame's short side; the sign picks the direction",
+    },
+    SettingSpec {
+        table: "postfx",
+        key: "vignette_strength",
+        kind: Kind::Number { default: 0.0, min: 0.0, max: 1.0 },
+        unit: "",
+        doc: "darkening toward the corners, (1 − r)^(4s)",
+    },
+    SettingSpec {
+        table: "postfx",
+        key: "motion_trails",
+        kind: Kind::Bool { default: false },
+        unit: "",
+        doc: "blend each frame with a decaying trail of the previous ones",
+    },
+];
 
-fn check_range(errors: &mut Vec<String>, key: &str, value: f64, lo: f64, hi: f64) {
-    if !(value.is_finite() && (lo..=hi).contains(&value)) {
-        errors.push(format!("{key} must be in [{lo}, {hi}], got {value}"));
+impl PostFxParams {
+    /// Check every numeric knob against [`POSTFX_SETTINGS`]; each error names the key, its
+    /// range and the offending value.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let errors: Vec<String> = [
+            ("grain_intensity", self.grain_intensity),
+            ("chroma_shift", self.chroma_shift),
+            ("vignette_strength", self.vignette_strength),
+        ]
+        .into_iter()
+        .filter_map(|(key, v)| spec(&POSTFX_SETTINGS, key).check(v).err())
+        .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 }

@@ -1,59 +1,28 @@
 //! Loading a whole project: `Project.toml` + `recipes/*.toml` + `--set` overrides →
 //! validated `Config`, or every problem found, each with file, line and key.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::album::{self, AlbumSpec};
 use super::diagnostic::{Diagnostic, Diagnostics, suggestion};
-use super::kit::{self, KitSpec};
+use super::kind::{ReadCx, TargetKind};
 use super::reader::{Ctx, TableReader};
 use super::settings::{self, PROJECT_FILE, ProjectSettings};
-use super::song::{self, SongSpec};
+use super::target::Target;
 use super::value::{self, Kind, Node, Origin};
-use super::video;
-
-/// The kinds of target a recipe can declare, in build order.
-pub const KINDS: [&str; 4] = ["kit", "song", "album", "textures"];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetSpec {
-    Kit(Arc<KitSpec>),
-    Song(Arc<SongSpec>),
-    Album(Arc<AlbumSpec>),
-    Textures(Arc<super::textures::TexturesSpec>),
-}
-
-impl TargetSpec {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            TargetSpec::Kit(_) => "kit",
-            TargetSpec::Song(_) => "song",
-            TargetSpec::Album(_) => "album",
-            TargetSpec::Textures(_) => "textures",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub settings: ProjectSettings,
     /// Target id (`kit.demo`) → spec, sorted.
-    pub targets: BTreeMap<String, TargetSpec>,
+    pub targets: BTreeMap<String, Target>,
     /// Target id → the recipe file that declares it.
     pub target_files: BTreeMap<String, String>,
     /// Where keys that need further checks (audio paths, artifact references) were written,
     /// by key path (`album.demo.track[0].audio`).
     pub origins: BTreeMap<String, Origin>,
-    /// Video presets by name: (description, built in?, anchor set).
-    pub presets: BTreeMap<String, PresetInfo>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresetInfo {
-    pub description: String,
-    pub builtin: bool,
-    pub anchor_set: Option<String>,
+    /// `Project.toml` tables owned by a kind (`[preset.NAME]`), by name.
+    pub project_tables: BTreeMap<String, Node>,
 }
 
 /// A recipe file's project-relative path and text.
@@ -63,8 +32,14 @@ pub struct SourceText {
     pub text: String,
 }
 
-/// Validate a project from the texts of its files. Pure: no I/O.
-pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String]) -> Result<Config, Diagnostics> {
+/// Validate a project from the texts of its files, reading targets with `kinds` (in order: a
+/// kind may read the targets of the kinds before it). Pure: no I/O.
+pub fn load(
+    project: Option<&str>,
+    recipes: &[SourceText],
+    overrides: &[String],
+    kinds: &[&dyn TargetKind],
+) -> Result<Config, Diagnostics> {
     let ctx = Ctx::default();
     let mut project_overrides = Vec::new();
     let mut target_overrides = Vec::new();
@@ -76,7 +51,9 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
         }
     }
 
-    let mut project_presets = None;
+    let kind_tables: BTreeSet<&str> = kinds.iter().flat_map(|k| k.project_tables().iter().copied()).collect();
+    let mut project_tables = BTreeMap::new();
+    let mut project_unparsed = false;
     let settings = match project {
         None => {
             ctx.push(Diagnostic {
@@ -94,38 +71,47 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
                     insert(&mut node, &path, v, &ctx);
                 }
                 if let Kind::Table(top) = &mut node.kind {
-                    project_presets = top.remove("preset");
+                    for name in &kind_tables {
+                        if let Some(t) = top.remove(*name) {
+                            project_tables.insert(name.to_string(), t);
+                        }
+                    }
                 }
-                TableReader::new(&ctx, &node, "").map(|top| settings::read(&top)).unwrap_or_default()
+                let settings = TableReader::new(&ctx, &node, "").map(|top| settings::read(&top)).unwrap_or_default();
+                ctx.set_input_roots(settings.inputs.clone());
+                settings
             }
             Err(d) => {
                 ctx.push(d);
+                project_unparsed = true;
                 ProjectSettings::default()
             }
         },
     };
 
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
     // kind → name → (file, node)
     let mut tables: BTreeMap<String, BTreeMap<String, (String, Node)>> = BTreeMap::new();
+    // A Project.toml that cannot be parsed hides its settings (input roots, the sample rate):
+    // checking recipes against defaults would only add false errors.
+    let mut unparsed = project_unparsed;
     for src in recipes {
         let node = match value::parse(&src.path, &src.text) {
             Ok(n) => n,
             Err(d) => {
                 ctx.push(d);
+                unparsed = true;
                 continue;
             }
         };
         let Kind::Table(top) = node.kind else { continue };
         for (kind, kind_node) in top {
-            if !KINDS.contains(&kind.as_str()) {
-                let hint = suggestion(&kind, KINDS);
-                ctx.push(kind_node.origin.diagnostic(
-                    &kind,
-                    format!(
-                        "unknown target kind{hint}; recipes declare [{}]",
-                        KINDS.map(|k| format!("{k}.NAME")).join("], [")
-                    ),
-                ));
+            if !names.contains(&kind.as_str()) {
+                let hint = suggestion(&kind, names.iter().copied());
+                let kinds = names.iter().map(|k| format!("[{k}.NAME]")).collect::<Vec<_>>().join(", ");
+                ctx.push(
+                    kind_node.origin.diagnostic(&kind, format!("unknown target kind{hint}; recipes declare {kinds}")),
+                );
                 continue;
             }
             let Kind::Table(targets) = kind_node.kind else {
@@ -147,6 +133,11 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
             }
         }
     }
+    if unparsed {
+        // A recipe that cannot be parsed hides its targets: what refers to them would only add
+        // false errors. Report the syntax errors alone.
+        return Err(finish(ctx));
+    }
 
     for (path, v) in target_overrides {
         let (kind, name) = (&path[0], path.get(1).cloned().unwrap_or_default());
@@ -165,78 +156,37 @@ pub fn load(project: Option<&str>, recipes: &[SourceText], overrides: &[String])
         }
     }
 
-    let mut targets = BTreeMap::new();
-    let mut target_files = BTreeMap::new();
-    let mut kits = BTreeMap::new();
-    for (name, (file, node)) in tables.get("kit").into_iter().flatten() {
-        let id = format!("kit.{name}");
-        if let Some(t) = TableReader::new(&ctx, node, &id) {
-            kits.insert(id.clone(), kit::read(&t, &id, settings.sample_rate_hz));
-            target_files.insert(id, file.clone());
-        }
-    }
-    for (name, (file, node)) in tables.get("song").into_iter().flatten() {
-        let id = format!("song.{name}");
-        if let Some(t) = TableReader::new(&ctx, node, &id) {
-            let spec = song::read(&t, &id, settings.sample_rate_hz, &kits);
-            targets.insert(id.clone(), TargetSpec::Song(Arc::new(spec)));
-            target_files.insert(id, file.clone());
-        }
-    }
-    let declared: std::collections::BTreeSet<String> =
+    let declared: BTreeSet<String> =
         tables.iter().flat_map(|(k, t)| t.keys().map(move |n| format!("{k}.{n}"))).collect();
+    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+    let mut target_files = BTreeMap::new();
     let mut origins = BTreeMap::new();
-    let presets = video::presets(&ctx, project_presets.as_ref());
-    let vctx = video::VideoContext {
-        presets: &presets,
-        models_dir: &settings.models_dir,
-        onnxruntime: settings.onnxruntime.as_deref(),
-    };
-    for (name, (file, node)) in tables.get("album").into_iter().flatten() {
-        let id = format!("album.{name}");
-        if let Some(t) = TableReader::new(&ctx, node, &id) {
-            let (spec, o) = album::read(&t, &id, settings.sample_rate_hz, &declared, &vctx);
-            origins.extend(o);
-            targets.insert(id.clone(), TargetSpec::Album(Arc::new(spec)));
-            target_files.insert(id, file.clone());
+    for kind in kinds {
+        let mut read = Vec::new();
+        let cx = ReadCx::new(&ctx, &settings, &declared, &targets, &project_tables);
+        for (name, (file, node)) in tables.get(kind.name()).into_iter().flatten() {
+            let id = format!("{}.{name}", kind.name());
+            if let Some(t) = TableReader::new(&ctx, node, &id) {
+                read.push((id.clone(), kind.read(&t, &id, &cx)));
+                target_files.insert(id, file.clone());
+            }
         }
-    }
-    for (name, (file, node)) in tables.get("textures").into_iter().flatten() {
-        let id = format!("textures.{name}");
-        if let Some(t) = TableReader::new(&ctx, node, &id) {
-            let spec = super::textures::read(&t, &id, &declared);
-            targets.insert(id.clone(), TargetSpec::Textures(Arc::new(spec)));
-            target_files.insert(id, file.clone());
-        }
-    }
-    for (id, spec) in kits {
-        targets.insert(id, TargetSpec::Kit(Arc::new(spec)));
+        origins.extend(cx.into_origins());
+        targets.extend(read);
     }
 
     if ctx.is_empty() {
-        let presets = presets
-            .into_iter()
-            .map(|(name, p)| {
-                let anchor_set = match &p.overlay.kind {
-                    Kind::Table(m) => m.get("controller").and_then(|c| match &c.kind {
-                        Kind::Table(c) => c.get("anchor_set").and_then(|a| match &a.kind {
-                            Kind::Str(s) => Some(s.clone()),
-                            _ => None,
-                        }),
-                        _ => None,
-                    }),
-                    _ => None,
-                };
-                (name, PresetInfo { description: p.description, builtin: p.builtin, anchor_set })
-            })
-            .collect();
-        Ok(Config { settings, targets, target_files, origins, presets })
+        Ok(Config { settings, targets, target_files, origins, project_tables })
     } else {
-        let mut diags = ctx.into_diagnostics();
-        diags.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
-        diags.dedup();
-        Err(Diagnostics(diags))
+        Err(finish(ctx))
     }
+}
+
+fn finish(ctx: Ctx) -> Diagnostics {
+    let mut diags = ctx.into_diagnostics();
+    diags.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    diags.dedup();
+    Diagnostics(diags)
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -259,7 +209,9 @@ fn parse_override(arg: &str) -> Result<(Vec<String>, Node), Diagnostic> {
     Ok((parts, value::parse_override_value(arg, value.trim())))
 }
 
-/// Set `path` inside the table `node` to `v`, creating intermediate tables.
+/// Set `path` inside the table `node` to `v`, creating intermediate tables. A table to create
+/// whose name is a near miss of an existing sibling table (`instrument.leed` beside
+/// `instrument.lead`) is a typo, not a new table: reported with a did-you-mean, like recipe typos.
 fn insert(node: &mut Node, path: &[String], v: Node, ctx: &Ctx) {
     let Kind::Table(map) = &mut node.kind else {
         ctx.push(v.origin.diagnostic(&path.join("."), "cannot set a key inside a value that is not a table"));
@@ -268,6 +220,20 @@ fn insert(node: &mut Node, path: &[String], v: Node, ctx: &Ctx) {
     if path.len() == 1 {
         map.insert(path[0].clone(), v);
         return;
+    }
+    if !map.contains_key(&path[0]) {
+        let tables = map.iter().filter(|(_, n)| matches!(n.kind, Kind::Table(_))).map(|(k, _)| k.as_str());
+        if let Some(near) = super::diagnostic::did_you_mean(&path[0], tables) {
+            let arg = match &v.origin {
+                Origin::Override { arg } => arg.split_once('=').map_or(arg.to_string(), |(k, _)| k.to_string()),
+                Origin::File { .. } => path.join("."),
+            };
+            ctx.push(v.origin.diagnostic(
+                &arg,
+                format!("no table `{}` here (did you mean `{near}`?); --set adds a table only where no existing one is this close", path[0]),
+            ));
+            return;
+        }
     }
     let child = map
         .entry(path[0].clone())

@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::dsp::envelope::Adsr;
-use crate::kit::schema::LAYER_SCHEMA;
-use crate::kit::{Instrument, LayerParams, VoiceParams};
+use crate::kit::schema::{ENVELOPE_KEYS, LAYER_SCHEMA};
+use crate::kit::{Instrument, LayerParams, ParamSpec, VoiceParams};
 
 use super::reader::TableReader;
 
@@ -59,8 +58,7 @@ fn read_voice(v: &TableReader<'_>, inst: Instrument) -> VoiceSpec {
     let seed = v.int("seed", 0, 0, MAX_SEED) as u64;
     let mut params = VoiceParams::defaults(inst);
     for spec in inst.schema() {
-        let x = v.f64(spec.name, spec.default, spec.min, spec.max, spec.unit);
-        params.values.insert(spec.name.to_string(), x);
+        params.values.insert(spec.name.to_string(), read_spec(v, spec));
     }
     if let Some(layers) = v.table("layer") {
         for &layer in inst.layers() {
@@ -74,23 +72,70 @@ fn read_voice(v: &TableReader<'_>, inst: Instrument) -> VoiceSpec {
     VoiceSpec { instrument: inst, seed, params }
 }
 
-fn read_layer(l: &TableReader<'_>) -> LayerParams {
-    let mut values = BTreeMap::new();
-    let mut mute = false;
-    for spec in LAYER_SCHEMA {
-        if spec.name == "mute" {
-            mute = l.bool("mute", false);
-        } else {
-            values.insert(spec.name, l.f64(spec.name, spec.default, spec.min, spec.max, spec.unit));
-        }
+/// One key, validated against its spec: range and unit, or `true`/`false` for a `bool` spec.
+fn read_spec(t: &TableReader<'_>, spec: &ParamSpec) -> f64 {
+    if spec.unit == "bool" {
+        f64::from(u8::from(t.bool(spec.name, spec.default != 0.0)))
+    } else {
+        t.f64(spec.name, spec.default, spec.min, spec.max, spec.unit)
     }
-    const ENVELOPE_KEYS: [&str; 5] = ["attack_ms", "decay_ms", "sustain", "release_ms", "gate_ms"];
-    let adsr = ENVELOPE_KEYS.iter().any(|k| l.get(k).is_some()).then(|| Adsr {
-        attack_ms: values["attack_ms"],
-        decay_ms: values["decay_ms"],
-        sustain: values["sustain"],
-        release_ms: values["release_ms"],
-        gate_ms: values["gate_ms"],
-    });
-    LayerParams { gain_db: values["gain_db"], mute, adsr }
+}
+
+/// A `[kit.NAME.VOICE.layer.LAYER]` table: every key of [`LAYER_SCHEMA`]; naming any
+/// envelope key turns the layer's ADSR on.
+fn read_layer(l: &TableReader<'_>) -> LayerParams {
+    let values: BTreeMap<&str, f64> = LAYER_SCHEMA.iter().map(|spec| (spec.name, read_spec(l, spec))).collect();
+    let envelope = ENVELOPE_KEYS.iter().any(|k| l.get(k).is_some());
+    LayerParams::from_values(|k| values.get(k).copied(), envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::reader::Ctx;
+    use super::super::value::parse;
+    use super::*;
+
+    fn read_kit(toml: &str) -> (KitSpec, Vec<String>) {
+        let node = parse("kit.toml", toml).expect("toml");
+        let ctx = Ctx::default();
+        let spec = {
+            let t = TableReader::new(&ctx, &node, "kit.demo").expect("table");
+            read(&t, "kit.demo", 48_000)
+        };
+        (spec, ctx.into_diagnostics().iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn layer_keys_are_validated_by_their_spec() {
+        let (_, errors) = read_kit(
+            "[kick]\ntune = 60\n[kick.layer.sub]\ngain_db = 30\nmute = 1\nrelease_ms = -1\n\
+             [kick.layer.click]\nattak_ms = 2\n[kick.layer.punch]\ngain_db = 0\n",
+        );
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(
+            errors[0].contains("kick.layer.sub.gain_db: 30 is out of range: allowed -60 to 24 dB"),
+            "{}",
+            errors[0]
+        );
+        assert!(errors.iter().any(|e| e.contains("kick.layer.sub.mute: expected true or false")));
+        assert!(
+            errors.iter().any(|e| e.contains("kick.layer.sub.release_ms: -1 is out of range: allowed 0 to 4000 ms"))
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("kick.layer.click.attak_ms: unknown key (did you mean `attack_ms`?)"))
+        );
+        assert!(errors.iter().any(|e| e.contains("kick.layer.punch: unknown key")));
+    }
+
+    #[test]
+    fn layer_values_reach_the_spec() {
+        let (spec, errors) =
+            read_kit("[hat]\n[hat.layer.air]\ngain_db = -2\nmute = true\n[hat.layer.metal]\ndecay_ms = 80\n");
+        assert!(errors.is_empty(), "{errors:?}");
+        let hat = spec.voice(Instrument::Hat).expect("hat");
+        let air = hat.params.layer("air");
+        assert_eq!((air.gain_db, air.mute, air.adsr), (-2.0, true, None));
+        let metal = hat.params.layer("metal").adsr.expect("any envelope key turns the ADSR on");
+        assert_eq!((metal.decay_ms, metal.sustain, metal.gate_ms), (80.0, 1.0, 4000.0));
+    }
 }

@@ -7,15 +7,27 @@ use std::collections::BTreeMap;
 use super::diagnostic::{Diagnostic, suggestion};
 use super::value::{Kind, Node};
 
-/// Collects diagnostics during one validation pass.
+/// Collects diagnostics during one validation pass, and knows what every reader may need
+/// from `Project.toml` to tell a valid value: the declared input roots.
 #[derive(Debug, Default)]
 pub struct Ctx {
     diags: RefCell<Vec<Diagnostic>>,
+    input_roots: RefCell<BTreeMap<String, String>>,
 }
 
 impl Ctx {
+    /// The input roots of `[project] inputs` (name → directory), once `Project.toml` is read.
+    pub fn set_input_roots(&self, roots: BTreeMap<String, String>) {
+        *self.input_roots.borrow_mut() = roots;
+    }
+
+    /// Record a problem; the same problem found twice (a table read for two targets) is
+    /// reported once.
     pub fn push(&self, d: Diagnostic) {
-        self.diags.borrow_mut().push(d);
+        let mut diags = self.diags.borrow_mut();
+        if !diags.contains(&d) {
+            diags.push(d);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,6 +90,11 @@ impl<'a> TableReader<'a> {
         self.ctx.push(origin.diagnostic(&self.key_path(key), message));
     }
 
+    /// Report a problem with the table as a whole (at the table's own position).
+    pub fn table_error(&self, message: impl Into<String>) {
+        self.ctx.push(self.node.origin.diagnostic(&self.path, message));
+    }
+
     fn type_error(&self, key: &str, node: &Node, expected: &str) {
         self.error(key, format!("expected {expected}, found {} `{}`", node.kind.type_name(), node.kind));
     }
@@ -130,6 +147,42 @@ impl<'a> TableReader<'a> {
         }
     }
 
+    /// A number setting read by its spec (default, range and unit from `spec`).
+    pub fn number(&self, spec: &crate::schema::SettingSpec) -> f64 {
+        let (min, max) = spec.range();
+        self.f64(spec.key, spec.default_f64(), min, max, spec.unit)
+    }
+
+    /// An integer setting read by its spec.
+    pub fn integer(&self, spec: &crate::schema::SettingSpec) -> i64 {
+        match spec.kind {
+            crate::schema::Kind::Integer { default, min, max } => self.int(spec.key, default, min, max),
+            _ => self.int(spec.key, spec.default_f64() as i64, i64::MIN, i64::MAX),
+        }
+    }
+
+    /// A boolean setting read by its spec.
+    pub fn flag(&self, spec: &crate::schema::SettingSpec) -> bool {
+        match spec.kind {
+            crate::schema::Kind::Bool { default } => self.bool(spec.key, default),
+            _ => self.bool(spec.key, false),
+        }
+    }
+
+    /// One of a choice setting's names, read by its spec (a typo gets a suggestion).
+    pub fn choice(&self, spec: &crate::schema::SettingSpec) -> String {
+        let crate::schema::Kind::Choice { default, choices } = spec.kind else {
+            return self.string(spec.key).unwrap_or_default();
+        };
+        let value = self.string(spec.key).unwrap_or_else(|| default.to_string());
+        if !choices.contains(&value.as_str()) {
+            let hint = suggestion(&value, choices.iter().copied());
+            self.error(spec.key, format!("unknown value `{value}`{hint}; allowed: {}", choices.join(", ")));
+            return default.to_string();
+        }
+        value
+    }
+
     pub fn bool(&self, key: &str, default: bool) -> bool {
         let Some(node) = self.get(key) else { return default };
         match node.kind {
@@ -159,6 +212,18 @@ impl<'a> TableReader<'a> {
             self.error(key, format!("missing: {what}"));
         }
         s
+    }
+
+    /// Check `value` of `key` as an input file: a project path, or `ROOT:path` in a declared
+    /// input root. Reports the problem (with `context`, when given) and returns whether it is valid.
+    pub fn check_input_path(&self, key: &str, value: &str, context: &str) -> bool {
+        match super::paths::check_input(value, &self.ctx.input_roots.borrow()) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error(key, if context.is_empty() { e } else { format!("{e}; {context}") });
+                false
+            }
+        }
     }
 
     pub fn table(&self, key: &str) -> Option<TableReader<'a>> {

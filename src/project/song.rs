@@ -1,10 +1,13 @@
 //! `[song.NAME]` recipes → `SongSpec`: a step sequencer over one kit's voices.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use super::arrangement::{self, ArrangementSpec};
 use super::diagnostic::suggestion;
 use super::kit::KitSpec;
 use super::reader::TableReader;
+use super::value::Origin;
 
 fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
     let v: Vec<&str> = items.map(String::as_str).collect();
@@ -32,11 +35,40 @@ pub struct SongSpec {
     pub swing: f64,
     pub sample_rate_hz: u32,
     pub voices: Vec<SongVoiceSpec>,
+    /// Set when the song is an arrangement (it has `[song.NAME.instrument.X]` tables); the
+    /// drum-pattern fields above are then unused.
+    pub arrangement: Option<Arc<ArrangementSpec>>,
 }
 
 impl Eq for SongSpec {}
 
-pub fn read(t: &TableReader<'_>, id: &str, project_rate_hz: u32, kits: &BTreeMap<String, KitSpec>) -> SongSpec {
+/// Read a song: a drum-pattern song over `kits`, or an arrangement (then `declared`, the
+/// project's target ids, tells artifact ids from files, and the returned origins say where each
+/// sampler source was written).
+pub fn read(
+    t: &TableReader<'_>,
+    id: &str,
+    project_rate_hz: u32,
+    kits: &BTreeMap<String, KitSpec>,
+    declared: &BTreeSet<String>,
+) -> (SongSpec, Vec<(String, Origin)>) {
+    if arrangement::is_arrangement(t) {
+        let (a, origins) = arrangement::read(t, id, project_rate_hz, declared);
+        let bpm = a.timing.tempo.bpm;
+        let bars = a.timing.bars;
+        let spec = SongSpec {
+            id: id.to_string(),
+            kit: String::new(),
+            bpm,
+            bars,
+            steps_per_bar: 0,
+            swing: 0.0,
+            sample_rate_hz: project_rate_hz,
+            voices: Vec::new(),
+            arrangement: Some(Arc::new(a)),
+        };
+        return (spec, origins);
+    }
     let kit = t.required_string("kit", "the kit this song plays, e.g. kit = \"kit.demo\"").unwrap_or_default();
     let kit_spec = kits.get(&kit);
     if kit_spec.is_none() && t.get("kit").is_some() {
@@ -58,9 +90,13 @@ pub fn read(t: &TableReader<'_>, id: &str, project_rate_hz: u32, kits: &BTreeMap
         );
     }
     let mut voices = Vec::new();
+    // Every voice with a pattern string, played or rejected: a `[mix]` entry for it is not
+    // an error of its own (only the pattern's error is reported).
+    let mut patterned = Vec::new();
     let mix = t.table("mix");
     if let Some(p) = t.table("pattern") {
         for name in p.keys() {
+            patterned.push(name.clone());
             let Some(text) = p.string(name) else { continue };
             if let Some(k) = kit_spec {
                 let names: Vec<&str> = k.voices.iter().map(|v| v.instrument.name()).collect();
@@ -85,7 +121,7 @@ pub fn read(t: &TableReader<'_>, id: &str, project_rate_hz: u32, kits: &BTreeMap
                 }
                 Ok(s) => s,
                 Err(e) => {
-                    p.error(name, format!("{e}"));
+                    p.error(name, e.describe(Some(steps_per_bar as usize)));
                     continue;
                 }
             };
@@ -106,12 +142,24 @@ pub fn read(t: &TableReader<'_>, id: &str, project_rate_hz: u32, kits: &BTreeMap
     }
     if let Some(m) = mix {
         for name in m.keys() {
-            if !voices.iter().any(|v| &v.voice == name) {
-                m.error(name, "no pattern plays this voice; add it to [song.NAME.pattern]");
+            if !patterned.contains(name) {
+                let hint = super::diagnostic::suggestion(name, patterned.iter().map(|v| v.as_str()));
+                m.error(name, format!("no pattern plays this voice{hint}; add it to [song.NAME.pattern]"));
             }
         }
         // Every key was validated above (or reported just now).
     }
     t.finish();
-    SongSpec { id: id.to_string(), kit, bpm, bars, steps_per_bar, swing, sample_rate_hz: project_rate_hz, voices }
+    let spec = SongSpec {
+        id: id.to_string(),
+        kit,
+        bpm,
+        bars,
+        steps_per_bar,
+        swing,
+        sample_rate_hz: project_rate_hz,
+        voices,
+        arrangement: None,
+    };
+    (spec, Vec::new())
 }

@@ -6,11 +6,13 @@ use std::collections::BTreeSet;
 use super::kit::MAX_SEED;
 use super::reader::TableReader;
 use super::value::{Kind, Node};
+use crate::schema::{SettingSpec, spec};
 use crate::textures::clouds::CloudSettings;
 use crate::textures::drones::DroneSettings;
 use crate::textures::hiss::HissSettings;
 use crate::textures::manifest::GradeThresholds;
 use crate::textures::pads::PadSettings;
+use crate::textures::settings::{CLOUD_SETTINGS, DRONE_SETTINGS, GRADE_SETTINGS, HISS_SETTINGS, PAD_SETTINGS};
 
 /// One entry of `sources`, `pad_sources` or `drum_sources`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,10 +34,13 @@ impl SourceRef {
 }
 
 /// Export settings shared by every category.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Export {
     /// Peak the exported file is normalised to, dBFS.
     pub peak_dbfs: f64,
+    /// Keep the source's own stereo (its first two channels) instead of its mixdown. A mono
+    /// source still gives mono files: stereo is never made up (default false).
+    pub stereo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,87 +97,84 @@ pub fn read(t: &TableReader<'_>, id: &str, targets: &BTreeSet<String>) -> Textur
     let p = table("pads");
     let d = PadSettings::default();
     let pads = PadSettings {
-        target_durations_s: f64_list(&p, "target_durations_s", &d.target_durations_s, 0.25, 30.0),
-        hop_s: p.f64("hop_s", d.hop_s, 0.05, 10.0, "s"),
-        rms_db_min: p.f64("rms_db_min", d.rms_db_min, -120.0, 0.0, "dB"),
-        rms_db_max: p.f64("rms_db_max", d.rms_db_max, -120.0, 0.0, "dB"),
-        max_onset_rate_hz: p.f64("max_onset_rate_hz", d.max_onset_rate_hz, 0.0, 100.0, "Hz"),
-        max_flatness: p.f64("max_flatness", d.max_flatness, 0.0, 1.0, ""),
-        best_per_duration: p.int("best_per_duration", d.best_per_duration as i64, 1, 64) as usize,
-        crossfade_ms: p.f64("crossfade_ms", d.crossfade_ms, 1.0, 2000.0, "ms"),
+        target_durations_s: f64_list(&p, spec(&PAD_SETTINGS, "target_durations_s"), &d.target_durations_s),
+        hop_s: p.number(spec(&PAD_SETTINGS, "hop_s")),
+        rms_db_min: p.number(spec(&PAD_SETTINGS, "rms_db_min")),
+        rms_db_max: p.number(spec(&PAD_SETTINGS, "rms_db_max")),
+        max_onset_rate_hz: p.number(spec(&PAD_SETTINGS, "max_onset_rate_hz")),
+        max_flatness: p.number(spec(&PAD_SETTINGS, "max_flatness")),
+        best_per_duration: p.integer(spec(&PAD_SETTINGS, "best_per_duration")) as usize,
+        crossfade_ms: p.number(spec(&PAD_SETTINGS, "crossfade_ms")),
     };
     validated(&p, pads.validate());
-    let pads_export = export(&p, -1.0);
+    let pads_export = export(&p, &PAD_SETTINGS);
     p.finish();
 
     let r = table("drones");
     let d = DroneSettings::default();
     let drones = DroneSettings {
-        pitch_shifts_st: f64_list(&r, "pitch_shifts_st", &d.pitch_shifts_st, -24.0, 24.0),
-        time_stretches: f64_list(&r, "time_stretches", &d.time_stretches, 0.25, 4.0),
-        loop_s: r.f64("loop_s", d.loop_s, 0.25, 30.0, "s"),
-        swell_s: r.f64("swell_s", d.swell_s, 0.5, 60.0, "s"),
-        swell_fade_in_s: r.f64("swell_fade_in_s", d.swell_fade_in_s, 0.0, 30.0, "s"),
-        swell_fade_out_s: r.f64("swell_fade_out_s", d.swell_fade_out_s, 0.0, 30.0, "s"),
-        variants: r.bool("variants", d.variants),
-        reversed: r.bool("reversed", d.reversed),
-        crossfade_ms: r.f64("crossfade_ms", d.crossfade_ms, 1.0, 2000.0, "ms"),
+        pitch_shifts_st: f64_list(&r, spec(&DRONE_SETTINGS, "pitch_shifts_st"), &d.pitch_shifts_st),
+        time_stretches: f64_list(&r, spec(&DRONE_SETTINGS, "time_stretches"), &d.time_stretches),
+        loop_s: r.number(spec(&DRONE_SETTINGS, "loop_s")),
+        swell_s: r.number(spec(&DRONE_SETTINGS, "swell_s")),
+        swell_fade_in_s: r.number(spec(&DRONE_SETTINGS, "swell_fade_in_s")),
+        swell_fade_out_s: r.number(spec(&DRONE_SETTINGS, "swell_fade_out_s")),
+        variants: r.flag(spec(&DRONE_SETTINGS, "variants")),
+        reversed: r.flag(spec(&DRONE_SETTINGS, "reversed")),
+        crossfade_ms: r.number(spec(&DRONE_SETTINGS, "crossfade_ms")),
     };
     validated(&r, drones.validate());
-    let drones_export = export(&r, -1.0);
+    let drones_export = export(&r, &DRONE_SETTINGS);
     r.finish();
 
     let c = table("clouds");
-    let d = CloudSettings::default();
     let clouds = CloudSettings {
-        grains: c.int("grains", d.grains as i64, 1, 10_000) as usize,
-        grain_ms_min: c.f64("grain_ms_min", d.grain_ms_min, 5.0, 2000.0, "ms"),
-        grain_ms_max: c.f64("grain_ms_max", d.grain_ms_max, 5.0, 2000.0, "ms"),
-        min_grain_quality: c.f64("min_grain_quality", d.min_grain_quality, 0.0, 1.0, ""),
-        max_tries: c.int("max_tries", d.max_tries as i64, 1, 100) as usize,
-        pitch_st_min: c.f64("pitch_st_min", d.pitch_st_min, -24.0, 24.0, "semitones"),
-        pitch_st_max: c.f64("pitch_st_max", d.pitch_st_max, -24.0, 24.0, "semitones"),
-        overlap: c.f64("overlap", d.overlap, 0.05, 1.0, ""),
-        duration_s: c.f64("duration_s", d.duration_s, 0.5, 120.0, "s"),
-        lowpass_hz: c.f64("lowpass_hz", d.lowpass_hz, 100.0, 20_000.0, "Hz"),
-        fade_ms: c.f64("fade_ms", d.fade_ms, 0.0, 1000.0, "ms"),
-        clouds_per_source: c.int("clouds_per_source", d.clouds_per_source as i64, 1, 64) as usize,
+        grains: c.integer(spec(&CLOUD_SETTINGS, "grains")) as usize,
+        grain_ms_min: c.number(spec(&CLOUD_SETTINGS, "grain_ms_min")),
+        grain_ms_max: c.number(spec(&CLOUD_SETTINGS, "grain_ms_max")),
+        min_grain_quality: c.number(spec(&CLOUD_SETTINGS, "min_grain_quality")),
+        max_tries: c.integer(spec(&CLOUD_SETTINGS, "max_tries")) as usize,
+        pitch_st_min: c.number(spec(&CLOUD_SETTINGS, "pitch_st_min")),
+        pitch_st_max: c.number(spec(&CLOUD_SETTINGS, "pitch_st_max")),
+        overlap: c.number(spec(&CLOUD_SETTINGS, "overlap")),
+        duration_s: c.number(spec(&CLOUD_SETTINGS, "duration_s")),
+        lowpass_hz: c.number(spec(&CLOUD_SETTINGS, "lowpass_hz")),
+        fade_ms: c.number(spec(&CLOUD_SETTINGS, "fade_ms")),
+        clouds_per_source: c.integer(spec(&CLOUD_SETTINGS, "clouds_per_source")) as usize,
     };
     validated(&c, clouds.validate());
-    let clouds_export = export(&c, -3.0);
+    let clouds_export = export(&c, &CLOUD_SETTINGS);
     c.finish();
 
     let h = table("hiss");
-    let d = HissSettings::default();
     let hiss = HissSettings {
-        chunk_s: h.f64("chunk_s", d.chunk_s, 0.1, 30.0, "s"),
-        band_low_hz: h.f64("band_low_hz", d.band_low_hz, 20.0, 20_000.0, "Hz"),
-        band_high_hz: h.f64("band_high_hz", d.band_high_hz, 20.0, 21_000.0, "Hz"),
-        order: h.int("order", d.order as i64, 1, 8) as usize,
-        tremolo_depth: h.f64("tremolo_depth", d.tremolo_depth, 0.0, 1.0, ""),
-        tremolo_rate_hz: h.f64("tremolo_rate_hz", d.tremolo_rate_hz, 0.0, 50.0, "Hz"),
-        loop_crossfade_ms: h.f64("loop_crossfade_ms", d.loop_crossfade_ms, 1.0, 1000.0, "ms"),
-        loops: h.int("loops", d.loops as i64, 0, 64) as usize,
-        flickers: h.int("flickers", d.flickers as i64, 0, 64) as usize,
-        flicker_ms_min: h.f64("flicker_ms_min", d.flicker_ms_min, 10.0, 5000.0, "ms"),
-        flicker_ms_max: h.f64("flicker_ms_max", d.flicker_ms_max, 10.0, 5000.0, "ms"),
-        flicker_fade_in_ms: h.f64("flicker_fade_in_ms", d.flicker_fade_in_ms, 0.0, 1000.0, "ms"),
-        flicker_fade_out_ms: h.f64("flicker_fade_out_ms", d.flicker_fade_out_ms, 0.0, 1000.0, "ms"),
+        chunk_s: h.number(spec(&HISS_SETTINGS, "chunk_s")),
+        band_low_hz: h.number(spec(&HISS_SETTINGS, "band_low_hz")),
+        band_high_hz: h.number(spec(&HISS_SETTINGS, "band_high_hz")),
+        order: h.integer(spec(&HISS_SETTINGS, "order")) as usize,
+        tremolo_depth: h.number(spec(&HISS_SETTINGS, "tremolo_depth")),
+        tremolo_rate_hz: h.number(spec(&HISS_SETTINGS, "tremolo_rate_hz")),
+        loop_crossfade_ms: h.number(spec(&HISS_SETTINGS, "loop_crossfade_ms")),
+        loops: h.integer(spec(&HISS_SETTINGS, "loops")) as usize,
+        flickers: h.integer(spec(&HISS_SETTINGS, "flickers")) as usize,
+        flicker_ms_min: h.number(spec(&HISS_SETTINGS, "flicker_ms_min")),
+        flicker_ms_max: h.number(spec(&HISS_SETTINGS, "flicker_ms_max")),
+        flicker_fade_in_ms: h.number(spec(&HISS_SETTINGS, "flicker_fade_in_ms")),
+        flicker_fade_out_ms: h.number(spec(&HISS_SETTINGS, "flicker_fade_out_ms")),
     };
     validated(&h, hiss.validate());
-    let hiss_export = export(&h, -6.0);
-    let hiss_flicker_peak_dbfs = h.f64("flicker_peak_dbfs", -3.0, -60.0, 0.0, "dBFS");
+    let hiss_export = export(&h, &HISS_SETTINGS);
+    let hiss_flicker_peak_dbfs = h.number(spec(&HISS_SETTINGS, "flicker_peak_dbfs"));
     h.finish();
 
     let g = table("grades");
-    let d = GradeThresholds::default();
     let grades = GradeThresholds {
-        min_rms_db: g.f64("min_rms_db", d.min_rms_db, -200.0, 0.0, "dB"),
-        max_peak: g.f64("max_peak", d.max_peak, 0.0, 1.0, ""),
-        max_crest: g.f64("max_crest", d.max_crest, 1.0, 1000.0, ""),
-        a_min_rms_db: g.f64("a_min_rms_db", d.a_min_rms_db, -200.0, 0.0, "dB"),
-        a_max_crest: g.f64("a_max_crest", d.a_max_crest, 1.0, 1000.0, ""),
-        a_max_loop_error_db: g.f64("a_max_loop_error_db", d.a_max_loop_error_db, -200.0, 0.0, "dB"),
+        min_rms_db: g.number(spec(&GRADE_SETTINGS, "min_rms_db")),
+        max_peak: g.number(spec(&GRADE_SETTINGS, "max_peak")),
+        max_crest: g.number(spec(&GRADE_SETTINGS, "max_crest")),
+        a_min_rms_db: g.number(spec(&GRADE_SETTINGS, "a_min_rms_db")),
+        a_max_crest: g.number(spec(&GRADE_SETTINGS, "a_max_crest")),
+        a_max_loop_error_db: g.number(spec(&GRADE_SETTINGS, "a_max_loop_error_db")),
     };
     validated(&g, grades.validate());
     g.finish();
@@ -199,8 +201,8 @@ pub fn read(t: &TableReader<'_>, id: &str, targets: &BTreeSet<String>) -> Textur
     }
 }
 
-fn export(t: &TableReader<'_>, peak_dbfs: f64) -> Export {
-    Export { peak_dbfs: t.f64("peak_dbfs", peak_dbfs, -60.0, 0.0, "dBFS") }
+fn export(t: &TableReader<'_>, specs: &[SettingSpec]) -> Export {
+    Export { peak_dbfs: t.number(spec(specs, "peak_dbfs")), stereo: t.flag(spec(specs, "stereo")) }
 }
 
 /// Report a cross-field problem found by a settings type's own `validate`. Its message names
@@ -218,7 +220,7 @@ fn validated(t: &TableReader<'_>, result: Result<(), String>) {
 }
 
 /// A list of strings → sources. None when the key is absent.
-fn source_list(t: &TableReader<'_>, key: &str, targets: &BTreeSet<String>) -> Option<Vec<SourceRef>> {
+pub(crate) fn source_list(t: &TableReader<'_>, key: &str, targets: &BTreeSet<String>) -> Option<Vec<SourceRef>> {
     let node = t.get(key)?;
     let items: Vec<&Node> = match &node.kind {
         Kind::Array(items) => items.iter().collect(),
@@ -239,8 +241,7 @@ fn source_list(t: &TableReader<'_>, key: &str, targets: &BTreeSet<String>) -> Op
             out.push(SourceRef::Artifact(s.clone()));
             continue;
         }
-        if let Err(e) = super::paths::check_relative(s) {
-            t.error(key, e);
+        if !t.check_input_path(key, s, "") {
             continue;
         }
         if s.contains(['*', '?', '[']) {
@@ -256,7 +257,8 @@ fn source_list(t: &TableReader<'_>, key: &str, targets: &BTreeSet<String>) -> Op
     Some(out)
 }
 
-fn f64_list(t: &TableReader<'_>, key: &str, default: &[f64], min: f64, max: f64) -> Vec<f64> {
+fn f64_list(t: &TableReader<'_>, s: &SettingSpec, default: &[f64]) -> Vec<f64> {
+    let (key, (min, max)) = (s.key, s.range());
     let Some(node) = t.get(key) else { return default.to_vec() };
     let Kind::Array(items) = &node.kind else {
         t.error(key, format!("expected a list of numbers, found {}", node.kind.type_name()));

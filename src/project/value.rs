@@ -40,6 +40,10 @@ pub enum Kind {
     Table(BTreeMap<String, Node>),
 }
 
+// Recipe values compare by value; a NaN (TOML's `nan`) only makes an unchanged file look
+// changed, which costs a re-check, never a wrong build.
+impl Eq for Node {}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     /// Where the key of this value (or the value itself, for array items) was written.

@@ -6,51 +6,116 @@ use std::collections::BTreeMap;
 
 use super::reader::{Ctx, TableReader};
 use super::value::{self, Kind, Node};
+use crate::controller::CONTROLLER_SETTINGS;
+use crate::postfx::POSTFX_SETTINGS;
+use crate::schema::{Kind as SettingKind, SettingSpec, spec};
 
 /// Built-in presets: partial overlays of the `controller` and `postfx` tables. A project adds its
 /// own (or extends these with `base = "drift"`) in `Project.toml` as `[preset.NAME]`.
+///
+/// Smoothing, tempo sync, subdivision, tone curve, grain, chroma shift, vignette and trails are
+/// the seed's (DOMAIN §C2). Anchor sets: the seed ships three (baseline, pulse, drift) and shares
+/// them between presets; here each preset has its own set, so every preset looks different.
 pub const BUILTIN_PRESETS: &str = r#"
+[default]
+description = "balanced: neutral colours, half-second phase kicks, filmic tone"
+controller = { anchor_set = "baseline", smoothing_alpha = 0.82, tempo_sync = true, subdivision = 0.5 }
+postfx = { tone_curve = "filmlog", grain_intensity = 0.12, chroma_shift = 0.003, vignette_strength = 0.25, motion_trails = false }
+
 [pulse]
-description = "punchy, beat-locked: phase kicks on every half second and on onsets"
-controller = { anchor_set = "pulse", tempo_sync = true, subdivision = 0.5, smoothing_alpha = 0.85 }
-postfx = { tone_curve = "punch", grain_intensity = 0.08, vignette_strength = 0.2 }
+description = "punchy, beat-locked: warm, high contrast, quarter-second phase kicks"
+controller = { anchor_set = "pulse", smoothing_alpha = 0.74, tempo_sync = true, subdivision = 0.25 }
+postfx = { tone_curve = "punch", grain_intensity = 0.18, chroma_shift = 0.006, vignette_strength = 0.18, motion_trails = false }
 
 [surge]
-description = "saturated swells that follow the energy, with a slight colour split"
-controller = { anchor_set = "surge", tempo_sync = true, subdivision = 1.0, smoothing_alpha = 0.8 }
-postfx = { tone_curve = "punch", grain_intensity = 0.1, chroma_shift = 0.01 }
+description = "saturated swells that follow the energy, eighth-second kicks, colour split"
+controller = { anchor_set = "surge", smoothing_alpha = 0.72, tempo_sync = true, subdivision = 0.125 }
+postfx = { tone_curve = "punch", grain_intensity = 0.22, chroma_shift = 0.008, vignette_strength = 0.15, motion_trails = false }
 
 [drift]
-description = "slow, smooth, cool: long glides between anchors"
-controller = { anchor_set = "drift", tempo_sync = false, smoothing_alpha = 0.93 }
-postfx = { tone_curve = "filmlog", grain_intensity = 0.06, vignette_strength = 0.15 }
+description = "slow, smooth, cool: long glides between soft pastel forms"
+controller = { anchor_set = "drift", smoothing_alpha = 0.95, tempo_sync = false, subdivision = 1.0 }
+postfx = { tone_curve = "pastel", grain_intensity = 0.08, chroma_shift = 0.002, vignette_strength = 0.12, motion_trails = false }
 
 [nocturne]
-description = "dark and soft, with motion trails and a heavy vignette"
-controller = { anchor_set = "nocturne", tempo_sync = false, smoothing_alpha = 0.92 }
-postfx = { tone_curve = "filmlog", grain_intensity = 0.12, vignette_strength = 0.45, motion_trails = true }
+description = "dark and soft, with motion trails and a deep vignette"
+controller = { anchor_set = "nocturne", smoothing_alpha = 0.90, tempo_sync = false, subdivision = 1.0 }
+postfx = { tone_curve = "pastel", grain_intensity = 0.06, chroma_shift = 0.002, vignette_strength = 0.30, motion_trails = true }
 
 [fracture]
-description = "restless: fine detail, quarter-second phase kicks, colour split"
-controller = { anchor_set = "fracture", tempo_sync = true, subdivision = 0.25, smoothing_alpha = 0.75 }
-postfx = { tone_curve = "punch", grain_intensity = 0.15, chroma_shift = 0.02 }
+description = "restless: fine detail, third-second kicks, reversed colour split, trails"
+controller = { anchor_set = "fracture", smoothing_alpha = 0.78, tempo_sync = true, subdivision = 0.33 }
+postfx = { tone_curve = "filmlog", grain_intensity = 0.24, chroma_shift = -0.007, vignette_strength = 0.22, motion_trails = true }
 
 [lumen]
-description = "bright, pastel, gentle"
-controller = { anchor_set = "lumen", tempo_sync = false, smoothing_alpha = 0.9 }
-postfx = { tone_curve = "pastel", grain_intensity = 0.05, vignette_strength = 0.1 }
+description = "bright, pale and airy, half-second kicks"
+controller = { anchor_set = "lumen", smoothing_alpha = 0.84, tempo_sync = true, subdivision = 0.5 }
+postfx = { tone_curve = "pastel", grain_intensity = 0.12, chroma_shift = 0.004, vignette_strength = 0.12, motion_trails = false }
 "#;
 
 /// Where built-in preset diagnostics point.
 pub const BUILTIN_PRESETS_FILE: &str = "<built-in presets>";
 
-pub const DEFAULT_PRESET: &str = "drift";
+/// The preset of a track that names none (the seed's `default`).
+pub const DEFAULT_PRESET: &str = "default";
+/// The anchor set of a controller table that names none.
+pub const DEFAULT_ANCHOR_SET: &str = "baseline";
 pub const MIN_FPS: i64 = 24;
 pub const MAX_FPS: i64 = 120;
 pub const MIN_RESOLUTION: i64 = 64;
-pub const MAX_RESOLUTION: i64 = 4096;
-pub const TONE_CURVES: [&str; 4] = ["filmlog", "punch", "pastel", "linear"];
-pub const BACKENDS: [&str; 3] = ["auto", "tract", "onnxruntime"];
+/// The longest side H.264 encodes here (level 5.2); the short side is at most
+/// [`crate::media::h264::MAX_SHORT_SIDE`].
+pub const MAX_RESOLUTION: i64 = crate::media::h264::MAX_LONG_SIDE as i64;
+
+/// The `[album.NAME.decoder]` settings (read only here: the decoder checks a model, not these).
+pub const DECODER_SETTINGS: [SettingSpec; 4] = [
+    SettingSpec {
+        table: "decoder",
+        key: "model",
+        kind: SettingKind::Text { default: "models/decoder.onnx" },
+        unit: "",
+        doc: "ONNX decoder: input `latent` [B,8,16,16] → output `image` [B,3,H,W] in [−1, 1]",
+    },
+    SettingSpec {
+        table: "decoder",
+        key: "backend",
+        kind: SettingKind::Choice { default: "auto", choices: &["auto", "tract", "onnxruntime"] },
+        unit: "",
+        doc: "auto = ONNX Runtime when [project] onnxruntime names a library, else the built-in tract",
+    },
+    SettingSpec {
+        table: "decoder",
+        key: "cuda",
+        kind: SettingKind::Bool { default: false },
+        unit: "",
+        doc: "ONNX Runtime's CUDA execution provider when available (else CPU, with a warning)",
+    },
+    SettingSpec {
+        table: "decoder",
+        key: "batch_size",
+        kind: SettingKind::Integer { default: 1, min: 1, max: 256 },
+        unit: "",
+        doc: "latents per decoder call (a fixed-batch model runs at its own batch)",
+    },
+];
+
+/// The `[album.NAME.encode]` settings.
+pub const ENCODE_SETTINGS: [SettingSpec; 2] = [
+    SettingSpec {
+        table: "encode",
+        key: "qp",
+        kind: SettingKind::Integer { default: 20, min: 12, max: 51 },
+        unit: "",
+        doc: "H.264 quantiser: lower is better quality and bigger",
+    },
+    SettingSpec {
+        table: "encode",
+        key: "audio_bitrate_kbps",
+        kind: SettingKind::Integer { default: 160, min: 32, max: 510 },
+        unit: "kbit/s",
+        doc: "Opus bit rate of the video's audio",
+    },
+];
 
 /// A preset: its description and its overlay (`controller`/`postfx` tables), with `base`
 /// already applied.
@@ -88,9 +153,15 @@ pub struct ControllerSpec {
     pub wander_seed: u64,
     pub tempo_sync: bool,
     pub subdivision_s: f64,
+    /// Softmax temperature τ (`controller::ControllerParams::temperature`).
+    pub temperature: f64,
+    /// `running`, `track` or `projection` (`controller::FeatureScaling`).
+    pub feature_scaling: String,
+    /// Forgetting window of the running statistics, seconds.
+    pub scaling_window_s: f64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PostFxSpec {
     pub tone_curve: String,
     pub grain_intensity: f64,
@@ -131,6 +202,16 @@ pub struct TrackVideoSpec {
 impl Eq for ControllerSpec {}
 impl Eq for PostFxSpec {}
 impl Eq for TrackVideoSpec {}
+
+/// The anchor set a preset's overlay selects, if any.
+pub fn preset_anchor_set(p: &Preset) -> Option<String> {
+    let Kind::Table(m) = &p.overlay.kind else { return None };
+    let Kind::Table(c) = &m.get("controller")?.kind else { return None };
+    match &c.get("anchor_set")?.kind {
+        Kind::Str(s) => Some(s.clone()),
+        _ => None,
+    }
+}
 
 /// Project-level inputs to video settings.
 pub struct VideoContext<'a> {
@@ -233,14 +314,17 @@ fn resolution(t: &TableReader<'_>) -> (u32, u32) {
             _ => None,
         }
     };
+    let short_max = crate::media::h264::MAX_SHORT_SIDE;
     let allowed = format!(
-        "a multiple of 16 from {MIN_RESOLUTION} to {MAX_RESOLUTION}, as one number (square) or [width, height]"
+        "each side a multiple of 16 from {MIN_RESOLUTION} to {MAX_RESOLUTION}, the shorter at most {short_max} \
+         (H.264 level 5.2: up to {MAX_RESOLUTION}x{short_max}, square up to {short_max}), as one number (square) or [width, height]"
     );
     let parsed = match &node.kind {
         Kind::Int(_) => check(node).map(|s| (s, s)),
         Kind::Array(items) if items.len() == 2 => check(&items[0]).zip(check(&items[1])),
         _ => None,
-    };
+    }
+    .filter(|&(w, h)| w.min(h) <= short_max);
     parsed.unwrap_or_else(|| {
         t.error("resolution", format!("{} is not allowed: {allowed}", node.kind));
         (512, 512)
@@ -302,7 +386,7 @@ fn read_tables(m: &TableReader<'_>, vctx: &VideoContext<'_>) -> (ControllerSpec,
     let empty_reader = || TableReader::new(m.ctx(), &empty, "").expect("an empty table");
 
     let c = table("controller").unwrap_or_else(empty_reader);
-    let anchor_set = c.string("anchor_set").unwrap_or_else(|| DEFAULT_PRESET.to_string());
+    let anchor_set = c.string("anchor_set").unwrap_or_else(|| DEFAULT_ANCHOR_SET.to_string());
     if anchor_set.is_empty() || !anchor_set.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
         c.error("anchor_set", "anchor set names use letters, digits, `_` and `-`");
     }
@@ -315,12 +399,16 @@ fn read_tables(m: &TableReader<'_>, vctx: &VideoContext<'_>) -> (ControllerSpec,
         }
         None => Some(format!("{models}/anchors/{anchor_set}_projection.npz")),
     };
+    let cs = |key| spec(&CONTROLLER_SETTINGS, key);
     let controller = ControllerSpec {
         meta: format!("{models}/meta.json"),
-        smoothing_alpha: c.f64("smoothing_alpha", 0.9, 0.35, 0.999, ""),
-        wander_seed: c.int("wander_seed", 42, 0, super::kit::MAX_SEED) as u64,
-        tempo_sync: c.bool("tempo_sync", false),
-        subdivision_s: c.f64("subdivision", 1.0, 0.125, 16.0, "s"),
+        smoothing_alpha: c.number(cs("smoothing_alpha")),
+        wander_seed: c.integer(cs("wander_seed")) as u64,
+        tempo_sync: c.flag(cs("tempo_sync")),
+        subdivision_s: c.number(cs("subdivision")),
+        temperature: c.number(cs("temperature")),
+        feature_scaling: c.choice(cs("feature_scaling")),
+        scaling_window_s: c.number(cs("scaling_window_s")),
         anchor_set,
         anchors,
         projection,
@@ -328,39 +416,31 @@ fn read_tables(m: &TableReader<'_>, vctx: &VideoContext<'_>) -> (ControllerSpec,
     c.finish();
 
     let p = table("postfx").unwrap_or_else(empty_reader);
-    let tone_curve = p.string("tone_curve").unwrap_or_else(|| "filmlog".into());
-    if !TONE_CURVES.contains(&tone_curve.as_str()) {
-        let hint = super::diagnostic::suggestion(&tone_curve, TONE_CURVES);
-        p.error("tone_curve", format!("unknown tone curve `{tone_curve}`{hint}; allowed: {}", TONE_CURVES.join(", ")));
-    }
+    let ps = |key| spec(&POSTFX_SETTINGS, key);
     let postfx = PostFxSpec {
-        tone_curve,
-        grain_intensity: p.f64("grain_intensity", 0.1, 0.0, 1.0, ""),
-        chroma_shift: p.f64("chroma_shift", 0.0, -0.05, 0.05, "of the frame's short side"),
-        vignette_strength: p.f64("vignette_strength", 0.0, 0.0, 1.0, ""),
-        motion_trails: p.bool("motion_trails", false),
+        tone_curve: p.choice(ps("tone_curve")),
+        grain_intensity: p.number(ps("grain_intensity")),
+        chroma_shift: p.number(ps("chroma_shift")),
+        vignette_strength: p.number(ps("vignette_strength")),
+        motion_trails: p.flag(ps("motion_trails")),
     };
     p.finish();
 
     let d = table("decoder").unwrap_or_else(empty_reader);
-    let backend = d.string("backend").unwrap_or_else(|| "auto".into());
-    if !BACKENDS.contains(&backend.as_str()) {
-        d.error("backend", format!("unknown backend `{backend}`; allowed: {}", BACKENDS.join(", ")));
-    }
+    let ds = |key| spec(&DECODER_SETTINGS, key);
     let decoder = DecoderSpec {
         model: path_key(&d, "model").unwrap_or_else(|| format!("{models}/decoder.onnx")),
-        backend,
+        backend: d.choice(ds("backend")),
         library: vctx.onnxruntime.map(str::to_string),
-        cuda: d.bool("cuda", false),
-        batch_size: d.int("batch_size", 1, 1, 256) as u32,
+        cuda: d.flag(ds("cuda")),
+        batch_size: d.integer(ds("batch_size")) as u32,
     };
     d.finish();
 
     let e = table("encode").unwrap_or_else(empty_reader);
-    let encode = EncodeSpec {
-        qp: e.int("qp", 20, 12, 51) as u8,
-        audio_bitrate_kbps: e.int("audio_bitrate_kbps", 160, 32, 510) as u32,
-    };
+    let es = |key| spec(&ENCODE_SETTINGS, key);
+    let encode =
+        EncodeSpec { qp: e.integer(es("qp")) as u8, audio_bitrate_kbps: e.integer(es("audio_bitrate_kbps")) as u32 };
     e.finish();
     m.finish();
     (controller, postfx, decoder, encode)
@@ -375,5 +455,39 @@ fn path_key(t: &TableReader<'_>, key: &str) -> Option<String> {
 fn check_path(t: &TableReader<'_>, key: &str, p: &str) {
     if let Err(e) = super::paths::check_relative(p) {
         t.error(key, e);
+    }
+}
+
+impl TrackVideoSpec {
+    /// The wander strength preset (DOMAIN §B): the preset's own name, or for a project preset
+    /// its anchor set's.
+    pub fn strength_preset(&self) -> crate::controller::Preset {
+        use crate::controller::Preset;
+        match Preset::from_name(&self.preset) {
+            Preset::Other(_) => Preset::from_name(&self.controller.anchor_set),
+            p => p,
+        }
+    }
+
+    /// The controller parameters this spec selects for a track: its smoothing, seeds, tempo
+    /// sync, temperature and feature scaling and [`Self::strength_preset`]; `anchor_seed` from
+    /// `meta.json`'s entry for the anchor set, `track_seed` the track's `seed` (0 = none). No
+    /// per-frame tracks.
+    pub fn controller_params(&self, anchor_seed: u64, track_seed: u64) -> crate::controller::ControllerParams {
+        use crate::controller::{ControllerParams, FeatureScaling};
+        let c = &self.controller;
+        ControllerParams {
+            preset: self.strength_preset(),
+            smoothing_alpha: c.smoothing_alpha,
+            wander_seed: c.wander_seed,
+            anchor_seed,
+            track_seed: (track_seed != 0).then_some(track_seed),
+            tempo_sync: c.tempo_sync,
+            subdivision: c.subdivision_s,
+            temperature: c.temperature,
+            feature_scaling: FeatureScaling::from_name(&c.feature_scaling).unwrap_or_default(),
+            scaling_window_s: c.scaling_window_s,
+            tracks: Default::default(),
+        }
     }
 }

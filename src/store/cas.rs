@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
-use super::fsutil::write_atomic;
+use super::fsutil::write_atomic_via;
 
 /// Why a blob could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,10 @@ pub struct ActionEntry {
     pub size: u64,
     /// Blobs this action read (kept alive by `gc` while the action is referenced).
     pub inputs: Vec<Digest>,
+    /// Blobs of sub-artifacts its computation read beyond its key's inputs (a video's
+    /// segments): not part of the key, but what it was built from, so `gc` keeps them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Digest>,
 }
 
 /// Handle on a project's store. Cheap to clone; all methods are safe to call from many
@@ -57,11 +61,17 @@ impl Store {
         &self.root
     }
 
+    /// Where blobs and action entries are written before being renamed into place.
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
     pub fn blob_path(&self, d: &Digest) -> PathBuf {
         shard(&self.root.join("cas"), &d.hex(), "")
     }
 
-    fn action_path(&self, key: &Digest) -> PathBuf {
+    /// Where the entry of action `key` lives.
+    pub fn action_path(&self, key: &Digest) -> PathBuf {
         shard(&self.root.join("actions"), &key.hex(), ".json")
     }
 
@@ -71,7 +81,7 @@ impl Store {
         let path = self.blob_path(&d);
         match fs::metadata(&path) {
             Ok(m) if m.len() == bytes.len() as u64 => {}
-            _ => write_atomic(&path, bytes)?,
+            _ => write_atomic_via(&self.tmp_dir(), &path, bytes)?,
         }
         Ok(d)
     }
@@ -98,6 +108,21 @@ impl Store {
         Ok(bytes)
     }
 
+    /// Mark a blob as used now (its modification time, which `gc --max-size` drops the oldest
+    /// of first). Only a blob not marked within the last hour is touched, so a no-op render
+    /// writes nothing; a blob that is gone is no error.
+    pub fn touch(&self, d: &Digest) {
+        const RECENT: std::time::Duration = std::time::Duration::from_secs(3600);
+        let path = self.blob_path(d);
+        let now = std::time::SystemTime::now();
+        let stale = fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > RECENT));
+        if stale && let Ok(f) = File::open(&path) {
+            let _ = f.set_modified(now);
+        }
+    }
+
     /// Move a blob out of the way (into `quarantine/`), keeping it for inspection.
     pub fn quarantine(&self, d: &Digest) {
         let q = self.root.join("quarantine");
@@ -110,9 +135,21 @@ impl Store {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// What an action produced (digest and size), without parsing its description: the
+    /// look-up every cached artifact does on every render.
+    pub fn action_output(&self, key: &Digest) -> Option<(Digest, u64)> {
+        #[derive(Deserialize)]
+        struct Output {
+            output: Digest,
+            size: u64,
+        }
+        let bytes = fs::read(self.action_path(key)).ok()?;
+        serde_json::from_slice::<Output>(&bytes).ok().map(|o| (o.output, o.size))
+    }
+
     pub fn put_action(&self, key: &Digest, entry: &ActionEntry) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
-        write_atomic(&self.action_path(key), &bytes)
+        write_atomic_via(&self.tmp_dir(), &self.action_path(key), &bytes)
     }
 
     pub fn remove_action(&self, key: &Digest) {
@@ -161,15 +198,10 @@ impl Store {
         Ok((BuildLock { _file: file }, waited))
     }
 
-    /// Remove temp files left by killed processes anywhere in the store.
+    /// Remove temp files left by killed processes: blobs and action entries are written through
+    /// `tmp/`, caches and history beside themselves, so three listings find them all.
     pub fn sweep_temp_files(&self) -> usize {
-        let mut n = super::fsutil::sweep_dir(&self.root) + super::fsutil::sweep_dir(&self.root.join("history"));
-        for dir in [self.root.join("cas"), self.root.join("actions")] {
-            if let Ok(shards) = fs::read_dir(&dir) {
-                n += shards.flatten().map(|s| super::fsutil::sweep_dir(&s.path())).sum::<usize>();
-            }
-        }
-        n
+        [self.root.clone(), self.root.join("history"), self.tmp_dir()].iter().map(|d| super::fsutil::sweep_dir(d)).sum()
     }
 }
 

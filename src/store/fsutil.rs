@@ -7,31 +7,42 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A temp-file name unique to this process and call, next to `dest`.
-fn temp_name(dest: &Path) -> std::path::PathBuf {
+/// A temp-file name unique to this process and call, in `dir` (next to `dest` when `None`).
+fn temp_name(dest: &Path, dir: Option<&Path>) -> std::path::PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+    let temp = format!(".{name}.tmp-{}-{n}", std::process::id());
+    match dir {
+        Some(d) => d.join(temp),
+        None => dest.with_file_name(temp),
+    }
 }
 
 /// Write `bytes` to `dest` atomically and durably: a reader sees the old file or the whole new
 /// one, and after a crash (even of the machine) there is never a partial file at `dest`.
 /// For files trusted by name: blobs and action entries.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_via_temp(dest, bytes, true)
+    write_via_temp(dest, None, bytes, true)
+}
+
+/// [`write_atomic`] with the temp file in `tmp_dir` (same file system as `dest`), so that one
+/// directory holds every leftover of a killed process and sweeping it is one listing.
+pub fn write_atomic_via(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    fs::create_dir_all(tmp_dir)?;
+    write_via_temp(dest, Some(tmp_dir), bytes, true)
 }
 
 /// Like [`write_atomic`] without the fsync: safe against a killed process (the kernel keeps the
 /// data), and for files that are verified before being trusted (outputs, the lock, caches).
 pub fn replace_file(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_via_temp(dest, bytes, false)
+    write_via_temp(dest, None, bytes, false)
 }
 
-fn write_via_temp(dest: &Path, bytes: &[u8], durable: bool) -> io::Result<()> {
+fn write_via_temp(dest: &Path, tmp_dir: Option<&Path>, bytes: &[u8], durable: bool) -> io::Result<()> {
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent)?;
     }
-    let tmp = temp_name(dest);
+    let tmp = temp_name(dest, tmp_dir);
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;

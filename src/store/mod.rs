@@ -6,9 +6,13 @@ pub mod digest;
 pub mod fsutil;
 pub mod history;
 pub mod lockfile;
+pub mod remote;
+pub mod remote_url;
+pub mod signing;
 pub mod stat;
 
 pub use cas::{ActionEntry, BlobError, Store};
 pub use digest::Digest;
 pub use lockfile::{LockEntry, LockFile};
+pub use remote::{Remote, RemoteError, RemoteOptions};
 pub use stat::StatCache;

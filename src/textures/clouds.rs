@@ -15,7 +15,7 @@ use crate::textures::looping::fade_in_out;
 use crate::textures::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
 
 /// Cloud parameters (DOMAIN §G defaults); field names double as TOML keys.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CloudSettings {
     /// Grains drawn per cloud (count).
     pub grains: usize,
@@ -113,8 +113,8 @@ pub struct GrainStats {
     pub rejected_reasons: Vec<(String, usize)>,
 }
 
-/// One cloud (`seed` is the caller's per-cloud seed); mono at 44.1 kHz, exactly
-/// `round(duration_s · 44100)` samples. Shorthand for [`CloudSource::new`] +
+/// One cloud (`seed` is the caller's per-cloud seed) at 44.1 kHz, exactly
+/// `round(duration_s · 44100)` samples, with one channel per source channel. Shorthand for [`CloudSource::new`] +
 /// [`CloudSource::cloud`]; use those to analyse a source once for several clouds.
 ///
 /// Pipeline: `grains` times, draw a length `U{50..150 ms}` and a position centred on a stable
@@ -143,10 +143,17 @@ pub fn make_cloud(source: &Clip, settings: &CloudSettings, seed: u64) -> Result<
     CloudSource::new(source).cloud(settings, seed)
 }
 
-/// A source prepared for clouds: its mixdown and per-frame stability analysis.
+/// A source prepared for clouds: its mixdown, its channels and per-frame stability analysis.
+///
+/// Grains are chosen, gated and pitched on the mixdown; a cloud then has one channel per
+/// source channel, each built from the same grains of that channel (a stereo source gives a
+/// stereo cloud with the source's own image; a mono source a mono cloud).
 #[derive(Clone, Debug)]
 pub struct CloudSource {
     mono: Vec<f32>,
+    /// The source's channels (non-finite samples as 0); empty for a one-channel source,
+    /// whose only channel is `mono`.
+    channels: Vec<Vec<f32>>,
     peak: f32,
     /// Per analysis frame (hop [`STABILITY_HOP`]): whether it is stable.
     stable: Vec<bool>,
@@ -192,7 +199,12 @@ impl CloudSource {
         let quartile = loud_change.get(loud_change.len() / 4).copied().unwrap_or(0.0);
         let limit = (quartile * STABILITY_QUARTILE_FACTOR).max(STABILITY_FLUX_FLOOR);
         let stable = change.iter().zip(&loud).map(|(&c, &l)| l && c <= limit).collect();
-        Self { mono, peak, stable, loud }
+        let channels = if source.channels.len() > 1 {
+            source.channels.iter().map(|c| c.iter().map(|&x| if x.is_finite() { x } else { 0.0 }).collect()).collect()
+        } else {
+            Vec::new()
+        };
+        Self { mono, channels, peak, stable, loud }
     }
 
     /// Fraction of analysis frames that are stable (0 for an empty source).
@@ -215,19 +227,29 @@ impl CloudSource {
         if self.peak < SILENCE_PEAK {
             return Err(TextureError::Silent { peak: self.peak });
         }
-        let (grains, stats) = self.gated_grains(settings, seed);
-        if grains.is_empty() {
+        let (picks, stats) = self.gated_grains(settings, seed);
+        if picks.is_empty() {
             return Err(TextureError::NoCandidate(format!(
                 "no grain passed the quality gate ({} skipped: {})",
                 stats.rejected,
                 reasons_text(&stats.rejected_reasons)
             )));
         }
-        let out = overlap_add(&grains, settings);
-        let mut clip = Clip::mono(
-            butter_zero_phase(&out, OUTPUT_RATE_HZ, Band::Lowpass { cutoff_hz: settings.lowpass_hz }, 4)
-                .map_err(|e| TextureError::NoCandidate(format!("cloud low-pass: {e}")))?,
-        );
+        let sources: Vec<&[f32]> =
+            if self.channels.is_empty() { vec![&self.mono] } else { self.channels.iter().map(Vec::as_slice).collect() };
+        let mut channels = Vec::with_capacity(sources.len());
+        for source in sources {
+            let grains: Vec<Vec<f32>> = picks
+                .iter()
+                .map(|g| resample_cubic(&hann_windowed(&source[g.start..g.start + g.len]), g.ratio))
+                .collect();
+            let out = overlap_add(&grains, settings);
+            channels.push(
+                butter_zero_phase(&out, OUTPUT_RATE_HZ, Band::Lowpass { cutoff_hz: settings.lowpass_hz }, 4)
+                    .map_err(|e| TextureError::NoCandidate(format!("cloud low-pass: {e}")))?,
+            );
+        }
+        let mut clip = Clip { channels };
         let fade = ms_to_samples(settings.fade_ms).min(clip.len() / 4);
         fade_in_out(&mut clip, fade, fade);
         let peak = clip.peak();
@@ -237,11 +259,12 @@ impl CloudSource {
         Ok((clip, stats))
     }
 
-    /// Draws, gates, windows and pitch-shifts the grains (in draw order).
+    /// Draws and gates the grains on the mixdown (in draw order); each is then windowed and
+    /// pitch-shifted per channel.
     ///
     /// Two independent streams come from `seed`: `"clouds/grains"` for lengths and positions,
     /// `"clouds/pitch"` for the shifts, so changing `max_tries` does not move the pitches.
-    fn gated_grains(&self, settings: &CloudSettings, seed: u64) -> (Vec<Vec<f32>>, GrainStats) {
+    fn gated_grains(&self, settings: &CloudSettings, seed: u64) -> (Vec<GrainPick>, GrainStats) {
         let mut pick = Rng::new(Rng::derive(seed, "clouds/grains"));
         let mut pitch = Rng::new(Rng::derive(seed, "clouds/pitch"));
         let (min_len, max_len) = grain_len_range(settings);
@@ -255,10 +278,9 @@ impl CloudSource {
             for _ in 0..settings.max_tries {
                 let len = uniform_int(&mut pick, min_len, max_len);
                 let start = self.grain_start(&pool, len, &mut pick);
-                let raw = &self.mono[start..start + len];
-                let (score, reason) = grain_quality(raw);
+                let (score, reason) = grain_quality(&self.mono[start..start + len]);
                 if score >= settings.min_grain_quality {
-                    accepted = Some(raw);
+                    accepted = Some((start, len));
                     break;
                 }
                 if best.is_none_or(|(b, _)| score > b) {
@@ -267,9 +289,9 @@ impl CloudSource {
             }
             let shift_st = pitch.range(settings.pitch_st_min, settings.pitch_st_max);
             match accepted {
-                Some(raw) => {
+                Some((start, len)) => {
                     stats.accepted += 1;
-                    grains.push(resample_cubic(&hann_windowed(raw), 2f64.powf(shift_st / 12.0)));
+                    grains.push(GrainPick { start, len, ratio: 2f64.powf(shift_st / 12.0) });
                 }
                 None => {
                     stats.rejected += 1;
@@ -314,6 +336,14 @@ impl CloudSource {
         let centre = (frame * STABILITY_HOP) as f64 + jitter;
         ((centre - len as f64 / 2.0).round().max(0.0) as usize).min(last)
     }
+}
+
+/// One accepted grain: where it is in the source and how much it is pitched.
+#[derive(Clone, Copy, Debug)]
+struct GrainPick {
+    start: usize,
+    len: usize,
+    ratio: f64,
 }
 
 /// Per centred frame: rms of the frame and spectral flux against the previous frame.
@@ -515,6 +545,28 @@ mod tests {
 
     fn fast() -> CloudSettings {
         CloudSettings { grains: 40, duration_s: 1.0, ..CloudSettings::default() }
+    }
+
+    /// A stereo source gives a stereo cloud built from its own channels (the same grains,
+    /// each channel's samples); the mixdown gives the same grains in one channel.
+    #[test]
+    fn stereo_sources_give_clouds_with_their_own_channels() {
+        let left = tone(1.0, 0.5);
+        let right: Vec<f32> = left.iter().map(|v| -0.5 * v).collect();
+        let settings = CloudSettings { grains: 30, duration_s: 1.0, ..CloudSettings::default() };
+        let (stereo, _) = make_cloud(&Clip { channels: vec![left.clone(), right] }, &settings, 9).expect("cloud");
+        assert_eq!(stereo.channels.len(), 2);
+        // Right is left × −0.5, and every step is linear: so is the cloud.
+        for (l, r) in stereo.channels[0].iter().zip(&stereo.channels[1]) {
+            assert!((r + 0.5 * l).abs() < 1e-5, "{l} {r}");
+        }
+        let mono = Clip::mono(stereo_mixdown(&left));
+        let (cloud, _) = make_cloud(&mono, &settings, 9).expect("mono cloud");
+        assert_eq!(cloud.channels.len(), 1);
+    }
+
+    fn stereo_mixdown(left: &[f32]) -> Vec<f32> {
+        Clip { channels: vec![left.to_vec(), left.iter().map(|v| -0.5 * v).collect()] }.mixdown()
     }
 
     #[test]

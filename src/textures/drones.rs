@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner};
 
@@ -34,13 +35,22 @@ pub const MAX_SHIFT_ST: f64 = 24.0;
 /// filter's edge transient falls outside the kept part.
 const FILTER_MARGIN: usize = 4096;
 
+/// A tonal variant whose band's typical level is this far below the unfiltered middle's (dB)
+/// is not made: the band is empty (a source with nothing above 6 kHz has no airy variant), and
+/// normalising it would turn the source's noise floor and any click into a full-scale file.
+/// "Typical" is the median rms of 20 ms blocks, so a click does not count as content; 60 dB
+/// down is about where 16-bit rounding sits under a −30 dBFS source.
+pub const MIN_VARIANT_LEVEL_DB: f64 = -60.0;
+/// Block length of the variant level check: 20 ms at 44.1 kHz.
+const LEVEL_BLOCK: usize = 882;
+
 /// Half-width of the windowed-sinc resampling kernel, in zero crossings.
 const SINC_HALF: usize = 16;
 /// Kernel table resolution: points per zero crossing.
 const SINC_OVERSAMPLE: usize = 256;
 
 /// Drone settings (DOMAIN §G defaults).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DroneSettings {
     /// Pitch shifts of the loops, in semitones (default `[0, 7, 12]`).
     pub pitch_shifts_st: Vec<f64>,
@@ -156,6 +166,14 @@ impl Variant {
             Variant::Dark => "dark",
         }
     }
+
+    fn band_text(self) -> String {
+        match self.band_and_order().0 {
+            Band::Lowpass { cutoff_hz } => format!("below {cutoff_hz} Hz"),
+            Band::Highpass { cutoff_hz } => format!("above {cutoff_hz} Hz"),
+            Band::Bandpass { low_hz, high_hz } => format!("between {low_hz} and {high_hz} Hz"),
+        }
+    }
 }
 
 fn recipes(settings: &DroneSettings) -> Vec<(DronePlanItem, Recipe)> {
@@ -202,7 +220,9 @@ pub fn plan_drones(settings: &DroneSettings) -> Vec<DronePlanItem> {
 ///   `shift_st`, looped with the equal-power crossfade, so it is exactly `loop_s` long.
 ///   (0 st, ×1) is the source itself, untouched by the vocoder.
 /// - Variants: the unshifted, unstretched middle filtered zero-phase (warm LP 3 kHz order 4,
-///   airy HP 6 kHz order 4, dark LP 1.5 kHz order 5) with a margin either side, then looped.
+///   airy HP 6 kHz order 4, dark LP 1.5 kHz order 5) with a margin either side, then looped;
+///   `Err(NoCandidate)` when the band holds less than [`MIN_VARIANT_LEVEL_DB`] of the
+///   unfiltered middle (an empty band is not a texture).
 /// - Reversed: the unshifted, unstretched loop played backwards (still seamless).
 /// - Swell: the middle `swell_s` of the source stretched by the factor (unshifted), with linear
 ///   fades of `swell_fade_in_s` / `swell_fade_out_s`.
@@ -220,12 +240,14 @@ pub fn make_drones(source: &Clip, settings: &DroneSettings) -> Vec<Result<Clip, 
         _ => false,
     });
     let spectra: Vec<Spectrogram> = if needs_vocoder {
-        source.channels.iter().map(|c| Spectrogram::new(c, &vocoder)).collect()
+        source.channels.par_iter().map(|c| Spectrogram::new(c, &vocoder)).collect()
     } else {
         Vec::new()
     };
     let ctx = Context { source, spectra: &spectra, vocoder: &vocoder, settings };
-    plan.iter().map(|(_, recipe)| ctx.make(*recipe).and_then(non_silent)).collect()
+    // Items are independent; each is computed the same way on any thread, so the results do
+    // not depend on the thread count.
+    plan.par_iter().map(|(_, recipe)| ctx.make(*recipe).and_then(non_silent)).collect()
 }
 
 fn non_silent(clip: Clip) -> Result<Clip, TextureError> {
@@ -292,7 +314,7 @@ impl Context<'_> {
         }
         let channels = self
             .spectra
-            .iter()
+            .par_iter()
             .map(|spec| shifted_range(spec, self.vocoder, stretch, shift_st, start..start + span))
             .collect();
         Ok(Clip { channels })
@@ -314,8 +336,35 @@ impl Context<'_> {
                 butter_zero_phase(&c[lo..hi], OUTPUT_RATE_HZ, band, order).map_err(TextureError::NoCandidate)?;
             channels.push(filtered[start - lo..start - lo + span].to_vec());
         }
-        crossfade_loop(&Clip { channels }, self.fade())
+        let filtered = Clip { channels };
+        let level_db =
+            20.0 * (median_block_rms(&filtered) / median_block_rms(&self.source.slice(start, start + span))).log10();
+        if level_db < MIN_VARIANT_LEVEL_DB {
+            return Err(TextureError::NoCandidate(format!(
+                "the {} variant's band ({}) is empty: {level_db:.0} dB below the source (limit {MIN_VARIANT_LEVEL_DB} dB)",
+                v.name(),
+                v.band_text()
+            )));
+        }
+        crossfade_loop(&filtered, self.fade())
     }
+}
+
+/// Median over [`LEVEL_BLOCK`]-sample blocks of the rms across all channels (the whole clip
+/// when shorter than a block).
+fn median_block_rms(clip: &Clip) -> f64 {
+    let len = clip.len();
+    let block = LEVEL_BLOCK.min(len.max(1));
+    let mut levels: Vec<f64> = (0..(len / block).max(1))
+        .map(|b| {
+            let range = b * block..((b + 1) * block).min(len);
+            let n = (range.len() * clip.channels.len()).max(1);
+            let sum: f64 = clip.channels.iter().flat_map(|c| &c[range.clone()]).map(|&x| f64::from(x).powi(2)).sum();
+            (sum / n as f64).sqrt()
+        })
+        .collect();
+    levels.sort_by(f64::total_cmp);
+    levels[levels.len() / 2]
 }
 
 /// Pitch shift by `semitones` keeping the length (librosa `pitch_shift`): stretch by
@@ -387,22 +436,24 @@ impl Spectrogram {
     fn new(x: &[f32], vocoder: &Vocoder) -> Self {
         let frames = 1 + x.len() / HOP;
         let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
-        let mut input = fft.make_input_vec();
-        let mut spectrum = fft.make_output_vec();
         let mut mag = vec![0.0; frames * N_BINS];
         let mut phase = vec![0.0; frames * N_BINS];
-        for t in 0..frames {
-            for (i, v) in input.iter_mut().enumerate() {
-                let j = (t * HOP + i).checked_sub(N_FFT / 2);
-                *v = j.and_then(|j| x.get(j)).map_or(0.0, |&s| f64::from(s)) * vocoder.window[i];
-            }
-            // Buffer lengths come from the plan, so the transform cannot fail.
-            let _ = fft.process(&mut input, &mut spectrum);
-            for (k, c) in spectrum.iter().enumerate() {
-                mag[t * N_BINS + k] = (c.re * c.re + c.im * c.im).sqrt();
-                phase[t * N_BINS + k] = c.arg();
-            }
-        }
+        // Frames are independent: each is transformed the same way on whichever thread.
+        mag.par_chunks_mut(N_BINS).zip(phase.par_chunks_mut(N_BINS)).enumerate().for_each_init(
+            || (fft.make_input_vec(), fft.make_output_vec()),
+            |(input, spectrum), (t, (mag, phase))| {
+                for (i, v) in input.iter_mut().enumerate() {
+                    let j = (t * HOP + i).checked_sub(N_FFT / 2);
+                    *v = j.and_then(|j| x.get(j)).map_or(0.0, |&s| f64::from(s)) * vocoder.window[i];
+                }
+                // Buffer lengths come from the plan, so the transform cannot fail.
+                let _ = fft.process(input, spectrum);
+                for (k, c) in spectrum.iter().enumerate() {
+                    mag[k] = (c.re * c.re + c.im * c.im).sqrt();
+                    phase[k] = c.arg();
+                }
+            },
+        );
         let mut dphase = vec![0.0; frames * N_BINS];
         for t in 0..frames {
             for k in 0..N_BINS {
@@ -676,9 +727,14 @@ mod tests {
         DroneSettings { loop_s: 0.5, swell_s: 1.0, swell_fade_in_s: 0.1, swell_fade_out_s: 0.3, ..Default::default() }
     }
 
+    /// `sine(freq_hz)` plus a quiet 8 kHz partial, so every tonal variant's band holds sound.
+    fn with_air(freq_hz: f64, len: usize) -> Vec<f32> {
+        sine(freq_hz, len).iter().zip(sine(8_000.0, len)).map(|(a, b)| a + 0.01 * b).collect()
+    }
+
     #[test]
     fn make_drones_follows_the_plan_with_exact_lengths() {
-        let source = Clip { channels: vec![sine(220.0, 66_150), sine(330.0, 66_150)] };
+        let source = Clip { channels: vec![with_air(220.0, 66_150), with_air(330.0, 66_150)] };
         let settings = short_settings();
         let plan = plan_drones(&settings);
         let results = make_drones(&source, &settings);
@@ -719,6 +775,40 @@ mod tests {
         assert!(frequency_hz(&airy) > 8000.0);
         let backwards: Vec<f32> = plain.iter().rev().copied().collect();
         assert_eq!(reversed, backwards);
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let source = Clip { channels: vec![with_air(220.0, 66_150), with_air(330.0, 66_150)] };
+        let settings = short_settings();
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            pool.install(|| make_drones(&source, &settings))
+        };
+        assert_eq!(run(1), run(4));
+    }
+
+    /// The demo's organ had nothing above 6 kHz but 16-bit rounding and a click at a chord
+    /// change; its airy variant was that click normalised to −1 dBFS. An empty band is now
+    /// reported, and the other variants are still made.
+    #[test]
+    fn an_empty_band_gives_no_variant_rather_than_amplified_noise() {
+        let mut x: Vec<f32> = sine(220.0, 66_150).iter().map(|v| (v * 32_767.0).round() / 32_767.0).collect();
+        x[33_000] += 0.3;
+        let settings = DroneSettings { pitch_shifts_st: vec![0.0], time_stretches: vec![1.0], ..short_settings() };
+        let results = make_drones(&Clip::mono(x), &settings);
+        let names: Vec<String> = plan_drones(&settings).into_iter().map(|p| p.name_suffix).collect();
+        let airy = names.iter().position(|n| n == "pad_airy").expect("airy planned");
+        match &results[airy] {
+            Err(TextureError::NoCandidate(why)) => {
+                assert!(why.contains("airy") && why.contains("above 6000 Hz") && why.contains("empty"), "{why}")
+            }
+            other => panic!("airy of a 220 Hz sine: {other:?}"),
+        }
+        for name in ["pad_warm", "pad_dark", "pad01"] {
+            let i = names.iter().position(|n| n == name).expect("planned");
+            assert!(results[i].is_ok(), "{name}: {:?}", results[i]);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::textures::looping::{crossfade_loop, fade_in_out};
 use crate::textures::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
 
 /// Hiss parameters (DOMAIN §G defaults); field names double as TOML keys.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct HissSettings {
     /// Length of each loop (s); a chunk of `chunk_s` plus the crossfade is taken so that the
     /// finished loop is exactly `chunk_s` long.
@@ -139,11 +139,13 @@ pub fn plan_hiss(settings: &HissSettings) -> Vec<(HissKind, String)> {
     loops.chain(flickers).collect()
 }
 
-/// One result per [`plan_hiss`] item, in plan order; mono at 44.1 kHz.
+/// One result per [`plan_hiss`] item, in plan order, at 44.1 kHz with the source's channels
+/// (pass a mixed-down clip for mono hiss).
 ///
-/// Material: `source` (mixed down; the drum source) when given, else white noise
-/// `0.1·N(0, 1)` from the item's stream. A chunk starts at a uniform random offset and wraps
-/// around to the source's start when the source is shorter than the chunk.
+/// Material: `source` (the drum source; every channel cut at the same place and processed
+/// alike) when given, else mono white noise `0.1·N(0, 1)` from the item's stream. A chunk
+/// starts at a uniform random offset and wraps around to the source's start when the source
+/// is shorter than the chunk.
 ///
 /// - Loop: a chunk of `chunk_s` + crossfade, band-passed (order-`order` Butterworth,
 ///   zero-phase), multiplied by the tremolo `1 − d/2 + (d/2)·sin(2π·rate·t)` (`t` from the
@@ -160,8 +162,9 @@ pub fn make_hiss(source: Option<&Clip>, settings: &HissSettings, seed: u64) -> V
     if let Err(e) = settings.validate() {
         return plan.iter().map(|_| Err(TextureError::NoCandidate(format!("invalid hiss settings: {e}")))).collect();
     }
-    let material = source
-        .map(|clip| -> Vec<f32> { clip.mixdown().into_iter().map(|x| if x.is_finite() { x } else { 0.0 }).collect() });
+    let material: Option<Vec<Vec<f32>>> = source.map(|clip| {
+        clip.channels.iter().map(|c| c.iter().map(|&x| if x.is_finite() { x } else { 0.0 }).collect()).collect()
+    });
     plan.iter()
         .map(|(kind, name)| {
             let mut rng = Rng::new(Rng::derive(seed, &format!("hiss/{name}")));
@@ -173,34 +176,41 @@ pub fn make_hiss(source: Option<&Clip>, settings: &HissSettings, seed: u64) -> V
         .collect()
 }
 
-fn make_loop(material: Option<&[f32]>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
+fn make_loop(material: Option<&[Vec<f32>]>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
     let fade = ms_to_samples(s.loop_crossfade_ms);
     let len = ((s.chunk_s * f64::from(OUTPUT_RATE_HZ)).round() as usize).max(1);
-    let mut chunk = band_passed(take_chunk(material, len + fade, rng)?, s)?;
-    apply_tremolo(&mut chunk, s.tremolo_depth, s.tremolo_rate_hz);
-    not_silent(crossfade_loop(&Clip::mono(chunk), fade)?)
+    let mut channels = Vec::new();
+    for chunk in take_chunk(material, len + fade, rng)? {
+        let mut chunk = band_passed(chunk, s)?;
+        apply_tremolo(&mut chunk, s.tremolo_depth, s.tremolo_rate_hz);
+        channels.push(chunk);
+    }
+    not_silent(crossfade_loop(&Clip { channels }, fade)?)
 }
 
-fn make_flicker(material: Option<&[f32]>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
+fn make_flicker(material: Option<&[Vec<f32>]>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
     let ms = rng.range(s.flicker_ms_min, s.flicker_ms_max);
     let len = ms_to_samples(ms).max(1);
-    let mut clip = Clip::mono(band_passed(take_chunk(material, len, rng)?, s)?);
+    let channels = take_chunk(material, len, rng)?.into_iter().map(|c| band_passed(c, s)).collect::<Result<_, _>>()?;
+    let mut clip = Clip { channels };
     fade_in_out(&mut clip, ms_to_samples(s.flicker_fade_in_ms), ms_to_samples(s.flicker_fade_out_ms));
     not_silent(clip)
 }
 
-/// `len` samples of the material from a uniform random start (wrapping around when the
-/// material is shorter), or `len` samples of `0.1·N(0, 1)` white noise without material.
-fn take_chunk(material: Option<&[f32]>, len: usize, rng: &mut Rng) -> Result<Vec<f32>, TextureError> {
-    let Some(src) = material else {
-        return Ok((0..len).map(|_| (0.1 * rng.normal()) as f32).collect());
+/// `len` samples of every channel of the material from one uniform random start (wrapping
+/// around when the material is shorter), or one channel of `len` samples of `0.1·N(0, 1)`
+/// white noise without material.
+fn take_chunk(material: Option<&[Vec<f32>]>, len: usize, rng: &mut Rng) -> Result<Vec<Vec<f32>>, TextureError> {
+    let Some(channels) = material else {
+        return Ok(vec![(0..len).map(|_| (0.1 * rng.normal()) as f32).collect()]);
     };
-    if src.is_empty() {
+    let n = channels.first().map_or(0, Vec::len);
+    if n == 0 {
         return Err(TextureError::TooShort { need_s: len as f64 / f64::from(OUTPUT_RATE_HZ), have_s: 0.0 });
     }
-    let span = if src.len() > len { src.len() - len + 1 } else { src.len() };
+    let span = if n > len { n - len + 1 } else { n };
     let start = ((rng.uniform() * span as f64) as usize).min(span - 1);
-    Ok((0..len).map(|i| src[(start + i) % src.len()]).collect())
+    Ok(channels.iter().map(|src| (0..len).map(|i| src[(start + i) % n]).collect()).collect())
 }
 
 fn band_passed(x: Vec<f32>, s: &HissSettings) -> Result<Vec<f32>, TextureError> {
@@ -251,6 +261,24 @@ mod tests {
             }
         }
         inside / total
+    }
+
+    /// Every channel of a stereo drum source is cut at the same place and processed alike.
+    #[test]
+    fn stereo_material_keeps_its_channels() {
+        let mut rng = Rng::new(5);
+        let left: Vec<f32> = (0..88_200).map(|_| (0.3 * rng.normal()) as f32).collect();
+        let right: Vec<f32> = left.iter().map(|v| 0.25 * v).collect();
+        let settings = HissSettings { loops: 1, flickers: 1, ..HissSettings::default() };
+        let out = make_hiss(Some(&Clip { channels: vec![left.clone(), right] }), &settings, 3);
+        for clip in out.iter().map(|r| r.as_ref().expect("made")) {
+            assert_eq!(clip.channels.len(), 2);
+            for (l, r) in clip.channels[0].iter().zip(&clip.channels[1]) {
+                assert!((r - 0.25 * l).abs() < 1e-5, "{l} {r}");
+            }
+        }
+        let mono = make_hiss(Some(&Clip::mono(left)), &settings, 3);
+        assert!(mono.iter().all(|r| r.as_ref().is_ok_and(|c| c.channels.len() == 1)));
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub struct Metrics {
 }
 
 /// Grade limits (DOMAIN §G "Grades"); field names double as TOML keys.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct GradeThresholds {
     /// F below this rms (dBFS).
     pub min_rms_db: f64,

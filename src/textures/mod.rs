@@ -13,6 +13,7 @@ pub mod hiss;
 pub mod looping;
 pub mod manifest;
 pub mod pads;
+pub mod settings;
 
 /// Every texture is rendered at 44.1 kHz; the engine resamples sources to this rate first.
 pub const OUTPUT_RATE_HZ: u32 = 44_100;
@@ -70,6 +71,40 @@ impl Clip {
     /// Applies `f` to every channel.
     pub fn map_channels(&self, mut f: impl FnMut(&[f32]) -> Vec<f32>) -> Clip {
         Clip { channels: self.channels.iter().map(|c| f(c)).collect() }
+    }
+}
+
+/// A texture source at [`OUTPUT_RATE_HZ`]: its mixdown (the channel mean resampled, what
+/// analysis reads) and its channels (each resampled), from one decode.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SourceAudio<'a> {
+    /// The mono signal every category analyses.
+    pub mono: &'a [f32],
+    /// The source's channels, in file order (one for a mono file).
+    pub channels: &'a [Vec<f32>],
+}
+
+impl SourceAudio<'_> {
+    /// The clip a texture category renders from: the mixdown unless `stereo`; with `stereo`,
+    /// the source's own first two channels. A one-channel source stays one channel: stereo is
+    /// never made up from mono.
+    ///
+    /// ```
+    /// use ntsbuild::textures::SourceAudio;
+    /// let channels = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.5, 0.5]];
+    /// let source = SourceAudio { mono: &[0.5, 0.5], channels: &channels };
+    /// assert_eq!(source.clip(false).channels, vec![vec![0.5, 0.5]]);
+    /// assert_eq!(source.clip(true).channels, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+    /// let one = vec![vec![0.25]];
+    /// let mono = SourceAudio { mono: &[0.25], channels: &one };
+    /// assert_eq!(mono.clip(true).channels.len(), 1);
+    /// ```
+    pub fn clip(&self, stereo: bool) -> Clip {
+        if stereo && self.channels.len() > 1 {
+            Clip { channels: self.channels.iter().take(2).cloned().collect() }
+        } else {
+            Clip::mono(self.mono.to_vec())
+        }
     }
 }
 

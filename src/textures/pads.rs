@@ -42,7 +42,7 @@ const WAIT_FRAMES: usize = 2;
 pub const ONSET_DELTA: f64 = 1.0;
 
 /// Pad mining settings (DOMAIN §G defaults).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PadSettings {
     /// Window lengths to mine, in seconds (default `[2.0]`).
     pub target_durations_s: Vec<f64>,

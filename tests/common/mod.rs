@@ -1,6 +1,8 @@
 //! Test support: a temporary copy of a project and a runner for the `ntsbuild` binary.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -9,8 +11,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
 
 /// Every declared artifact of the demo project, sorted (video segments are found while
 /// building and are not declared).
-pub const DEMO_ARTIFACTS: [&str; 13] = [
+pub const DEMO_ARTIFACTS: [&str; 18] = [
     "album.demo/album.mp4",
+    "album.demo/opening/controls.npz",
     "album.demo/opening/features.npz",
     "album.demo/opening/features.png",
     "album.demo/opening/latents.npz",
@@ -18,12 +21,19 @@ pub const DEMO_ARTIFACTS: [&str; 13] = [
     "album.demo/opening/previews/preview.gif",
     "album.demo/opening/previews/preview.png",
     "album.demo/opening/video.mp4",
+    "album.demo/run.json",
     "kit.demo/hat.wav",
     "kit.demo/kick.wav",
     "kit.demo/kit.zip",
     "kit.demo/snare.wav",
+    "song.demo/loudness.csv",
+    "song.demo/loudness.json",
+    "song.demo/loudness.png",
     "song.demo/song.wav",
 ];
+
+/// The demo song's loudness files (rebuilt whenever its `song.wav` changes).
+pub const SONG_LOUDNESS: [&str; 3] = ["song.demo/loudness.csv", "song.demo/loudness.json", "song.demo/loudness.png"];
 
 /// The repository root: the demo project.
 pub fn repo() -> PathBuf {
@@ -94,10 +104,13 @@ pub const LIGHT_VIDEO: &str =
 
 impl Project {
     /// A copy of the demo project (Project.toml, recipes/, models/) with light video settings
-    /// and without the texture library (`tests/textures.rs` covers it).
+    /// and without the texture library (`tests/textures.rs` covers it), the arrangement that
+    /// samples it (`tests/arrangement.rs`) or the sidecars (`tests/sidecars.rs`).
     pub fn demo() -> Project {
         let p = Project::demo_full();
         fs::remove_file(p.path().join("recipes/textures.toml")).unwrap();
+        p.drop_arrangement();
+        fs::remove_file(p.path().join("recipes/sidecars.toml")).unwrap();
         let text: String = p
             .read("recipes/album.toml")
             .lines()
@@ -115,8 +128,16 @@ impl Project {
         copy_dir(&repo().join("recipes"), &p.path().join("recipes"));
         copy_dir(&repo().join("models"), &p.path().join("models"));
         copy_dir(&repo().join("audio"), &p.path().join("audio"));
+        copy_dir(&repo().join("producers"), &p.path().join("producers"));
         copy_dir(&repo().join("tests/fixtures/models"), &p.path().join("models/test"));
         p
+    }
+
+    /// Remove the demo arrangement; the album's track then plays the drum song instead.
+    pub fn drop_arrangement(&self) {
+        fs::remove_file(self.path().join("recipes/arrangement.toml")).unwrap();
+        let album = self.read("recipes/album.toml");
+        self.write("recipes/album.toml", &album.replace("song.arrangement/song.wav", "song.demo/song.wav"));
     }
 
     pub fn empty() -> Project {
@@ -221,3 +242,68 @@ pub fn many_kits(kits: usize) -> Project {
     p.write("recipes/kits.toml", &text);
     p
 }
+
+/// A small arrangement project: three instruments (a saw bass with a swept low-pass, an ADSR
+/// square lead, a sampler playing a project file) with lanes and a master, in `recipes/song.toml`.
+pub fn arrangement_project() -> Project {
+    let p = Project::empty();
+    p.write("Project.toml", "[project]\nname = \"arr\"\nsample_rate = 48000\n");
+    let click: Vec<f32> = (0..2400).map(|i| (1.0 - i as f32 / 2400.0) * ((i as f32) * 0.3).sin()).collect();
+    let right: Vec<f32> = click.iter().map(|v| v * 0.5).collect();
+    p.write_bytes("audio/click.wav", &ntsbuild::media::wav::encode_pcm(&[&click, &right], 44_100, 16).unwrap());
+    p.write("recipes/song.toml", ARRANGEMENT);
+    p
+}
+
+pub const ARRANGEMENT: &str = r#"[song.x]
+bpm = 128
+bars = 2
+tail_s = 0.5
+
+[[song.x.tempo]]
+at = "2:1"
+bpm = 100
+ramp = true
+
+[song.x.instrument.bass]
+notes = "C2:110:2 . G1 . C2 . . . | D#2 . . . A#1:90:3 . . ."
+[song.x.instrument.bass.oscillator]
+waveform = "saw"
+amplitude = 0.5
+[song.x.instrument.bass.envelope]
+release_ms = 60
+[song.x.instrument.bass.lowpass]
+cutoff_hz = 800
+
+[song.x.instrument.lead]
+notes = "G4:100:3 . . A#4 . . C5:110:2 ."
+pan = 0.3
+[song.x.instrument.lead.oscillator]
+waveform = "square"
+amplitude = 0.2
+[song.x.instrument.lead.envelope]
+mode = "adsr"
+
+[song.x.instrument.hit]
+pattern = "x... X... x.x. X..."
+[song.x.instrument.hit.sampler]
+source = "audio/click.wav"
+
+[song.x.automation]
+"bass.lowpass.cutoff_hz|curve=exp|smooth=0.5beats" = [[0, 0.1], ["2:1", 0.4]]
+"lead.mix.gain_db|raw|smooth=20ms" = [["1:3", -6.0]]
+
+[song.x.master]
+target_lufs = -18.0
+"#;
+
+/// The artifacts of [`arrangement_project`].
+pub const ARRANGEMENT_ARTIFACTS: [&str; 7] = [
+    "song.x/loudness.csv",
+    "song.x/loudness.json",
+    "song.x/loudness.png",
+    "song.x/song.wav",
+    "song.x/stems/bass.wav",
+    "song.x/stems/hit.wav",
+    "song.x/stems/lead.wav",
+];

@@ -1,0 +1,32 @@
+//! Layer 2: the arrangement engine (seed 002's musician engine). A song made of instruments —
+//! each a chain of modules (oscillator or sampler, then envelopes and low-passes) played by a
+//! tracker-style note pattern and driven by automation lanes in beat time — rendered offline in
+//! blocks to one stereo stem per instrument, mixed into a master with optional loudness
+//! normalisation and a true-peak ceiling, and measured (BS.1770-4 / EBU R128).
+//!
+//! Pure functions of validated params, clips and the sample rate: no files, no printing.
+//! Entry points: [`render::render_stem`] (one instrument → one stem), [`mix::mix`] (stems →
+//! song), [`loudness::analyze`] (song → loudness summary and beat rows, for any song).
+
+pub mod automation;
+pub mod envelope;
+pub mod instrument;
+pub mod loudness;
+pub mod lowpass;
+pub mod mix;
+pub mod notes;
+pub mod oscillator;
+pub mod render;
+pub mod sampler;
+pub mod schema;
+pub mod tempo;
+pub mod timing;
+
+pub use instrument::{InstrumentParams, ModuleParams};
+pub use loudness::{Loudness, LoudnessReport, analyze};
+pub use mix::{MasterParams, Mixdown, mix};
+pub use render::{Stem, render_stem, smoothing_windows};
+pub use timing::{Timing, TimingParams};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,358 @@
+//! The video of an album track (`video.mp4`: its encoded segments joined and muxed with the
+//! track's audio), its previews, and the album's `album.mp4`.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::latents::get;
+use super::segment::{self, GIF_FPS, PREVIEW_EVERY};
+use crate::engine::action::{Action, Cx};
+use crate::engine::db::Db;
+use crate::engine::error::BuildError;
+use crate::features::prepare::Trim;
+use crate::media::npz;
+use crate::project::album::{AudioRef, TrackSpec};
+use crate::project::video::{PostFxSpec, VideoSettings};
+
+/// Audio rate inside MP4s (Opus runs at 48 kHz).
+pub const VIDEO_AUDIO_RATE_HZ: u32 = 48_000;
+/// Kept frames shown by the GIF and the contact sheet.
+const SHEET_FRAMES: usize = 48;
+
+/// What a track's frames are decoded with (the model file is an input of its own).
+#[derive(Serialize)]
+pub struct DecoderKey<'a> {
+    pub backend: &'a str,
+    pub cuda: bool,
+    pub batch_size: u32,
+}
+
+impl<'a> DecoderKey<'a> {
+    pub fn of(track: &'a TrackSpec) -> DecoderKey<'a> {
+        let d = &track.video.decoder;
+        DecoderKey {
+            backend: segment::backend_name(&segment::resolve_backend(d)),
+            cuda: d.cuda,
+            batch_size: d.batch_size,
+        }
+    }
+}
+
+/// Everything a track's frames and their encoding read (the segments' params, plus the mux's).
+#[derive(Serialize)]
+pub struct VideoKey<'a> {
+    fps: u32,
+    width: u32,
+    height: u32,
+    segment_frames: u32,
+    decoder: DecoderKey<'a>,
+    postfx: &'a PostFxSpec,
+    grain_seed: u64,
+    qp: u8,
+    audio_bitrate_kbps: u32,
+    /// The track's `trim`: the muxed audio is cut like the analysed audio.
+    trim: Option<Trim>,
+    segment: u32,
+    decoded: u32,
+}
+
+impl<'a> VideoKey<'a> {
+    fn of(settings: &VideoSettings, track: &'a TrackSpec) -> VideoKey<'a> {
+        let v = &track.video;
+        VideoKey {
+            fps: settings.fps,
+            width: settings.width,
+            height: settings.height,
+            segment_frames: settings.segment_frames,
+            decoder: DecoderKey::of(track),
+            postfx: &v.postfx,
+            grain_seed: segment::grain_seed(track),
+            qp: v.encode.qp,
+            audio_bitrate_kbps: v.encode.audio_bitrate_kbps,
+            trim: track.prep.trim,
+            segment: <segment::EncodedSegment as Action>::VERSION,
+            decoded: <segment::DecodedSegment as Action>::VERSION,
+        }
+    }
+}
+
+/// The track's `video.mp4`: its encoded segments (sub-artifacts, see `segment`) concatenated
+/// and muxed with the track's audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackVideo {
+    pub settings: VideoSettings,
+    pub track: Arc<TrackSpec>,
+}
+
+impl Action for TrackVideo {
+    const QUERY: &'static str = "video";
+    const VERSION: u32 = 4;
+
+    fn key(&self) -> impl Serialize + '_ {
+        VideoKey::of(&self.settings, &self.track)
+    }
+
+    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        let enc = segment::encoded_track(cx.db, cx.id, cx.id)?;
+        cx.read_parts(enc.segments.iter().copied());
+        let (mut pcm, ch) = track_audio(cx, &self.track.audio, self.track.prep.trim)?;
+        pcm.resize(samples_for(enc.access_units.len(), self.settings.fps) * usize::from(ch), 0.0);
+        mux(cx.id, &self.settings, &enc.access_units, &pcm, ch, self.track.video.encode.audio_bitrate_kbps)
+    }
+
+    fn heavy(&self) -> bool {
+        true
+    }
+
+    fn share(&self, cx: &Cx<'_>, shard: crate::engine::action::Shard) -> Option<Result<String, BuildError>> {
+        Some(segment::build_share(cx.db, cx.id, shard))
+    }
+}
+
+/// `album.mp4`: every track's segments in order, with their audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlbumVideo {
+    pub settings: VideoSettings,
+    pub videos: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct AlbumVideoKey<'a> {
+    videos: &'a [String],
+    fps: u32,
+    width: u32,
+    height: u32,
+}
+
+impl Action for AlbumVideo {
+    const QUERY: &'static str = "album_video";
+    const VERSION: u32 = 4;
+
+    fn key(&self) -> impl Serialize + '_ {
+        let s = &self.settings;
+        AlbumVideoKey { videos: &self.videos, fps: s.fps, width: s.width, height: s.height }
+    }
+
+    /// Every track's frames in order; each track's audio fills exactly its frames.
+    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        let settings = &self.settings;
+        let mut units = Vec::new();
+        let mut tracks_pcm = Vec::new();
+        let mut bitrate = 0;
+        for video in &self.videos {
+            let tv = super::track_video(cx.db, video).ok_or_else(|| BuildError::Unknown { id: video.clone() })?;
+            let enc = segment::encoded_track(cx.db, cx.id, video)?;
+            cx.read_parts(enc.segments.iter().copied());
+            let (pcm, ch) = track_audio(cx, &tv.track.audio, tv.track.prep.trim)?;
+            bitrate = bitrate.max(tv.track.video.encode.audio_bitrate_kbps);
+            tracks_pcm.push((pcm, ch, units.len(), enc.access_units.len()));
+            units.extend(enc.access_units);
+        }
+        let channels = tracks_pcm.iter().map(|t| t.1).max().unwrap_or(1);
+        let mut pcm = Vec::with_capacity(samples_for(units.len(), settings.fps) * usize::from(channels));
+        for (track, ch, first, frames) in tracks_pcm {
+            // Cumulative frame boundaries, so rounding never drifts across tracks.
+            let want = samples_for(first + frames, settings.fps) - samples_for(first, settings.fps);
+            let per = usize::from(ch);
+            for i in 0..want {
+                for c in 0..usize::from(channels) {
+                    let v = track.get(i * per + c.min(per - 1)).copied().unwrap_or(0.0);
+                    pcm.push(v);
+                }
+            }
+        }
+        mux(cx.id, settings, &units, &pcm, channels, bitrate)
+    }
+
+    fn heavy(&self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PreviewKind {
+    /// `preview.png`: the middle kept frame.
+    Still,
+    /// `preview.gif`: the track's first 4 s at 5 frames/s.
+    Gif,
+    /// `contact_sheet.png`: every kept frame (≤ 48) as thumbnails.
+    Sheet,
+}
+
+impl PreviewKind {
+    pub const ALL: [PreviewKind; 3] = [PreviewKind::Still, PreviewKind::Gif, PreviewKind::Sheet];
+
+    pub fn file(self) -> &'static str {
+        match self {
+            PreviewKind::Still => "preview.png",
+            PreviewKind::Gif => "preview.gif",
+            PreviewKind::Sheet => "contact_sheet.png",
+        }
+    }
+}
+
+/// A preview drawn from the frames kept every 90th frame of the track's video.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub kind: PreviewKind,
+    /// The track's `…/video.mp4` id, whose segments hold the kept frames.
+    pub video: String,
+    pub settings: VideoSettings,
+    pub track: Arc<TrackSpec>,
+}
+
+#[derive(Serialize)]
+struct PreviewKey<'a> {
+    kind: &'static str,
+    every: usize,
+    gif_grid: (usize, usize),
+    sheet_frames: usize,
+    video: VideoKey<'a>,
+}
+
+impl Action for Preview {
+    const QUERY: &'static str = "preview";
+    const VERSION: u32 = 2;
+
+    fn key(&self) -> impl Serialize + '_ {
+        PreviewKey {
+            kind: self.kind.file(),
+            every: PREVIEW_EVERY,
+            gif_grid: segment::gif_grid(self.settings.fps),
+            sheet_frames: SHEET_FRAMES,
+            video: VideoKey::of(&self.settings, &self.track),
+        }
+    }
+
+    /// The middle still frame (every 90th), a GIF of the track's first seconds at
+    /// [`GIF_FPS`], or a contact sheet of the still frames.
+    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        use crate::media::image;
+        let enc = segment::encoded_track(cx.db, cx.id, &self.video)?;
+        cx.read_parts(enc.segments.iter().copied());
+        let (w, h) = (self.settings.width, self.settings.height);
+        let stills: Vec<&[u8]> =
+            enc.previews.iter().filter(|(i, _)| i.is_multiple_of(PREVIEW_EVERY)).map(|(_, f)| f.as_slice()).collect();
+        if stills.is_empty() {
+            return Err(cx.fail("the video has no frames"));
+        }
+        let err = |e: crate::media::VideoError| cx.fail(e.to_string());
+        match self.kind {
+            PreviewKind::Still => image::encode_png_rgb8(w, h, stills[stills.len() / 2]).map_err(err),
+            PreviewKind::Gif => {
+                let (every, span) = segment::gif_grid(self.settings.fps);
+                let frames: Vec<&[u8]> = enc
+                    .previews
+                    .iter()
+                    .filter(|(i, _)| *i < span && i.is_multiple_of(every))
+                    .map(|(_, f)| f.as_slice())
+                    .collect();
+                // GIFs are previews: at most 256 px wide.
+                let (gw, gh, small) = shrink(w, h, &frames, 256);
+                let refs: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
+                image::encode_gif(gw, gh, &refs, (100 / GIF_FPS) as u16).map_err(err)
+            }
+            PreviewKind::Sheet => {
+                let n = stills.len().min(SHEET_FRAMES);
+                let (sw, sh, px) = image::contact_sheet(w, h, &stills[..n], 6, 160);
+                image::encode_png_rgb8(sw, sh, &px).map_err(err)
+            }
+        }
+    }
+
+    fn heavy(&self) -> bool {
+        true
+    }
+}
+
+/// A track's audio at 48 kHz, interleaved, mono or stereo (more channels are mixed to stereo:
+/// the first half of them to the left, the rest to the right), from the shared decode, cut to
+/// the track's `trim` window (the window the features, and so the frames, cover).
+fn track_audio(cx: &Cx<'_>, audio: &AudioRef, trim: Option<Trim>) -> Result<(Vec<f32>, u16), BuildError> {
+    let pcm = cx.pcm(audio, VIDEO_AUDIO_RATE_HZ)?;
+    pcm.warnings(&pcm.name).into_iter().for_each(|w| cx.warn(w));
+    let channels = pcm.channels();
+    if channels.is_empty() || channels[0].is_empty() {
+        return Err(cx.fail(format!("{}: no audio in the file", pcm.name)));
+    }
+    let n = channels[0].len();
+    let mix = |chs: &[Vec<f32>]| -> Vec<f32> {
+        (0..n).map(|i| chs.iter().map(|c| c[i]).sum::<f32>() / chs.len() as f32).collect()
+    };
+    let planes: Vec<std::borrow::Cow<'_, [f32]>> = if channels.len() <= 2 {
+        channels.iter().map(|c| std::borrow::Cow::Borrowed(c.as_slice())).collect()
+    } else {
+        let half = channels.len() / 2;
+        vec![mix(&channels[..half]).into(), mix(&channels[half..]).into()]
+    };
+    let window = trim.map_or(0..n, |t| t.range(n, VIDEO_AUDIO_RATE_HZ));
+    let mut out = Vec::with_capacity(window.len() * planes.len());
+    for i in window {
+        out.extend(planes.iter().map(|c| c[i]));
+    }
+    Ok((out, planes.len() as u16))
+}
+
+/// Samples per channel covering `frames` video frames exactly (rounded up).
+fn samples_for(frames: usize, fps: u32) -> usize {
+    (frames as u64 * u64::from(VIDEO_AUDIO_RATE_HZ)).div_ceil(u64::from(fps)) as usize
+}
+
+fn mux(
+    id: &str,
+    settings: &VideoSettings,
+    units: &[Vec<u8>],
+    pcm: &[f32],
+    channels: u16,
+    bitrate_kbps: u32,
+) -> Result<Vec<u8>, BuildError> {
+    use crate::media::{mp4, opus};
+    let audio =
+        opus::encode_opus(pcm, channels, bitrate_kbps * 1000).map_err(|e| BuildError::failed(id, e.to_string()))?;
+    let stream = mp4::VideoStream {
+        width: settings.width,
+        height: settings.height,
+        fps: settings.fps,
+        frames: units.iter().map(Vec::as_slice).collect(),
+    };
+    mp4::mux_mp4(&stream, Some(&audio)).map_err(|e| BuildError::failed(id, e.to_string()))
+}
+
+/// Downscale RGB8 frames by an integer box filter so the width is at most `max_w`.
+fn shrink(w: u32, h: u32, frames: &[&[u8]], max_w: u32) -> (u32, u32, Vec<Vec<u8>>) {
+    let f = w.div_ceil(max_w).max(1) as usize;
+    let (ow, oh) = (w as usize / f, h as usize / f);
+    let out = frames
+        .iter()
+        .map(|px| {
+            let mut o = vec![0u8; ow * oh * 3];
+            for y in 0..oh {
+                for x in 0..ow {
+                    for c in 0..3 {
+                        let mut sum = 0u32;
+                        for dy in 0..f {
+                            for dx in 0..f {
+                                sum += u32::from(px[((y * f + dy) * w as usize + x * f + dx) * 3 + c]);
+                            }
+                        }
+                        o[(y * ow + x) * 3 + c] = ((sum + (f * f / 2) as u32) / (f * f) as u32) as u8;
+                    }
+                }
+            }
+            o
+        })
+        .collect();
+    (ow as u32, oh as u32, out)
+}
+
+/// The decoder provider and precision a track's frames were made with (from its first decoded
+/// segment), for `run.json`.
+pub fn decoder_info(db: &dyn Db, video: &str) -> Option<(String, String)> {
+    let built = segment::decoded_segment(db, segment::SegmentName::new(db, video.to_string(), 0)).ok()?;
+    let bytes = segment::segment_bytes(db, video, "decoded", 0, built.digest).ok()?;
+    let arrays = npz::read_npz(&bytes, video).ok()?;
+    let meta: Value = serde_json::from_str(get(&arrays, "metadata")?.as_str()?).ok()?;
+    Some((meta["provider"].as_str()?.to_string(), meta["precision"].as_str()?.to_string()))
+}

@@ -1,0 +1,278 @@
+//! The song flow's arrangement artifacts and every song's loudness artifacts.
+//!
+//! An arrangement (`[song.NAME]` with instruments) declares, under `renders/song/NAME/`:
+//! `stems/<instrument>.wav` (one per instrument: its chain, notes, lanes and mix, and the audio
+//! of its sampler layers), `song.wav` (the stems summed through the master) and
+//! `loudness.{json,csv,png}` (read from `song.wav`). Every song — a drum-pattern song too —
+//! gets the loudness artifacts. So an edit to one instrument, note or lane re-renders that
+//! stem, the mix and the loudness files, and nothing else.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::arrange::automation::SmoothingWindow;
+use crate::arrange::loudness::{Loudness, LoudnessReport, analyze};
+use crate::arrange::mix::{MasterParams, mix};
+use crate::arrange::render::{render_stem, smoothing_windows};
+use crate::arrange::sampler::Clip;
+use crate::arrange::tempo::{TempoMap, TempoParams};
+use crate::arrange::timing::{Timing, TimingParams};
+use crate::arrange::{InstrumentParams, schema};
+use crate::engine::action::{Action, ArtifactDecl, Cx};
+use crate::engine::error::BuildError;
+use crate::engine::inputs::audio_inputs;
+use crate::media::{loudness as loudness_files, loudness_plot, wav};
+use crate::project::album::AudioRef;
+use crate::project::arrangement::{ArrangementSpec, InstrumentSpec};
+use crate::store::Digest;
+
+/// Bits of the stems and the mix.
+pub const BITS: u16 = 24;
+
+/// The artifacts of an arrangement: a stem per instrument, the mix, the loudness files.
+pub fn artifacts(id: &str, arr: &ArrangementSpec) -> Vec<ArtifactDecl> {
+    let mut out = Vec::new();
+    let mut stems = Vec::new();
+    for inst in &arr.instruments {
+        let (deps, files) = audio_inputs(&inst.sources);
+        let rel = stem_file(&inst.params.name);
+        let decl =
+            ArtifactDecl::new(id, rel, StemWav { instrument: Arc::new(inst.clone()), timing: arr.timing.clone() })
+                .deps(deps)
+                .files(files);
+        stems.push(decl.id.clone());
+        out.push(decl);
+    }
+    let names = arr.instruments.iter().map(|i| i.params.name.clone()).collect();
+    out.push(
+        ArtifactDecl::new(
+            id,
+            "song.wav",
+            ArrangementMix { instruments: names, master: arr.master, sample_rate_hz: arr.timing.sample_rate_hz },
+        )
+        .deps(stems),
+    );
+    let smoothing = arr
+        .timing()
+        .map(|t| arr.instruments.iter().flat_map(|i| smoothing_windows(&i.params, &t)).collect())
+        .unwrap_or_default();
+    out.extend(loudness_artifacts(id, &arr.timing.tempo, Some(arr.master), smoothing));
+    out
+}
+
+/// `stems/<instrument>.wav`.
+pub fn stem_file(instrument: &str) -> String {
+    format!("stems/{instrument}.wav")
+}
+
+/// `loudness.json`, `loudness.csv` and `loudness.png` of the song `id` (read from its
+/// `song.wav`), beats counted through `tempo`.
+pub fn loudness_artifacts(
+    id: &str,
+    tempo: &TempoParams,
+    master: Option<MasterParams>,
+    smoothing: Vec<SmoothingWindow>,
+) -> Vec<ArtifactDecl> {
+    let song = vec![format!("{id}/song.wav")];
+    let tempo = Arc::new(tempo.clone());
+    [LoudnessFile::Json, LoudnessFile::Csv, LoudnessFile::Png]
+        .into_iter()
+        .map(|file| {
+            let (master, smoothing) =
+                if file == LoudnessFile::Json { (master, smoothing.clone()) } else { (None, Vec::new()) };
+            ArtifactDecl::new(id, file.name(), SongLoudness { file, tempo: tempo.clone(), master, smoothing })
+                .deps(song.clone())
+        })
+        .collect()
+}
+
+/// One instrument's stem: stereo, 24-bit, the song's length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StemWav {
+    pub instrument: Arc<InstrumentSpec>,
+    pub timing: TimingParams,
+}
+
+#[derive(Serialize)]
+struct StemKey<'a> {
+    instrument: &'a InstrumentParams,
+    timing: &'a TimingParams,
+    bits: u16,
+}
+
+/// A sampler layer's clip at `rate`, from the source's shared decode: channels kept (more than
+/// two are mixed to mono). Made once per process and source content; each stem reports the
+/// decoder's warnings.
+fn load_clip(cx: &Cx<'_>, audio: &AudioRef, rate: u32) -> Result<Arc<Clip>, BuildError> {
+    let pcm = cx.pcm(audio, rate)?;
+    let name = &pcm.name;
+    for w in pcm.warnings(name) {
+        cx.warn(format!("sampler source `{name}`: {w}"));
+    }
+    let key = Digest::of(&[pcm.digest.0.as_slice(), &rate.to_le_bytes()].concat());
+    cx.db.env().memo("sampler_clip", key, || {
+        let channels = if pcm.channels().len() > 2 { vec![pcm.mono().to_vec()] } else { pcm.channels().to_vec() };
+        Clip::new(channels).map_err(|e| BuildError::failed(cx.id, format!("sampler source `{name}`: {e}")))
+    })
+}
+
+impl Action for StemWav {
+    const QUERY: &'static str = "song_stem";
+    const VERSION: u32 = 2;
+
+    fn key(&self) -> impl Serialize + '_ {
+        StemKey { instrument: &self.instrument.params, timing: &self.timing, bits: BITS }
+    }
+
+    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        let timing = Timing::new(&self.timing).map_err(|e| cx.fail(e.to_string()))?;
+        let clips = self
+            .instrument
+            .sources
+            .iter()
+            .map(|a| load_clip(cx, a, timing.sample_rate_hz).map(|c| (*c).clone()))
+            .collect::<Result<Vec<Clip>, _>>()?;
+        let stem = render_stem(&self.instrument.params, &timing, &clips);
+        wav::encode_pcm(&[&stem.left, &stem.right], timing.sample_rate_hz, BITS).map_err(|e| cx.fail(e.to_string()))
+    }
+}
+
+/// The song: its stems (in instrument order) summed through the master.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrangementMix {
+    pub instruments: Vec<String>,
+    pub master: MasterParams,
+    pub sample_rate_hz: u32,
+}
+
+#[derive(Serialize)]
+struct MixKey<'a> {
+    instruments: &'a [String],
+    master: &'a MasterParams,
+    sample_rate_hz: u32,
+    bits: u16,
+}
+
+/// A stereo WAV's two channels (a mono one twice).
+fn stereo(cx: &Cx<'_>, bytes: &[u8], what: &str) -> Result<(Vec<f32>, Vec<f32>, u32), BuildError> {
+    let w = wav::decode(bytes).map_err(|e| cx.fail(format!("reading {what}: {e}")))?;
+    let mut ch = w.channels.into_iter();
+    let left = ch.next().unwrap_or_default();
+    let right = ch.next().unwrap_or_else(|| left.clone());
+    Ok((left, right, w.sample_rate_hz))
+}
+
+impl Action for ArrangementMix {
+    const QUERY: &'static str = "song_mix";
+    const VERSION: u32 = 1;
+
+    fn key(&self) -> impl Serialize + '_ {
+        MixKey { instruments: &self.instruments, master: &self.master, sample_rate_hz: self.sample_rate_hz, bits: BITS }
+    }
+
+    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        let mut stems = Vec::with_capacity(self.instruments.len());
+        for (i, name) in self.instruments.iter().enumerate() {
+            let (l, r, _) = stereo(cx, &cx.dep_bytes(i)?, &format!("stem {name}"))?;
+            stems.push((l, r));
+        }
+        let refs: Vec<(&[f32], &[f32])> = stems.iter().map(|(l, r)| (l.as_slice(), r.as_slice())).collect();
+        let m = mix(&refs, self.sample_rate_hz, &self.master).map_err(|e| cx.fail(e.to_string()))?;
+        wav::encode_pcm(&[&m.left, &m.right], self.sample_rate_hz, BITS).map_err(|e| cx.fail(e.to_string()))
+    }
+}
+
+/// Which loudness file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoudnessFile {
+    Json,
+    Csv,
+    Png,
+}
+
+impl LoudnessFile {
+    pub fn name(self) -> &'static str {
+        match self {
+            LoudnessFile::Json => "loudness.json",
+            LoudnessFile::Csv => "loudness.csv",
+            LoudnessFile::Png => "loudness.png",
+        }
+    }
+}
+
+/// A loudness file of a song, measured from its `song.wav` (BS.1770-4 / EBU R128).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SongLoudness {
+    pub file: LoudnessFile,
+    /// Where the beats are (the per-beat rows).
+    pub tempo: Arc<TempoParams>,
+    /// The master settings and smoothing windows the JSON reports (JSON only).
+    pub master: Option<MasterParams>,
+    pub smoothing: Vec<SmoothingWindow>,
+}
+
+#[derive(Serialize)]
+struct LoudnessKey<'a> {
+    file: LoudnessFile,
+    tempo: &'a TempoParams,
+    master: &'a Option<MasterParams>,
+    smoothing: &'a [SmoothingWindow],
+}
+
+impl SongLoudness {
+    fn measure(&self, cx: &Cx<'_>) -> Result<Loudness, BuildError> {
+        let (l, r, rate) = stereo(cx, &cx.dep_bytes(0)?, "song.wav")?;
+        let tempo = TempoMap::new(&self.tempo).map_err(|_| cx.fail("the song's tempo map is not valid"))?;
+        analyze(&l, &r, rate, &tempo).map_err(|e| cx.fail(e.to_string()))
+    }
+}
+
+impl Action for SongLoudness {
+    const QUERY: &'static str = "song_loudness";
+    const VERSION: u32 = 1;
+
+    fn key(&self) -> impl Serialize + '_ {
+        LoudnessKey { file: self.file, tempo: &self.tempo, master: &self.master, smoothing: &self.smoothing }
+    }
+
+    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        let loudness = self.measure(cx)?;
+        Ok(match self.file {
+            LoudnessFile::Json => loudness_files::loudness_json(&LoudnessReport {
+                summary: loudness.summary,
+                target_lufs: self.master.and_then(|m| m.target_lufs),
+                true_peak_ceiling_dbtp: self.master.map(|m| m.true_peak_dbtp),
+                smoothing: self.smoothing.clone(),
+            }),
+            LoudnessFile::Csv => loudness_files::loudness_csv(&loudness.rows),
+            LoudnessFile::Png => {
+                loudness_plot::loudness_png(&loudness.rows, &loudness.summary).map_err(|e| cx.fail(e.to_string()))?
+            }
+        })
+    }
+}
+
+/// `list --params` lines for arrangements.
+pub fn params_lines() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut last = String::new();
+    for r in schema::param_rows() {
+        if r.table != last {
+            out.push(r.table.clone());
+            out.push(format!("  {:<30} {:>9}  {:<26} {:<4} description", "name", "default", "allowed", "lane"));
+            last = r.table.clone();
+        }
+        out.push(format!(
+            "  {:<30} {:>9}  {:<26} {:<4} {} [{}]",
+            r.name,
+            r.default,
+            r.allowed,
+            if r.automatable { "yes" } else { "" },
+            r.description,
+            r.tags
+        ));
+    }
+    out
+}
