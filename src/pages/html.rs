@@ -1,8 +1,10 @@
 //! Small helpers for the report pages: escaping, number formatting, the status colours and
 //! writing a page atomically.
 
+use std::collections::BTreeSet;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::engine::Status;
 use crate::store::fsutil::write_atomic;
@@ -78,9 +80,16 @@ pub fn duration(us: u64) -> String {
 }
 
 /// Write a page: to a temp file beside it, then renamed, so a reader never sees half of one.
+/// The first write into a folder in this process removes the temp files a killed process left
+/// there.
 pub fn write_page(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static SWEPT: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
+        let first = SWEPT.lock().unwrap_or_else(|e| e.into_inner()).insert(parent.to_path_buf());
+        if first {
+            crate::store::fsutil::sweep_dir(parent);
+        }
     }
     write_atomic(path, bytes)
 }

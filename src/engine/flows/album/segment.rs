@@ -527,6 +527,8 @@ pub fn export_frames(db: &dyn Db, video: &str, dir: &std::path::Path) -> Result<
     let tv = track_video(db, video)?;
     let segments = all_encoded(db, video)?;
     std::fs::create_dir_all(dir).map_err(|e| BuildError::io(video, &format!("creating {}", dir.display()), e))?;
+    // Leftovers of an export that was killed.
+    crate::store::fsutil::sweep_dir(dir);
     let mut written = 0;
     let mut trail_in = None;
     for (k, enc) in segments.iter().enumerate() {
