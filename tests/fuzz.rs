@@ -413,3 +413,12 @@ fn regressions() {
         assert!(err.contains(file) && err.contains(says), "{err}");
     }
 }
+
+/// A note pattern the fuzzer found: an octave of eight digits overflowed the MIDI arithmetic.
+/// It is now an unknown note, named with its step.
+#[test]
+fn a_huge_octave_is_an_unknown_note() {
+    let err = ntsbuild::arrange::notes::parse_notes("C421042100:2 . E4 = | G4:90 . . .").unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("step 0: `C421042100:2` is not a note"), "{text}");
+}

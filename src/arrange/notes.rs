@@ -91,6 +91,7 @@ impl std::error::Error for NotesError {}
 /// assert_eq!(parse_note_name("C-1"), Some(0));
 /// assert_eq!(parse_note_name("H2"), None);
 /// assert_eq!(parse_note_name("G#9"), None); // 128
+/// assert_eq!(parse_note_name("C21042100"), None);
 /// ```
 pub fn parse_note_name(text: &str) -> Option<u8> {
     let mut chars = text.chars();
@@ -113,7 +114,8 @@ pub fn parse_note_name(text: &str) -> Option<u8> {
     if octave.is_empty() || octave.starts_with('+') {
         return None;
     }
-    let octave: i32 = octave.parse().ok()?;
+    // MIDI spans octaves −1 to 9; any other number (however long) is no note.
+    let octave: i32 = octave.parse().ok().filter(|o| (-1..=9).contains(o))?;
     let midi = 12 * (octave + 1) + pitch_class + accidental;
     u8::try_from(midi).ok().filter(|m| *m <= 127)
 }
