@@ -390,6 +390,22 @@ pub fn read_npz(bytes: &[u8], name: &str) -> Result<Vec<(String, NpyArray)>, Npz
     Ok(out)
 }
 
+/// Reads one array of an `.npz` (`key`, without `.npy`), leaving the other members unread;
+/// `None` when the archive has no such member.
+pub fn read_npz_member(bytes: &[u8], name: &str, key: &str) -> Result<Option<NpyArray>, NpzError> {
+    let zip_err = |detail: String| NpzError::Zip { name: name.to_string(), detail };
+    let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| zip_err(e.to_string()))?;
+    let member = format!("{key}.npy");
+    let mut file = match archive.by_name(&member) {
+        Ok(f) => f,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(zip_err(e.to_string())),
+    };
+    let mut data = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0).min(1 << 30));
+    file.read_to_end(&mut data).map_err(|source| NpzError::Io { name: format!("{name}:{member}"), source })?;
+    read_npy(&data, &format!("{name}:{member}")).map(Some)
+}
+
 /// Reads an `.npz` file; see [`read_npz`].
 pub fn read_npz_file(path: &Path) -> Result<Vec<(String, NpyArray)>, NpzError> {
     let name = path.display().to_string();
@@ -420,6 +436,23 @@ fn parse_shape(text: &str) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_member_reads_alone_and_a_missing_one_is_none() {
+        let big = vec![0.25f32; 1 << 16];
+        let bytes = write_npz(
+            &[("frames", NpyView::F32 { shape: &[1 << 16], data: &big }), ("metadata", NpyView::Str("{\"a\": 1}"))],
+            NpzCompression::Deflated,
+        )
+        .unwrap();
+        let meta = read_npz_member(&bytes, "x.npz", "metadata").unwrap().unwrap();
+        assert_eq!(meta.as_str(), Some("{\"a\": 1}"));
+        let frames = read_npz_member(&bytes, "x.npz", "frames").unwrap().unwrap();
+        assert_eq!(frames.to_f32_vec().unwrap(), big);
+        assert!(read_npz_member(&bytes, "x.npz", "trail_state").unwrap().is_none());
+        let err = read_npz_member(b"not a zip", "x.npz", "metadata").unwrap_err().to_string();
+        assert!(err.contains("x.npz"), "{err}");
+    }
 
     #[test]
     fn headers_are_64_byte_aligned() {

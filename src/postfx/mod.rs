@@ -141,6 +141,43 @@ pub fn apply(
     })
 }
 
+/// [`apply`] then [`to_rgb8`] in one pass, on one frame of planar 8-bit RGB as decoded segments
+/// store it (`3 × in_h × in_w`, value `v/255`): the same bytes, without the float frames in
+/// between. A `decoded` of another length than `3 · in_w · in_h` yields black.
+#[allow(clippy::too_many_arguments)] // the chain's inputs, as `apply` takes them
+pub fn apply_rgb8(
+    decoded: &[u8],
+    in_w: usize,
+    in_h: usize,
+    params: &PostFxParams,
+    trail: Option<&mut TrailState>,
+    seed: u64,
+    frame_index: u64,
+    out_w: usize,
+    out_h: usize,
+) -> Vec<u8> {
+    let mut out = vec![0u8; CHANNELS * out_w * out_h];
+    if in_w == 0 || in_h == 0 || decoded.len() != CHANNELS * in_w * in_h {
+        return out;
+    }
+    RGB8_PIPELINE.with_borrow_mut(|cached| {
+        let fits = cached.as_ref().is_some_and(|p| p.fits(in_w, in_h, out_w, out_h, params));
+        if !fits {
+            *cached = Some(PostFxPipeline::new(in_w, in_h, out_w, out_h, params));
+        }
+        if let Some(p) = cached.as_mut()
+            && !p.render_rgb8(decoded, params, trail, seed, frame_index, &mut out)
+        {
+            out.fill(0);
+        }
+    });
+    out
+}
+
+thread_local! {
+    static RGB8_PIPELINE: std::cell::RefCell<Option<PostFxPipeline>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Interleaved 8-bit RGB (`R G B R G B …`, row-major) with `floor(clip(x,0,1)·255 + 0.5)`.
 /// A malformed frame yields an all-zero buffer of `3 · width · height` bytes.
 pub fn to_rgb8(frame: &Frame) -> Vec<u8> {
@@ -149,11 +186,11 @@ pub fn to_rgb8(frame: &Frame) -> Vec<u8> {
     if !frame.is_valid() {
         return out;
     }
-    for c in 0..CHANNELS {
-        let plane = &frame.data[c * plane_len..(c + 1) * plane_len];
-        for (i, &v) in plane.iter().enumerate() {
-            out[i * CHANNELS + c] = (clip_unit(v) * 255.0 + 0.5).floor() as u8;
-        }
+    let (r, rest) = frame.data.split_at(plane_len);
+    let (g, b) = rest.split_at(plane_len);
+    for (((px, &r), &g), &b) in out.chunks_exact_mut(CHANNELS).zip(r).zip(g).zip(&b[..plane_len]) {
+        // The argument is at least 0.5, so truncation is the floor.
+        px.copy_from_slice(&[r, g, b].map(|v| (clip_unit(v) * 255.0 + 0.5) as u8));
     }
     out
 }

@@ -380,3 +380,25 @@ fn per_frame_vignette_strength_recomputes_the_gains() {
     assert_eq!(s1, s2);
     assert!(w1.get(0, 1, 3) > s1.get(0, 1, 3));
 }
+
+#[test]
+fn apply_rgb8_equals_apply_then_to_rgb8_and_a_wrong_length_is_black() {
+    let params = PostFxParams {
+        tone_curve: ToneCurve::Filmlog,
+        grain_intensity: 0.1,
+        chroma_shift: 0.01,
+        vignette_strength: 0.3,
+        motion_trails: true,
+    };
+    let (w, h, ow, oh) = (16, 16, 48, 32);
+    let decoded: Vec<u8> = (0..3 * w * h).map(|i| (i * 53 % 256) as u8).collect();
+    let unit = Frame { width: w, height: h, data: decoded.iter().map(|&v| f32::from(v) / 255.0).collect() };
+    let (mut t1, mut t2) = (TrailState::new(), TrailState::new());
+    for n in 0..3 {
+        let fused = apply_rgb8(&decoded, w, h, &params, Some(&mut t1), 5, n, ow, oh);
+        assert_eq!(fused, to_rgb8(&apply(unit.clone(), &params, Some(&mut t2), 5, n, ow, oh)), "frame {n}");
+    }
+    assert_eq!(t1, t2);
+    let black = apply_rgb8(&decoded[1..], w, h, &params, None, 5, 0, ow, oh);
+    assert_eq!(black, vec![0u8; 3 * ow * oh]);
+}

@@ -420,8 +420,7 @@ pub fn by_id(
 
 /// A member of an npz blob (None when absent).
 fn read_member(id: &str, bytes: &[u8], key: &str) -> Result<Option<NpyArray>, BuildError> {
-    let arrays = npz::read_npz(bytes, id).map_err(|e| BuildError::failed(id, e.to_string()))?;
-    Ok(arrays.into_iter().find(|(k, _)| k == key).map(|(_, a)| a))
+    npz::read_npz_member(bytes, id, key).map_err(|e| BuildError::failed(id, e.to_string()))
 }
 
 /// RGB8 frames and the trail state they leave (with trails on).
@@ -460,29 +459,19 @@ fn postfx_frames(
     let params_at = |i: usize| segment.controls.map_or(base, |c| c.at(&base, i));
     let seed = grain_seed(track);
     let frame_len = 3 * h * w;
-    let unit = |i: usize| {
-        let data = pixels[i * frame_len..(i + 1) * frame_len].iter().map(|&v| f32::from(v) / 255.0).collect();
-        Frame { width: w, height: h, data }
+    let decoded = |i: usize| &pixels[i * frame_len..(i + 1) * frame_len];
+    let frame = |i: usize, trail: Option<&mut TrailState>| {
+        postfx::apply_rgb8(decoded(i), w, h, &params_at(i), trail, seed, (first_frame + i) as u64, out_w, out_h)
     };
     if !base.motion_trails {
-        let rgb = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let params = params_at(i);
-                postfx::to_rgb8(&postfx::apply(unit(i), &params, None, seed, (first_frame + i) as u64, out_w, out_h))
-            })
-            .collect();
+        let rgb = (0..n).into_par_iter().map(|i| frame(i, None)).collect();
         return Ok((rgb, None));
     }
     let mut state = TrailState::new();
     if let Some(prev) = trail_in.and_then(|a| a.to_f32_vec()) {
         state = TrailState::from_state(Frame { width: out_w, height: out_h, data: prev });
     }
-    let mut rgb = Vec::with_capacity(n);
-    for i in 0..n {
-        let f = postfx::apply(unit(i), &params_at(i), Some(&mut state), seed, (first_frame + i) as u64, out_w, out_h);
-        rgb.push(postfx::to_rgb8(&f));
-    }
+    let rgb = (0..n).map(|i| frame(i, Some(&mut state))).collect();
     Ok((rgb, state.state().map(|f| f.data.clone())))
 }
 

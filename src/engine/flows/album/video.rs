@@ -6,7 +6,6 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::latents::get;
 use super::segment::{self, GIF_FPS, PREVIEW_EVERY};
 use crate::engine::action::{Action, Cx};
 use crate::engine::db::Db;
@@ -352,7 +351,7 @@ fn shrink(w: u32, h: u32, frames: &[&[u8]], max_w: u32) -> (u32, u32, Vec<Vec<u8
 pub fn decoder_info(db: &dyn Db, video: &str) -> Option<(String, String)> {
     let built = segment::decoded_segment(db, segment::SegmentName::new(db, video.to_string(), 0)).ok()?;
     let bytes = segment::segment_bytes(db, video, "decoded", 0, built.digest).ok()?;
-    let arrays = npz::read_npz(&bytes, video).ok()?;
-    let meta: Value = serde_json::from_str(get(&arrays, "metadata")?.as_str()?).ok()?;
+    let metadata = npz::read_npz_member(&bytes, video, "metadata").ok()??;
+    let meta: Value = serde_json::from_str(metadata.as_str()?).ok()?;
     Some((meta["provider"].as_str()?.to_string(), meta["precision"].as_str()?.to_string()))
 }
