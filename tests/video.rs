@@ -442,3 +442,26 @@ fn audio_from_a_declared_input_root_is_keyed_by_name_and_content() {
         bad.stderr
     );
 }
+
+/// A one-track album's cut is that track's video, byte for byte; with two tracks it holds both.
+#[test]
+fn a_one_track_album_cut_is_its_video_and_two_tracks_are_joined() {
+    let p = album(&[("a", "audio/a.wav")], "");
+    p.write_bytes("audio/a.wav", &tone(2.0, |_| 1.0));
+    p.write_bytes("audio/b.wav", &tone(1.5, |t| 0.5 + 0.5 * t / 1.5));
+    let r = p.render(&["album.v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a = p.bytes("renders/album/v/a/video.mp4");
+    assert_eq!(p.bytes("renders/album/v/album.mp4"), a);
+    p.write(
+        "recipes/album.toml",
+        &format!("{}[[album.v.track]]\nid = \"b\"\naudio = \"audio/b.wav\"\n", p.read("recipes/album.toml")),
+    );
+    let r = p.render(&["album.v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let b = p.bytes("renders/album/v/b/video.mp4");
+    let both = p.bytes("renders/album/v/album.mp4");
+    assert_ne!(both, a);
+    assert_eq!(&top_boxes(&both)[..2], ["ftyp", "moov"]);
+    assert!(both.len() > a.len().max(b.len()), "{} vs {} and {}", both.len(), a.len(), b.len());
+}

@@ -136,6 +136,12 @@ impl Action for AlbumVideo {
 
     /// Every track's frames in order; each track's audio fills exactly its frames.
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        // One track: the cut is that track's `video.mp4` byte for byte (the same frames, the
+        // same audio window padded the same way, the same bitrate), so it is neither muxed nor
+        // its audio encoded again.
+        if let [only] = self.videos.as_slice() {
+            return cx.artifact_bytes(only);
+        }
         let settings = &self.settings;
         let mut units = Vec::new();
         let mut tracks_pcm = Vec::new();
