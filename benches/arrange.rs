@@ -32,7 +32,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ntsbuild::arrange::automation::{Lane, LanePoint, parse_lane};
+use ntsbuild::arrange::automation::Lane;
 use ntsbuild::arrange::loudness::analyze;
 use ntsbuild::arrange::mix::{MasterParams, mix};
 use ntsbuild::arrange::notes::parse_notes;
@@ -60,14 +60,7 @@ fn module(kind: ModuleKind, values: &[(&str, f64)]) -> ModuleParams {
 }
 
 fn lane(key: &str, points: &[(f64, f64)]) -> Lane {
-    let (t, options) = parse_lane(key).unwrap();
-    Lane {
-        module: t.module,
-        parameter: t.parameter,
-        options,
-        points: points.iter().map(|&(beat, value)| LanePoint { beat, value }).collect(),
-        key: key.into(),
-    }
+    Lane::parse(key, points).unwrap()
 }
 
 /// A pattern of `steps` tokens: a note `MIDI:VEL:LEN` where `play(step)` gives one.

@@ -326,6 +326,21 @@ pub struct Lane {
     pub key: String,
 }
 
+impl Lane {
+    /// A lane from its key (`INSTRUMENT.MODULE.PARAM|tokens`) and `(beat, value)` points, as
+    /// written (the recipe reader checks the points' order and range against the parameter).
+    pub fn parse(key: &str, points: &[(f64, f64)]) -> Result<Lane, LaneError> {
+        let (t, options) = parse_lane(key)?;
+        Ok(Lane {
+            module: t.module,
+            parameter: t.parameter,
+            options,
+            points: points.iter().map(|&(beat, value)| LanePoint { beat, value }).collect(),
+            key: key.into(),
+        })
+    }
+}
+
 /// A change of a control at a sample.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Change {
@@ -430,14 +445,7 @@ mod tests {
     }
 
     fn lane(key: &str, points: &[(f64, f64)]) -> Lane {
-        let (t, options) = parse_lane(key).unwrap();
-        Lane {
-            module: t.module,
-            parameter: t.parameter,
-            options,
-            points: points.iter().map(|&(beat, value)| LanePoint { beat, value }).collect(),
-            key: key.into(),
-        }
+        Lane::parse(key, points).unwrap()
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Renderer tests: exact timing, sample-accurate automation, block-size independence, silence
 //! skipping, the mix controls, and a whole arrangement through the mix and the loudness meter.
 
-use super::automation::{Lane, LanePoint, parse_lane};
+use super::automation::Lane;
 use super::instrument::{InstrumentParams, ModuleParams};
 use super::loudness::analyze;
 use super::mix::{MasterParams, mix};
@@ -31,14 +31,7 @@ fn module(kind: ModuleKind, values: &[(&str, f64)]) -> ModuleParams {
 }
 
 fn lane(key: &str, points: &[(f64, f64)]) -> Lane {
-    let (t, options) = parse_lane(key).unwrap();
-    Lane {
-        module: t.module,
-        parameter: t.parameter,
-        options,
-        points: points.iter().map(|&(beat, value)| LanePoint { beat, value }).collect(),
-        key: key.into(),
-    }
+    Lane::parse(key, points).unwrap()
 }
 
 fn one_layer() -> Vec<Layer> {

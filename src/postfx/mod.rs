@@ -126,18 +126,30 @@ pub fn apply(
     if !frame.is_valid() || frame.data.is_empty() {
         return Frame::filled(out_w, out_h, 0.0);
     }
+    with_pipeline(frame.width, frame.height, out_w, out_h, params, |p| {
+        p.render_frame(&frame, params, trail, seed, frame_index)
+    })
+}
+
+/// Run `f` on this thread's pipeline, made anew when the last one was for other sizes or
+/// another tone curve.
+fn with_pipeline<T>(
+    in_w: usize,
+    in_h: usize,
+    out_w: usize,
+    out_h: usize,
+    params: &PostFxParams,
+    f: impl FnOnce(&mut PostFxPipeline) -> T,
+) -> T {
     thread_local! {
         static PIPELINE: std::cell::RefCell<Option<PostFxPipeline>> = const { std::cell::RefCell::new(None) };
     }
     PIPELINE.with_borrow_mut(|cached| {
-        let fits = cached.as_ref().is_some_and(|p| p.fits(frame.width, frame.height, out_w, out_h, params));
-        if !fits {
-            *cached = Some(PostFxPipeline::new(frame.width, frame.height, out_w, out_h, params));
-        }
-        match cached.as_mut() {
-            Some(p) => p.render_frame(&frame, params, trail, seed, frame_index),
-            None => Frame::filled(out_w, out_h, 0.0),
-        }
+        let pipeline = match cached {
+            Some(p) if p.fits(in_w, in_h, out_w, out_h, params) => p,
+            _ => cached.insert(PostFxPipeline::new(in_w, in_h, out_w, out_h, params)),
+        };
+        f(pipeline)
     })
 }
 
@@ -160,22 +172,13 @@ pub fn apply_rgb8(
     if in_w == 0 || in_h == 0 || decoded.len() != CHANNELS * in_w * in_h {
         return out;
     }
-    RGB8_PIPELINE.with_borrow_mut(|cached| {
-        let fits = cached.as_ref().is_some_and(|p| p.fits(in_w, in_h, out_w, out_h, params));
-        if !fits {
-            *cached = Some(PostFxPipeline::new(in_w, in_h, out_w, out_h, params));
-        }
-        if let Some(p) = cached.as_mut()
-            && !p.render_rgb8(decoded, params, trail, seed, frame_index, &mut out)
-        {
-            out.fill(0);
-        }
+    let rendered = with_pipeline(in_w, in_h, out_w, out_h, params, |p| {
+        p.render_rgb8(decoded, params, trail, seed, frame_index, &mut out)
     });
+    if !rendered {
+        out.fill(0);
+    }
     out
-}
-
-thread_local! {
-    static RGB8_PIPELINE: std::cell::RefCell<Option<PostFxPipeline>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Interleaved 8-bit RGB (`R G B R G B …`, row-major) with `floor(clip(x,0,1)·255 + 0.5)`.

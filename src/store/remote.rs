@@ -116,6 +116,28 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// A service builder with the login from the environment: `NTSBUILD_REMOTE_USERNAME` and
+/// `NTSBUILD_REMOTE_PASSWORD`, and `NTSBUILD_REMOTE_TOKEN` for services that take one.
+macro_rules! with_login {
+    ($b:expr) => {{
+        let mut b = $b;
+        if let Some(u) = env("NTSBUILD_REMOTE_USERNAME") {
+            b = b.username(&u);
+        }
+        if let Some(p) = env("NTSBUILD_REMOTE_PASSWORD") {
+            b = b.password(&p);
+        }
+        b
+    }};
+    ($b:expr, token) => {{
+        let mut b = with_login!($b);
+        if let Some(t) = env("NTSBUILD_REMOTE_TOKEN") {
+            b = b.token(&t);
+        }
+        b
+    }};
+}
+
 fn operator(opts: &RemoteOptions) -> opendal::Result<Operator> {
     let op = match &opts.url {
         RemoteUrl::Fs { root } => {
@@ -142,40 +164,16 @@ fn operator(opts: &RemoteOptions) -> opendal::Result<Operator> {
             Operator::new(b)?.finish()
         }
         RemoteUrl::Webdav { endpoint, root } => {
-            let mut b = services::Webdav::default().endpoint(endpoint).root(root);
-            if let Some(u) = env("NTSBUILD_REMOTE_USERNAME") {
-                b = b.username(&u);
-            }
-            if let Some(p) = env("NTSBUILD_REMOTE_PASSWORD") {
-                b = b.password(&p);
-            }
-            if let Some(t) = env("NTSBUILD_REMOTE_TOKEN") {
-                b = b.token(&t);
-            }
-            Operator::new(b)?.finish()
+            let b = services::Webdav::default().endpoint(endpoint).root(root);
+            Operator::new(with_login!(b, token))?.finish()
         }
         RemoteUrl::Http { endpoint, root } => {
-            let mut b = services::Http::default().endpoint(endpoint).root(root);
-            if let Some(u) = env("NTSBUILD_REMOTE_USERNAME") {
-                b = b.username(&u);
-            }
-            if let Some(p) = env("NTSBUILD_REMOTE_PASSWORD") {
-                b = b.password(&p);
-            }
-            if let Some(t) = env("NTSBUILD_REMOTE_TOKEN") {
-                b = b.token(&t);
-            }
-            Operator::new(b)?.finish()
+            let b = services::Http::default().endpoint(endpoint).root(root);
+            Operator::new(with_login!(b, token))?.finish()
         }
         RemoteUrl::Redis { endpoint, root, db } => {
-            let mut b = services::Redis::default().endpoint(endpoint).root(root).db(*db);
-            if let Some(u) = env("NTSBUILD_REMOTE_USERNAME") {
-                b = b.username(&u);
-            }
-            if let Some(p) = env("NTSBUILD_REMOTE_PASSWORD") {
-                b = b.password(&p);
-            }
-            Operator::new(b)?.finish()
+            let b = services::Redis::default().endpoint(endpoint).root(root).db(*db);
+            Operator::new(with_login!(b))?.finish()
         }
         RemoteUrl::Ghac { root } => Operator::new(services::Ghac::default().root(root))?.finish(),
     };
