@@ -20,8 +20,6 @@ pub enum NpzCompression {
     Stored,
     /// Deflate (`numpy.savez_compressed`).
     Deflated,
-    /// Deflate at the fastest level: for large intermediates where speed beats size.
-    DeflatedFast,
 }
 
 /// Why an `.npy`/`.npz` could not be read or written.
@@ -260,19 +258,24 @@ pub fn write_npy(name: &str, view: NpyView<'_>) -> Result<Vec<u8>, NpzError> {
 /// Serialises named arrays as `.npz` bytes (members `NAME.npy`, in the given order).
 pub fn write_npz(entries: &[(&str, NpyView<'_>)], compression: NpzCompression) -> Result<Vec<u8>, NpzError> {
     let zip_err = |detail: String| NpzError::Zip { name: "<npz being written>".to_string(), detail };
-    let (method, level) = match compression {
-        NpzCompression::Stored => (CompressionMethod::Stored, None),
-        NpzCompression::Deflated => (CompressionMethod::Deflated, None),
-        NpzCompression::DeflatedFast => (CompressionMethod::Deflated, Some(1)),
+    let method = match compression {
+        NpzCompression::Stored => CompressionMethod::Stored,
+        NpzCompression::Deflated => CompressionMethod::Deflated,
     };
     let options = SimpleFileOptions::default()
         .compression_method(method)
-        .compression_level(level)
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644);
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, view) in entries {
-        let bytes = write_npy(name, *view)?;
+    let members =
+        entries.iter().map(|(name, view)| Ok((name, write_npy(name, *view)?))).collect::<Result<Vec<_>, NpzError>>()?;
+    // Stored members take their own size plus headers: reserve it, so the archive is not
+    // copied as it grows (a decoded video segment is megabytes).
+    let capacity = match compression {
+        NpzCompression::Stored => members.iter().map(|(name, b)| b.len() + 2 * name.len() + 256).sum::<usize>() + 64,
+        NpzCompression::Deflated => 0,
+    };
+    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(capacity)));
+    for (name, bytes) in members {
         zip.start_file(format!("{name}.npy"), options).map_err(|e| zip_err(e.to_string()))?;
         zip.write_all(&bytes).map_err(|e| zip_err(e.to_string()))?;
     }

@@ -93,6 +93,11 @@ pub fn segment_count(db: &dyn Db, video: &str) -> Result<u32, BuildError> {
     Ok(data.frames.div_ceil(tv.settings.segment_frames as usize) as u32)
 }
 
+/// How many frames the track's video has (one per latent).
+pub fn frame_count(db: &dyn Db, video: &str) -> Result<usize, BuildError> {
+    Ok(latents_data(db, video)?.frames)
+}
+
 fn segment_id(video: &str, what: &str, index: u32) -> String {
     format!("{}/{what}/{index:04}", video.trim_end_matches("/video.mp4"))
 }
@@ -169,7 +174,9 @@ struct DecodedKey<'a> {
 
 impl Action for DecodedSegment {
     const QUERY: &'static str = "decoded_segment";
-    const VERSION: u32 = 3;
+    /// 4: frames stored, not deflated (the same frames; deflate saved a quarter of their size
+    /// for a twentieth of a cold album's CPU, writing and reading again).
+    const VERSION: u32 = 4;
 
     fn key(&self) -> impl Serialize + '_ {
         DecodedKey { frames: self.frames, decoder: DecoderKey::of(&self.track) }
@@ -184,17 +191,18 @@ impl Action for DecodedSegment {
         // In chunks of whole batches, so a `watch` edit cancels a long decode between chunks.
         let batch = (tv.track.video.decoder.batch_size as usize).max(1);
         let chunk = batch * 8usize.div_ceil(batch);
-        let mut out = Vec::new();
+        let info = decoder.info();
+        // Each chunk is quantised as it comes, so no float copy of the whole segment is held.
+        let mut pixels: Vec<u8> = Vec::with_capacity(n * 3 * info.height * info.width);
         for at in (start..end).step_by(chunk) {
             cx.db.unwind_if_revision_cancelled();
             let to = (at + chunk).min(end);
             let part = decoder
                 .decode(&data.latents[at * LATENT_LEN..to * LATENT_LEN], to - at)
                 .map_err(|e| cx.fail(format!("{}: {e}", tv.track.video.decoder.model)))?;
-            out.extend(part);
+            // The argument is at least 0.5, so truncating is the floor (no libm call per sample).
+            pixels.extend(part.iter().map(|&x| (postfx::decoder_to_unit(x) * 255.0 + 0.5) as u8));
         }
-        let info = decoder.info();
-        let pixels: Vec<u8> = out.iter().map(|&x| (postfx::decoder_to_unit(x) * 255.0 + 0.5).floor() as u8).collect();
         let shape = [n, 3, info.height, info.width];
         // Only what the key holds: not the segment's position (an identical slice elsewhere
         // shares this blob).
@@ -203,7 +211,7 @@ impl Action for DecodedSegment {
         .to_string();
         npz::write_npz(
             &[("frames", NpyView::U8 { shape: &shape, data: &pixels }), ("metadata", NpyView::Str(&metadata))],
-            NpzCompression::DeflatedFast,
+            NpzCompression::Stored,
         )
         .map_err(|e| cx.fail(e.to_string()))
     }
@@ -575,15 +583,20 @@ pub fn segment_bytes(db: &dyn Db, video: &str, what: &str, index: u32, digest: D
 /// segment could otherwise pick up a query it is itself computing); then read here in order so
 /// this query records its dependencies.
 pub fn all_encoded(db: &dyn Db, video: &str) -> Result<Vec<Built>, BuildError> {
+    all_encoded_beside(db, video, None)
+}
+
+/// [`all_encoded`], running `side` once on the segment workers too (see [`build_segments`]).
+fn all_encoded_beside(db: &dyn Db, video: &str, side: Option<SideJob<'_>>) -> Result<Vec<Built>, BuildError> {
     let count = segment_count(db, video)?;
     if let Some(shard) = db.env().shard().filter(|s| s.count > 1) {
         // The last shard assembles the video: its own share first, then the other shards'
         // segments from the remote as they land (bounded by `shard_wait_s`); what has not
         // landed by then is computed here.
-        build_segments(db, video, count, |k| shard.owns(k))?;
+        build_segments(db, video, count, |k| shard.owns(k), None)?;
         wait_for_other_shares(db, video, count, shard);
     }
-    build_segments(db, video, count, |_| true)?;
+    build_segments(db, video, count, |_| true, side)?;
     (0..count).map(|k| encoded_segment(db, SegmentName::new(db, video.to_string(), k))).collect()
 }
 
@@ -592,7 +605,7 @@ pub fn all_encoded(db: &dyn Db, video: &str) -> Result<Vec<Built>, BuildError> {
 /// order), and uploaded with every other result; the last shard assembles the video.
 pub fn build_share(db: &dyn Db, video: &str, shard: crate::engine::action::Shard) -> Result<String, BuildError> {
     let count = segment_count(db, video)?;
-    build_segments(db, video, count, |k| shard.owns(k))?;
+    build_segments(db, video, count, |k| shard.owns(k), None)?;
     let mine: Vec<u32> = (0..count).filter(|&k| shard.owns(k)).collect();
     let trails = track_video(db, video)?.track.video.postfx.motion_trails;
     for &k in &mine {
@@ -632,51 +645,66 @@ fn wait_for_other_shares(db: &dyn Db, video: &str, count: u32, shard: crate::eng
     }
 }
 
+/// Work run once on the segment workers beside the segments, e.g. encoding the track's audio
+/// while the last segment decodes.
+pub type SideJob<'a> = &'a (dyn Fn() + Sync);
+
 /// Build the segments `wanted` picks on the render's worker threads (results land in the
 /// store and the action cache; failures are reported by the segments' own events).
-fn build_segments(db: &dyn Db, video: &str, count: u32, wanted: impl Fn(u32) -> bool + Sync) -> Result<(), BuildError> {
+///
+/// The workers share one queue: every decoding, then `side`, then every encoding in order
+/// (without motion trails; with them each encoding needs the one before, and they are built in
+/// order afterwards). A worker that finds no decoding left to start takes `side` or the first
+/// encodings, whose decoded frames are done by then, instead of waiting for the last decodings.
+fn build_segments(
+    db: &dyn Db,
+    video: &str,
+    count: u32,
+    wanted: impl Fn(u32) -> bool + Sync,
+    side: Option<SideJob<'_>>,
+) -> Result<(), BuildError> {
     let trails = track_video(db, video)?.track.video.postfx.motion_trails;
     let budget = &db.env().budget;
+    let count = count as usize;
+    let sides = usize::from(side.is_some());
+    let jobs = count + sides + if trails { 0 } else { count };
     // As many workers as the render's thread budget allows; this thread gives its permit back
     // while they run.
-    let workers = budget.limit().min(count as usize).max(1);
+    let workers = budget.limit().min(count.max(1)).max(1);
     let cancelled = AtomicUsize::new(0);
     budget.suspend(|| {
         let base = std::sync::Mutex::new(db.fork());
-        for pass in ["decoded", "encoded"] {
-            if pass == "encoded" && trails {
-                break; // each segment needs the one before: built in order below
-            }
-            let next = AtomicUsize::new(0);
-            std::thread::scope(|s| {
-                for _ in 0..workers {
-                    let fork = base.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                    let (next, cancelled, wanted) = (&next, &cancelled, &wanted);
-                    s.spawn(move || {
-                        let run = std::panic::AssertUnwindSafe(|| {
-                            loop {
-                                let k = next.fetch_add(1, Ordering::Relaxed) as u32;
-                                if k >= count {
-                                    break;
-                                }
-                                if !wanted(k) {
-                                    continue;
-                                }
-                                let name = SegmentName::new(&fork, video.to_string(), k);
-                                let _ = if pass == "decoded" {
-                                    decoded_segment(&fork, name)
-                                } else {
-                                    encoded_segment(&fork, name)
-                                };
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                let fork = base.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let (next, cancelled, wanted) = (&next, &cancelled, &wanted);
+                s.spawn(move || {
+                    let run = std::panic::AssertUnwindSafe(|| {
+                        loop {
+                            let j = next.fetch_add(1, Ordering::Relaxed);
+                            if j >= jobs {
+                                break;
                             }
-                        });
-                        if salsa::Cancelled::catch(run).is_err() {
-                            cancelled.fetch_add(1, Ordering::Relaxed);
+                            if (count..count + sides).contains(&j) {
+                                side.into_iter().for_each(|f| f());
+                                continue;
+                            }
+                            let (k, decode) = if j < count { (j, true) } else { (j - count - sides, false) };
+                            let k = k as u32;
+                            if !wanted(k) {
+                                continue;
+                            }
+                            let name = SegmentName::new(&fork, video.to_string(), k);
+                            let _ = if decode { decoded_segment(&fork, name) } else { encoded_segment(&fork, name) };
                         }
                     });
-                }
-            });
-        }
+                    if salsa::Cancelled::catch(run).is_err() {
+                        cancelled.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
     });
     if cancelled.load(Ordering::Relaxed) > 0 {
         // A worker saw the revision cancelled (an edit under `watch`): unwind this query too.
@@ -695,7 +723,17 @@ pub struct EncodedTrack {
 }
 
 pub fn encoded_track(db: &dyn Db, id: &str, video: &str) -> Result<EncodedTrack, BuildError> {
-    let segments = all_encoded(db, video)?;
+    encoded_track_beside(db, id, video, None)
+}
+
+/// [`encoded_track`], running `side` once on the segment workers beside the segments.
+pub fn encoded_track_beside(
+    db: &dyn Db,
+    id: &str,
+    video: &str,
+    side: Option<SideJob<'_>>,
+) -> Result<EncodedTrack, BuildError> {
+    let segments = all_encoded_beside(db, video, side)?;
     let mut out = EncodedTrack {
         segments: segments.iter().map(|b| b.digest).collect(),
         access_units: Vec::new(),

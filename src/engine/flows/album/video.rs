@@ -11,7 +11,9 @@ use crate::engine::action::{Action, Cx};
 use crate::engine::db::Db;
 use crate::engine::error::BuildError;
 use crate::features::prepare::Trim;
+use crate::media::mp4;
 use crate::media::npz;
+use crate::media::opus::{self, OpusAudio};
 use crate::project::album::{AudioRef, TrackSpec};
 use crate::project::video::{PostFxSpec, VideoSettings};
 
@@ -93,12 +95,35 @@ impl Action for TrackVideo {
         VideoKey::of(&self.settings, &self.track)
     }
 
+    /// The audio is encoded on a segment worker while the last segments decode (it needs only
+    /// the frame count, known from the latents), not after every segment is done.
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
-        let enc = segment::encoded_track(cx.db, cx.id, cx.id)?;
-        cx.read_parts(enc.segments.iter().copied());
         let (mut pcm, ch) = track_audio(cx, &self.track.audio, self.track.prep.trim)?;
-        pcm.resize(samples_for(enc.access_units.len(), self.settings.fps) * usize::from(ch), 0.0);
-        mux(cx.id, &self.settings, &enc.access_units, &pcm, ch, self.track.video.encode.audio_bitrate_kbps)
+        let bitrate_bps = self.track.video.encode.audio_bitrate_kbps * 1000;
+        let fps = self.settings.fps;
+        let fit = |pcm: &mut Vec<f32>, frames: usize| pcm.resize(samples_for(frames, fps) * usize::from(ch), 0.0);
+        let frames = segment::frame_count(cx.db, cx.id)?;
+        fit(&mut pcm, frames);
+        let early = std::sync::Mutex::new(None);
+        let enc = {
+            let encode_early = || {
+                let audio = opus::encode_opus(&pcm, ch, bitrate_bps);
+                *early.lock().unwrap_or_else(|p| p.into_inner()) = Some(audio);
+            };
+            segment::encoded_track_beside(cx.db, cx.id, cx.id, Some(&encode_early))?
+        };
+        cx.read_parts(enc.segments.iter().copied());
+        let early = early.into_inner().unwrap_or_else(|p| p.into_inner());
+        // One access unit per frame; should a worker have skipped the job, encode here.
+        let audio = match early {
+            Some(audio) if enc.access_units.len() == frames => audio,
+            _ => {
+                fit(&mut pcm, enc.access_units.len());
+                opus::encode_opus(&pcm, ch, bitrate_bps)
+            }
+        }
+        .map_err(|e| cx.fail(e.to_string()))?;
+        mux_encoded(cx.id, &self.settings, &enc.access_units, &audio)
     }
 
     fn heavy(&self) -> bool {
@@ -313,16 +338,25 @@ fn mux(
     channels: u16,
     bitrate_kbps: u32,
 ) -> Result<Vec<u8>, BuildError> {
-    use crate::media::{mp4, opus};
     let audio =
         opus::encode_opus(pcm, channels, bitrate_kbps * 1000).map_err(|e| BuildError::failed(id, e.to_string()))?;
+    mux_encoded(id, settings, units, &audio)
+}
+
+/// An MP4 of the H.264 `units` and the Opus `audio`.
+fn mux_encoded(
+    id: &str,
+    settings: &VideoSettings,
+    units: &[Vec<u8>],
+    audio: &OpusAudio,
+) -> Result<Vec<u8>, BuildError> {
     let stream = mp4::VideoStream {
         width: settings.width,
         height: settings.height,
         fps: settings.fps,
         frames: units.iter().map(Vec::as_slice).collect(),
     };
-    mp4::mux_mp4(&stream, Some(&audio)).map_err(|e| BuildError::failed(id, e.to_string()))
+    mp4::mux_mp4(&stream, Some(audio)).map_err(|e| BuildError::failed(id, e.to_string()))
 }
 
 /// Downscale RGB8 frames by an integer box filter so the width is at most `max_w`.
