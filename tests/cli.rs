@@ -522,7 +522,8 @@ fn watch_rebuilds_on_save_and_survives_a_broken_recipe() {
     // Every declared artifact, plus the video segments found while building.
     let declared = first.iter().filter(|e| e["event"] == "artifact" && !common::is_segment(e["id"].as_str().unwrap()));
     assert_eq!(declared.count(), DEMO_ARTIFACTS.len());
-    assert_eq!(first.last().unwrap()["built"], first.len() - 1);
+    let artifacts = first.iter().filter(|e| e["event"] == "artifact").count();
+    assert_eq!(first.last().unwrap()["built"], artifacts);
     std::thread::sleep(Duration::from_millis(300));
     // A burst of saves: one rebuild.
     for v in ["0.5", "0.55", "0.6"] {

@@ -228,6 +228,52 @@ fn no_previews_and_keep_frames() {
     let frames = std::fs::read_dir(p.path().join("renders/album/v/t/frames")).unwrap().count();
     assert_eq!(frames, 36, "ceil(1.5 s · 24 fps) PNG frames");
     assert!(p.path().join("renders/album/v/t/frames/000035.png").is_file());
+    // The frames' progress, and what was written.
+    let events = r.events();
+    let written: Vec<_> = events.iter().filter(|e| e["id"] == "renders/album/v/t/frames").collect();
+    assert!(written.last().is_some_and(|e| e["done"] == true && e["frames_done"] == 36), "{written:?}");
+    let wrote: Vec<_> = events.iter().filter(|e| e["event"] == "wrote").collect();
+    assert_eq!(wrote.len(), 1, "{wrote:?}");
+    assert_eq!((&wrote[0]["path"], &wrote[0]["files"]), (&serde_json::json!("renders/album/v/t/frames"), &36.into()));
+}
+
+/// Long renders say how much is left: `--dry-run` estimates each video's frames and segments
+/// from its audio's duration, and the render reports frames done of the total as segments
+/// finish, ending at the total.
+#[test]
+fn dry_run_estimates_frames_and_render_reports_progress() {
+    let p = album(&[("a", "audio/a.wav"), ("b", "song.demo/song.wav")], "");
+    p.edit("recipes/album.toml", "id = \"a\"\n", "id = \"a\"\ntrim = { start = 0.5 }\n");
+    p.write_bytes("audio/a.wav", &tone(3.2, |_| 1.0));
+    let r = p.run(&["render", "--dry-run", "album.v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // 3.2 s trimmed to 2.7 s at 24 fps: 65 frames, in 1 s (24-frame) segments.
+    assert!(r.stdout.contains("≈ 65 frames in 3 segments (2.7 s of audio/a.wav at 24 fps)"), "{}", r.stdout);
+    // A song not rendered yet: said, not guessed.
+    assert!(r.stdout.contains("frames are known once song.demo/song.wav is built"), "{}", r.stdout);
+    let r = p.run(&["render", "--dry-run", "--message-format", "json", "album.v"]);
+    let plan: Vec<serde_json::Value> = r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let video = plan.iter().find(|e| e["id"] == "album.v/a/video.mp4").unwrap();
+    assert_eq!((&video["estimate"]["frames"], &video["estimate"]["segments"]), (&65.into(), &3.into()), "{video}");
+
+    let r = p.render(&["album.v", "--no-previews"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let meta = npz_meta(&p, "renders/album/v/a/latents.npz");
+    assert_eq!(meta["frames"], 65, "the estimate is the frame count");
+    let progress: Vec<_> =
+        r.events().into_iter().filter(|e| e["event"] == "progress" && e["id"] == "album.v/a/video.mp4").collect();
+    assert!(progress.len() >= 3, "{progress:?}");
+    assert!(progress.iter().all(|e| e["frames"] == 65 && e["parts"] == 3), "{progress:?}");
+    let done: Vec<u64> = progress.iter().map(|e| e["frames_done"].as_u64().unwrap()).collect();
+    assert!(done.windows(2).all(|w| w[0] <= w[1]), "frames done never go back: {done:?}");
+    let last = progress.last().unwrap();
+    assert_eq!((&last["frames_done"], &last["done"]), (&65.into(), &true.into()), "{last}");
+    assert_eq!(progress.iter().filter(|e| e["done"] == true).count(), 1, "{progress:?}");
+    // Now that the song is in the store, the estimate for its track is the song's duration.
+    let r = p.run(&["render", "--dry-run", "--set", "album.v.postfx.grain_intensity=0.05", "album.v"]);
+    let frames = npz_meta(&p, "renders/album/v/b/latents.npz")["frames"].as_u64().unwrap();
+    assert!(r.stdout.contains(&format!("≈ {frames} frames in")), "{frames}: {}", r.stdout);
+    assert!(r.stdout.contains("s of song.demo/song.wav at 24 fps)"), "{}", r.stdout);
 }
 
 #[test]

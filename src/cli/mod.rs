@@ -459,7 +459,19 @@ fn cmd_plan(session: &Session, ids: &[String], printer: &Printer, status: bool) 
         Err(e) => return render_error(&e, printer),
     };
     let (mut stale, mut skipped) = (0, 0);
+    let index = query::artifact_index(&session.db).clone();
+    let (mut frames, mut segments, mut videos) = (0u64, 0u32, 0usize);
     for item in &items {
+        // What building a video is, in frames and segments (render --dry-run).
+        let estimate = match (&item.state, index.get(&item.id)) {
+            (State::Build(_), Some(decl)) if !status => {
+                decl.action.estimate(&crate::engine::action::Cx::new(&session.db, &item.id, &decl.deps))
+            }
+            _ => None,
+        };
+        if let Some(Ok(e)) = &estimate {
+            (frames, segments, videos) = (frames + e.frames, segments + e.segments, videos + 1);
+        }
         if status && !(item.requested && item.materialized) {
             continue;
         }
@@ -476,13 +488,37 @@ fn cmd_plan(session: &Session, ids: &[String], printer: &Printer, status: bool) 
             _ => stale += 1,
         }
         if printer.format == MessageFormat::Json {
-            println!("{}", serde_json::json!({"event":"plan","id":item.id,"action":word,"reasons":reasons}));
+            let mut line = serde_json::json!({"event":"plan","id":item.id,"action":word,"reasons":reasons});
+            match &estimate {
+                Some(Ok(e)) => line["estimate"] = serde_json::json!(e),
+                Some(Err(why)) => line["estimate"] = serde_json::json!({ "unknown": why }),
+                None => {}
+            }
+            println!("{line}");
         } else if item.state != State::Fresh || (!status && !printer.quiet) {
             println!("{word:>8} {}", item.id);
             for r in reasons {
                 println!("           {r}");
             }
+            match &estimate {
+                Some(Ok(e)) => println!(
+                    "           ≈ {} in {} ({})",
+                    report::count(e.frames as usize, "frame", "frames"),
+                    report::count(e.segments as usize, "segment", "segments"),
+                    e.basis
+                ),
+                Some(Err(why)) => println!("           {why}"),
+                None => {}
+            }
         }
+    }
+    if !status && videos > 0 && printer.format == MessageFormat::Human {
+        println!(
+            "{} to render: ≈ {} in {}",
+            report::count(videos, "video", "videos"),
+            report::count(frames as usize, "frame", "frames"),
+            report::count(segments as usize, "segment", "segments")
+        );
     }
     if status {
         if printer.format == MessageFormat::Human {

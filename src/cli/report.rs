@@ -1,14 +1,17 @@
 //! How build events are shown: an indicatif progress bar on a terminal, plain lines
 //! otherwise, or one JSON object per line with `--message-format json`.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::engine::progress::Progress;
 use crate::engine::render::{ArtifactEvent, Outcome, Reporter, Status, Summary};
 use crate::engine::watch::Observer;
 use crate::project::Diagnostics;
@@ -48,7 +51,40 @@ pub struct Printer {
     pub quiet: bool,
     /// For `-v`: the store holding each action's description.
     pub store: Option<Store>,
-    bar: Mutex<Option<ProgressBar>>,
+    bars: Mutex<Option<Bars>>,
+    /// Without a terminal: when each long artifact's progress was last printed.
+    printed: Mutex<BTreeMap<String, Instant>>,
+}
+
+/// On a terminal: the render's bar (artifacts done of the total) and one bar per long
+/// artifact in progress (frames done, frames per second, time left).
+struct Bars {
+    multi: MultiProgress,
+    main: ProgressBar,
+    work: BTreeMap<String, ProgressBar>,
+}
+
+/// How often long work is reported without a terminal (a CI log).
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// `5 s`, `3 min 20 s`, `1 h 05 min`.
+pub fn duration_words(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// `412/895 frames · 84 fps · 6 s left`.
+fn progress_words(p: &Progress) -> String {
+    let eta = match p.eta_s {
+        Some(eta) if !p.done => format!(" · {} left", duration_words(eta)),
+        _ if p.done => format!(" · done in {}", duration_words(p.elapsed_s)),
+        _ => String::new(),
+    };
+    format!("{}/{} frames · {:.0} fps{eta}", p.frames_done, p.frames, p.fps)
 }
 
 /// `n` and the noun in the right number: `1 artifact`, `0 artifacts`, `2 artifacts`.
@@ -69,13 +105,19 @@ fn status_word(s: Status) -> &'static str {
 
 impl Printer {
     pub fn new(format: MessageFormat, verbose: u8, quiet: bool, store: Option<Store>) -> Printer {
-        Printer { format, verbose, quiet, store, bar: Mutex::new(None) }
+        Printer { format, verbose, quiet, store, bars: Mutex::new(None), printed: Mutex::default() }
+    }
+
+    fn bars(&self) -> std::sync::MutexGuard<'_, Option<Bars>> {
+        self.bars.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn out(&self, line: &str) {
-        let bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
-        match bar.as_ref() {
-            Some(b) => b.println(line),
+        let bars = self.bars();
+        match bars.as_ref() {
+            Some(b) => {
+                let _ = b.multi.println(line);
+            }
             None => {
                 let mut o = std::io::stdout().lock();
                 let _ = writeln!(o, "{line}");
@@ -84,16 +126,18 @@ impl Printer {
     }
 
     fn err(&self, line: &str) {
-        let bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
-        match bar.as_ref() {
-            Some(b) => b.suspend(|| eprintln!("{line}")),
+        let bars = self.bars();
+        match bars.as_ref() {
+            Some(b) => b.multi.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
         }
     }
 
     pub fn summary(&self, s: &Summary) {
-        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            b.finish_and_clear();
+        if let Some(b) = self.bars().take() {
+            b.work.values().for_each(ProgressBar::finish_and_clear);
+            b.main.finish_and_clear();
+            let _ = b.multi.clear();
         }
         match self.format {
             MessageFormat::Json => {
@@ -149,31 +193,82 @@ impl Reporter for Printer {
 
     fn started(&self, total: usize) {
         if self.format == MessageFormat::Human && !self.quiet && std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new(total as u64);
+            let multi = MultiProgress::new();
+            let main = multi.add(ProgressBar::new(total as u64));
             if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}") {
-                bar.set_style(style.progress_chars("=> "));
+                main.set_style(style.progress_chars("=> "));
             }
-            *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
+            main.enable_steady_tick(Duration::from_millis(200));
+            *self.bars() = Some(Bars { multi, main, work: BTreeMap::new() });
         }
     }
 
     fn sub_artifact(&self, e: &ArtifactEvent) {
-        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            b.inc_length(1);
-        }
-        // Segments are many: shown in JSON, with -v, or when they fail.
+        // Segments are many: shown in JSON, with -v, or when they fail; their video's own bar
+        // shows their progress.
         if self.format == MessageFormat::Json || self.verbose > 0 || e.error.is_some() {
             self.artifact(e);
-        } else if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            b.inc(1);
-            b.set_message(e.id.clone());
+        }
+    }
+
+    fn progress(&self, p: &Progress) {
+        if self.quiet && self.format == MessageFormat::Human {
+            return;
+        }
+        if self.format == MessageFormat::Json {
+            let mut line = serde_json::to_value(p).unwrap_or_default();
+            line["event"] = json!("progress");
+            self.out(&line.to_string());
+            return;
+        }
+        let mut bars = self.bars();
+        if let Some(b) = bars.as_mut() {
+            if p.done {
+                if let Some(bar) = b.work.remove(&p.id) {
+                    bar.finish_and_clear();
+                    b.multi.remove(&bar);
+                }
+                return;
+            }
+            let bar = b.work.entry(p.id.clone()).or_insert_with(|| {
+                let bar = b.multi.add(ProgressBar::new(p.frames));
+                if let Ok(style) = ProgressStyle::with_template("  [{bar:30}] {wide_msg}") {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar
+            });
+            bar.set_length(p.frames);
+            bar.set_position(p.frames_done);
+            bar.set_message(format!("{} · {}", progress_words(p), p.id));
+            return;
+        }
+        drop(bars);
+        // A log: a line every few seconds per long artifact, and one when it is done.
+        let mut printed = self.printed.lock().unwrap_or_else(|e| e.into_inner());
+        let since = *printed.entry(p.id.clone()).or_insert_with(Instant::now);
+        if p.done && p.elapsed_s >= PLAIN_PROGRESS_EVERY.as_secs_f64() || since.elapsed() >= PLAIN_PROGRESS_EVERY {
+            printed.insert(p.id.clone(), Instant::now());
+            drop(printed);
+            self.err(&format!("{:>8} {}: {}", "progress", p.id, progress_words(p)));
+        }
+    }
+
+    fn wrote(&self, path: &str, files: usize) {
+        match self.format {
+            MessageFormat::Json => self.out(&json!({"event": "wrote", "path": path, "files": files}).to_string()),
+            MessageFormat::Human if !self.quiet => {
+                self.out(&format!("{:>8} {path}/ ({})", "wrote", count(files, "file", "files")))
+            }
+            MessageFormat::Human => {}
         }
     }
 
     fn artifact(&self, e: &ArtifactEvent) {
-        if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            b.inc(1);
-            b.set_message(e.id.clone());
+        if let Some(b) = self.bars().as_ref()
+            && e.part.is_none()
+        {
+            b.main.inc(1);
+            b.main.set_message(e.id.clone());
         }
         match self.format {
             MessageFormat::Json => {
@@ -251,6 +346,15 @@ impl Observer for Printer {
 #[cfg(test)]
 mod tests {
     use super::count;
+
+    #[test]
+    fn durations_read_as_words() {
+        use super::duration_words;
+        assert_eq!(duration_words(4.6), "5 s");
+        assert_eq!(duration_words(200.0), "3 min 20 s");
+        assert_eq!(duration_words(3900.0), "1 h 05 min");
+        assert_eq!(duration_words(-1.0), "0 s");
+    }
 
     #[test]
     fn counts_agree_in_number() {

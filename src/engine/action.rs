@@ -54,6 +54,29 @@ pub trait Action: fmt::Debug + PartialEq + Send + Sync + 'static {
     fn share(&self, _cx: &Cx<'_>, _shard: Shard) -> Option<Result<String, BuildError>> {
         None
     }
+
+    /// `render --dry-run`: how much work building it is, when its size can be told without
+    /// computing (a video's frames and segments, from its audio's declared duration); `Err`
+    /// says why not yet. `None`: the artifact has no such size.
+    fn estimate(&self, _cx: &Cx<'_>) -> Option<Result<Estimate, String>> {
+        None
+    }
+
+    /// For audio artifacts: their length in seconds when the recipe tells it without rendering
+    /// (an arrangement's, from its tempo map), for estimates of what is built from them.
+    fn duration_s(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// The size of an artifact's work, estimated before building it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    pub frames: u64,
+    /// The parts (video segments) it is built from.
+    pub segments: u32,
+    /// What the estimate rests on (`29.8 s of audio/demo.wav at 30 fps`).
+    pub basis: String,
 }
 
 /// [`Action`] behind a pointer: what the core stores and calls.
@@ -67,6 +90,8 @@ pub trait DynAction: fmt::Debug + Send + Sync {
     fn skipped(&self, cx: &Cx<'_>, inputs: &BTreeMap<String, Digest>, key: &Digest) -> Option<String>;
     fn heavy(&self) -> bool;
     fn share(&self, cx: &Cx<'_>, shard: Shard) -> Option<Result<String, BuildError>>;
+    fn estimate(&self, cx: &Cx<'_>) -> Option<Result<Estimate, String>>;
+    fn duration_s(&self) -> Option<f64>;
     fn as_any(&self) -> &dyn Any;
     fn dyn_eq(&self, other: &dyn DynAction) -> bool;
 }
@@ -103,6 +128,14 @@ impl<T: Action> DynAction for T {
 
     fn share(&self, cx: &Cx<'_>, shard: Shard) -> Option<Result<String, BuildError>> {
         Action::share(self, cx, shard)
+    }
+
+    fn estimate(&self, cx: &Cx<'_>) -> Option<Result<Estimate, String>> {
+        Action::estimate(self, cx)
+    }
+
+    fn duration_s(&self) -> Option<f64> {
+        Action::duration_s(self)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -10,6 +10,7 @@ use super::budget::Budget;
 use super::error::BuildError;
 use super::event::ArtifactEvent;
 use super::globs::Globs;
+use super::progress::Report;
 use crate::project::SourceText;
 use crate::store::{Digest, StatCache, Store};
 
@@ -109,7 +110,7 @@ pub struct BuildEnv {
     /// into segments), by kind and content digest. Never part of a result, only a shortcut.
     memo: Mutex<HashMap<(&'static str, Digest), MemoSlot>>,
     /// Where events of sub-artifacts (video segments) go while a render runs.
-    sink: Mutex<Option<std::sync::mpsc::Sender<ArtifactEvent>>>,
+    sink: Mutex<Option<std::sync::mpsc::Sender<Report>>>,
     /// When the running render started: sub-artifact events are timed from it.
     epoch: Mutex<Option<std::time::Instant>>,
     /// The flows this project is read and built with: an `engine::flow::Registry`, held
@@ -169,7 +170,7 @@ impl BuildEnv {
         self.memo.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    pub fn set_sink(&self, sink: Option<std::sync::mpsc::Sender<ArtifactEvent>>) {
+    pub fn set_sink(&self, sink: Option<std::sync::mpsc::Sender<Report>>) {
         *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = sink;
     }
 
@@ -193,8 +194,13 @@ impl BuildEnv {
 
     /// Report a sub-artifact (a segment) to the running render, if any.
     pub fn emit(&self, event: ArtifactEvent) {
+        self.report(Report::Part(Box::new(event)));
+    }
+
+    /// Tell the running render, if any, about long work (see [`super::progress`]).
+    pub fn report(&self, report: Report) {
         if let Some(tx) = self.sink.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            let _ = tx.send(event);
+            let _ = tx.send(report);
         }
     }
 

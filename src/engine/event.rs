@@ -49,6 +49,9 @@ pub struct ArtifactEvent {
     /// output was removed). A skip known from an earlier run is not news: the human report
     /// leaves it out (`status` and `list` still show it).
     pub decided: bool,
+    /// For a part of a long artifact (a video segment): which, its stage and its frames, for
+    /// progress.
+    pub part: Option<super::progress::Part>,
 }
 
 impl ArtifactEvent {
@@ -68,6 +71,7 @@ impl ArtifactEvent {
             start_us: 0,
             us: 0,
             decided: false,
+            part: None,
         }
     }
 }

@@ -66,8 +66,9 @@ pub trait Flow: TargetKind {
         Vec::new()
     }
 
-    /// Runs after every render, with its events. Returns project-relative paths written.
-    fn after_render(&self, _cx: &AfterRender<'_>) -> Result<Vec<String>, String> {
+    /// Runs after every render, with its events. Returns the project-relative folders written
+    /// and how many files each holds; reports its progress through the database's sink.
+    fn after_render(&self, _cx: &AfterRender<'_>) -> Result<Vec<(String, usize)>, String> {
         Ok(Vec::new())
     }
 

@@ -15,6 +15,7 @@ pub mod globs;
 pub mod graph;
 pub mod inputs;
 pub mod plan;
+pub mod progress;
 pub mod query;
 pub mod remote_cache;
 pub mod render;

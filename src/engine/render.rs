@@ -15,6 +15,7 @@ use super::db::{Database, Db};
 use super::error::{BuildError, Built};
 pub use super::event::{ArtifactEvent, Status};
 use super::flow::{self, AfterRender};
+use super::progress::{Progress, Report, Tracker};
 use super::query;
 use super::select;
 use crate::project::Diagnostics;
@@ -43,6 +44,11 @@ pub trait Reporter: Sync {
     fn sub_artifact(&self, event: &ArtifactEvent) {
         self.artifact(event)
     }
+    /// A long artifact (a track video, or its `--keep-frames` PNGs) advanced.
+    fn progress(&self, _progress: &Progress) {}
+    /// Files written beside the outputs after the render (`--keep-frames`): the folder and how
+    /// many files.
+    fn wrote(&self, _path: &str, _files: usize) {}
 }
 
 pub struct Quiet;
@@ -145,6 +151,7 @@ pub fn render_with(
     let cancelled = AtomicUsize::new(0);
     let events = Mutex::new(Vec::with_capacity(order.len()));
     let (tx, rx) = std::sync::mpsc::channel();
+    let tracker = Mutex::new(Tracker::default());
     env.set_sink(Some(tx));
     env.set_epoch(Some(t0));
     std::thread::scope(|s| {
@@ -152,8 +159,8 @@ pub fn render_with(
         running.store(workers, Ordering::SeqCst);
         for _ in 0..workers {
             let db = db.clone();
-            let (next, running, cancelled, events, order, index, requested, output_dir, shares) =
-                (&next, &running, &cancelled, &events, &order, &index, &requested, &output_dir, &shares);
+            let (next, running, cancelled, events, order, index, requested, output_dir, shares, tracker) =
+                (&next, &running, &cancelled, &events, &order, &index, &requested, &output_dir, &shares, &tracker);
             s.spawn(move || {
                 let work = std::panic::AssertUnwindSafe(|| {
                     loop {
@@ -171,6 +178,8 @@ pub fn render_with(
                         event.start_us = t.duration_since(t0).as_micros() as u64;
                         event.query = decl.action.query();
                         event.thread = super::event::thread_lane();
+                        let last = tracker.lock().unwrap_or_else(|p| p.into_inner()).finish(id);
+                        last.inspect(|p| reporter.progress(p));
                         reporter.artifact(&event);
                         events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
                     }
@@ -187,10 +196,7 @@ pub fn render_with(
         // Segments are found while their video builds: report them as they come.
         loop {
             match rx.recv_timeout(std::time::Duration::from_millis(20)) {
-                Ok(event) => {
-                    reporter.sub_artifact(&event);
-                    events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
-                }
+                Ok(report) => take(report, &tracker, reporter, &events),
                 Err(_) if running.load(Ordering::SeqCst) == 0 => break,
                 Err(_) => {}
             }
@@ -199,9 +205,8 @@ pub fn render_with(
     env.set_sink(None);
     env.set_epoch(None);
     env.set_shard(None);
-    for event in rx.try_iter() {
-        reporter.sub_artifact(&event);
-        events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+    for report in rx.try_iter() {
+        take(report, &tracker, reporter, &events);
     }
     if cancelled.load(Ordering::SeqCst) > 0 {
         env.clear_memo();
@@ -218,9 +223,29 @@ pub fn render_with(
     // Mark what this render used, for `gc --max-size` (least recently used goes first).
     events.iter().filter_map(|e| e.digest).for_each(|d| env.store.touch(&d));
     if opts.materialize {
-        let cx = AfterRender { db, config: &config, index: &index, events: &events, keep_frames: opts.keep_frames };
-        for f in flow::registry(db).flows() {
-            f.after_render(&cx).map_err(RenderError::Io)?;
+        // Written after the render (`--keep-frames`), with progress as it goes.
+        let (tx, rx) = std::sync::mpsc::channel::<Report>();
+        env.set_sink(Some(tx));
+        let written = std::thread::scope(|s| {
+            s.spawn(move || {
+                let mut tracker = Tracker::default();
+                // Ends when the sink is dropped below.
+                for report in rx {
+                    // The videos are built: only what is written now (no parts) is news.
+                    if matches!(&report, Report::Work(w) if !w.stages.is_empty()) {
+                        continue;
+                    }
+                    tracker.take(&report).inspect(|p| reporter.progress(p));
+                }
+            });
+            let cx = AfterRender { db, config: &config, index: &index, events: &events, keep_frames: opts.keep_frames };
+            let mut written = Vec::new();
+            let result = flow::registry(db).flows().try_for_each(|f| f.after_render(&cx).map(|w| written.extend(w)));
+            env.set_sink(None);
+            result.map(|()| written)
+        });
+        for (path, files) in written.map_err(RenderError::Io)? {
+            reporter.wrote(&path, files);
         }
     }
     let _ = env.stat.save();
@@ -238,6 +263,19 @@ pub fn render_with(
     }
     summary.ms = t0.elapsed().as_millis() as u64;
     Ok(Outcome { events, summary })
+}
+
+/// One report from the engine during the render: a part's event is reported and kept, and
+/// the progress it makes (or a long artifact's start) goes to the reporter.
+fn take(report: Report, tracker: &Mutex<Tracker>, reporter: &dyn Reporter, events: &Mutex<Vec<ArtifactEvent>>) {
+    let progress = tracker.lock().unwrap_or_else(|p| p.into_inner()).take(&report);
+    if let Some(progress) = progress {
+        reporter.progress(&progress);
+    }
+    if let Report::Part(event) = report {
+        reporter.sub_artifact(&event);
+        events.lock().unwrap_or_else(|p| p.into_inner()).push(*event);
+    }
 }
 
 fn failed(id: &str, e: &BuildError) -> ArtifactEvent {

@@ -327,6 +327,32 @@ pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<Decod
     }
 }
 
+/// The duration a file's header declares, in seconds, read without decoding (for estimates
+/// such as `render --dry-run`): `None` when the header does not say (a stream without a frame
+/// count) or the file is not one symphonia reads.
+pub fn declared_duration_s(path: &Path) -> Option<f64> {
+    declared_duration(Box::new(File::open(path).ok()?), &path.display().to_string())
+}
+
+/// [`declared_duration_s`] of an in-memory file named `name`.
+pub fn declared_duration_s_bytes(bytes: Vec<u8>, name: &str) -> Option<f64> {
+    declared_duration(Box::new(Cursor::new(bytes)), name)
+}
+
+fn declared_duration(source: Box<dyn MediaSource>, name: &str) -> Option<f64> {
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = extension_of(name) {
+        hint.with_extension(&ext);
+    }
+    let format =
+        symphonia::default::get_probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default()).ok()?;
+    let track = format.default_track(TrackType::Audio)?;
+    let rate = track.codec_params.as_ref()?.audio()?.sample_rate?;
+    let frames = track.num_frames?;
+    (rate > 0).then(|| frames as f64 / f64::from(rate))
+}
+
 /// A WAVE or AIFF header declaring 0 or more than 64 channels or bits per sample: a WAV goes to
 /// the lenient reader (which names what is wrong), an AIFF is refused here.
 fn implausible_header(

@@ -49,7 +49,12 @@ pub fn artifacts(id: &str, arr: &ArrangementSpec) -> Vec<ArtifactDecl> {
         ArtifactDecl::new(
             id,
             "song.wav",
-            ArrangementMix { instruments: names, master: arr.master, sample_rate_hz: arr.timing.sample_rate_hz },
+            ArrangementMix {
+                instruments: names,
+                master: arr.master,
+                sample_rate_hz: arr.timing.sample_rate_hz,
+                duration_s: Timing::new(&arr.timing).ok().map(|t| t.duration_s()),
+            },
         )
         .deps(stems),
     );
@@ -144,6 +149,8 @@ pub struct ArrangementMix {
     pub instruments: Vec<String>,
     pub master: MasterParams,
     pub sample_rate_hz: u32,
+    /// The stems' length (every stem spans the tempo map), for estimates; not in the key.
+    pub duration_s: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -169,6 +176,10 @@ impl Action for ArrangementMix {
 
     fn key(&self) -> impl Serialize + '_ {
         MixKey { instruments: &self.instruments, master: &self.master, sample_rate_hz: self.sample_rate_hz, bits: BITS }
+    }
+
+    fn duration_s(&self) -> Option<f64> {
+        self.duration_s
     }
 
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {

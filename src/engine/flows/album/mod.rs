@@ -296,21 +296,26 @@ impl Flow for AlbumFlow {
             .collect()
     }
 
-    fn after_render(&self, cx: &AfterRender<'_>) -> Result<Vec<String>, String> {
+    fn after_render(&self, cx: &AfterRender<'_>) -> Result<Vec<(String, usize)>, String> {
+        use crate::engine::progress::{Report, WorkStart};
         let mut written = Vec::new();
         if !cx.keep_frames {
             return Ok(written);
         }
+        let env = cx.db.env();
         for e in cx.events.iter().filter(|e| e.status != crate::engine::Status::Failed) {
             let Some(decl) = cx.index.get(&e.id) else { continue };
             if decl.action.get::<video::TrackVideo>().is_none() {
                 continue;
             }
             let rel = decl.output_path(&cx.config.settings.output_dir);
-            let dir = Path::new(&rel).with_file_name("frames");
-            let n = segment::export_frames(cx.db, &e.id, &cx.db.env().root.join(&dir))
+            let dir = Path::new(&rel).with_file_name("frames").display().to_string();
+            let frames = segment::frame_count(cx.db, &e.id).map_err(|err| format!("--keep-frames: {err}"))?;
+            env.report(Report::Work(WorkStart { id: dir.clone(), frames: frames as u64, parts: 0, stages: vec![] }));
+            let progress = |done: usize| env.report(Report::Written { id: dir.clone(), done: done as u64 });
+            let n = segment::export_frames(cx.db, &e.id, &env.root.join(&dir), &progress)
                 .map_err(|err| format!("--keep-frames: {err}"))?;
-            written.push(format!("{} ({n} frames)", dir.display()));
+            written.push((dir, n));
         }
         Ok(written)
     }
