@@ -371,6 +371,27 @@ fn onnxruntime_without_a_library_is_a_clear_error() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("ORT_DYLIB_PATH") || stdout.contains("onnxruntime"), "{stdout}");
+    // Said once however many segments and previews it stops; a wrong path names the path.
+    p.write_bytes("audio/t.wav", &tone(3.0, |_| 1.0));
+    let empty = p.path().join("libonnxruntime.so");
+    std::fs::write(&empty, b"").unwrap();
+    for lib in [None, Some(empty.as_path())] {
+        let mut cmd = p.cmd(&["render", "album.v", "--set", "album.v.decoder.backend=onnxruntime"]);
+        match lib {
+            Some(lib) => cmd.env("ORT_DYLIB_PATH", lib),
+            None => cmd.env_remove("ORT_DYLIB_PATH"),
+        };
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let said: Vec<&str> = stderr.lines().filter(|l| l.contains("ONNX Runtime library")).collect();
+        assert_eq!(said.len(), 1, "{stderr}");
+        if lib.is_some() {
+            assert!(said[0].contains("libonnxruntime.so"), "{stderr}");
+        }
+        let folded = stderr.lines().filter(|l| l.starts_with("error: the same problem stopped")).count();
+        assert_eq!(folded, 1, "{stderr}");
+    }
 }
 
 /// With `ORT_DYLIB_PATH` set (e.g. the `onnxruntime` wheel's `libonnxruntime.so.1.NN.N`, 1.24 or

@@ -54,6 +54,10 @@ pub struct Printer {
     bars: Mutex<Option<Bars>>,
     /// Without a terminal: when each long artifact's progress was last printed.
     printed: Mutex<BTreeMap<String, Instant>>,
+    /// Errors said this run, by cause (the message without its artifact's id): an artifact
+    /// failing for a cause already said (every segment of every video when the ONNX Runtime
+    /// library is missing) is listed once at the end instead.
+    causes: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 /// On a terminal: the render's bar (artifacts done of the total) and one bar per long
@@ -105,7 +109,15 @@ fn status_word(s: Status) -> &'static str {
 
 impl Printer {
     pub fn new(format: MessageFormat, verbose: u8, quiet: bool, store: Option<Store>) -> Printer {
-        Printer { format, verbose, quiet, store, bars: Mutex::new(None), printed: Mutex::default() }
+        Printer {
+            format,
+            verbose,
+            quiet,
+            store,
+            bars: Mutex::new(None),
+            printed: Mutex::default(),
+            causes: Mutex::default(),
+        }
     }
 
     fn bars(&self) -> std::sync::MutexGuard<'_, Option<Bars>> {
@@ -133,7 +145,50 @@ impl Printer {
         }
     }
 
+    /// Whether `e`'s error is news: false when another artifact failed for the same cause
+    /// before in this run (it is then counted for [`Printer::repeated_causes`]).
+    fn first_with_cause(&self, e: &ArtifactEvent, error: &str) -> bool {
+        // The message less the artifact it starts with (its own id, or the segment a video's
+        // encoding read).
+        let cause = match error.split_once(": ") {
+            Some((id, rest)) if id == e.id || (id.contains('/') && !id.contains(char::is_whitespace)) => rest,
+            _ => error,
+        };
+        // Each says which input failed: short, and different for each artifact.
+        if cause.starts_with("not built because") {
+            return true;
+        }
+        let mut causes = self.causes.lock().unwrap_or_else(|p| p.into_inner());
+        match causes.get_mut(cause) {
+            Some(more) => {
+                more.push(e.id.clone());
+                false
+            }
+            None => {
+                causes.insert(cause.to_string(), Vec::new());
+                true
+            }
+        }
+    }
+
+    /// One line per cause that stopped more than one artifact.
+    fn repeated_causes(&self) {
+        let causes = std::mem::take(&mut *self.causes.lock().unwrap_or_else(|p| p.into_inner()));
+        for more in causes.into_values().filter(|m| !m.is_empty()) {
+            let shown: Vec<&str> = more.iter().take(4).map(String::as_str).collect();
+            let rest = if more.len() > shown.len() { ", …" } else { "" };
+            self.err(&format!(
+                "error: the same problem stopped {} more ({}{rest})",
+                count(more.len(), "artifact", "artifacts"),
+                shown.join(", ")
+            ));
+        }
+    }
+
     pub fn summary(&self, s: &Summary) {
+        if self.format == MessageFormat::Human {
+            self.repeated_causes();
+        }
         if let Some(b) = self.bars().take() {
             b.work.values().for_each(ProgressBar::finish_and_clear);
             b.main.finish_and_clear();
@@ -298,7 +353,9 @@ impl Reporter for Printer {
                     self.err(&format!("warning: {}: {w}", e.id));
                 }
                 if let Some(err) = &e.error {
-                    self.err(&format!("error: {err}"));
+                    if self.first_with_cause(e, err) {
+                        self.err(&format!("error: {err}"));
+                    }
                 } else if !self.quiet && (e.status != Status::Fresh || self.verbose > 0) {
                     let target = e.output.as_deref().map(|o| format!(" → {o}")).unwrap_or_default();
                     self.out(&format!("{:>8} {}{target} ({} ms)", status_word(e.status), e.id, e.ms));
