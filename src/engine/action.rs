@@ -62,9 +62,10 @@ pub trait Action: fmt::Debug + PartialEq + Send + Sync + 'static {
         None
     }
 
-    /// For audio artifacts: their length in seconds when the recipe tells it without rendering
-    /// (an arrangement's, from its tempo map), for estimates of what is built from them.
-    fn duration_s(&self) -> Option<f64> {
+    /// For audio artifacts: their length as (frames per channel, sample rate) when the recipe
+    /// tells it without rendering (an arrangement's, from its tempo map), for estimates of what
+    /// is built from them.
+    fn audio_length(&self) -> Option<(usize, u32)> {
         None
     }
 }
@@ -91,7 +92,7 @@ pub trait DynAction: fmt::Debug + Send + Sync {
     fn heavy(&self) -> bool;
     fn share(&self, cx: &Cx<'_>, shard: Shard) -> Option<Result<String, BuildError>>;
     fn estimate(&self, cx: &Cx<'_>) -> Option<Result<Estimate, String>>;
-    fn duration_s(&self) -> Option<f64>;
+    fn audio_length(&self) -> Option<(usize, u32)>;
     fn as_any(&self) -> &dyn Any;
     fn dyn_eq(&self, other: &dyn DynAction) -> bool;
 }
@@ -134,8 +135,8 @@ impl<T: Action> DynAction for T {
         Action::estimate(self, cx)
     }
 
-    fn duration_s(&self) -> Option<f64> {
-        Action::duration_s(self)
+    fn audio_length(&self) -> Option<(usize, u32)> {
+        Action::audio_length(self)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -34,7 +34,8 @@ pub struct WorkStart {
     /// The parts it is built from (video segments).
     pub parts: u32,
     /// Each stage's name and prior cost per frame relative to the others (decode 1.0,
-    /// encode 0.35); only the ratios matter.
+    /// encode 0.3); only the ratios matter. None: work without parts, advanced by
+    /// [`Report::Written`].
     pub stages: Vec<(&'static str, f64)>,
 }
 

@@ -227,15 +227,13 @@ pub fn render_with(
         let (tx, rx) = std::sync::mpsc::channel::<Report>();
         env.set_sink(Some(tx));
         let written = std::thread::scope(|s| {
+            // The render's tracker: a video it saw, read again to write its frames, is not news.
+            let tracker = &tracker;
             s.spawn(move || {
-                let mut tracker = Tracker::default();
                 // Ends when the sink is dropped below.
                 for report in rx {
-                    // The videos are built: only what is written now (no parts) is news.
-                    if matches!(&report, Report::Work(w) if !w.stages.is_empty()) {
-                        continue;
-                    }
-                    tracker.take(&report).inspect(|p| reporter.progress(p));
+                    let progress = tracker.lock().unwrap_or_else(|p| p.into_inner()).take(&report);
+                    progress.inspect(|p| reporter.progress(p));
                 }
             });
             let cx = AfterRender { db, config: &config, index: &index, events: &events, keep_frames: opts.keep_frames };

@@ -18,7 +18,7 @@ use std::path::Path;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
@@ -327,30 +327,28 @@ pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<Decod
     }
 }
 
-/// The duration a file's header declares, in seconds, read without decoding (for estimates
-/// such as `render --dry-run`): `None` when the header does not say (a stream without a frame
-/// count) or the file is not one symphonia reads.
-pub fn declared_duration_s(path: &Path) -> Option<f64> {
-    declared_duration(Box::new(File::open(path).ok()?), &path.display().to_string())
-}
-
-/// [`declared_duration_s`] of an in-memory file named `name`.
-pub fn declared_duration_s_bytes(bytes: Vec<u8>, name: &str) -> Option<f64> {
-    declared_duration(Box::new(Cursor::new(bytes)), name)
-}
-
-fn declared_duration(source: Box<dyn MediaSource>, name: &str) -> Option<f64> {
-    let mss = MediaSourceStream::new(source, Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = extension_of(name) {
-        hint.with_extension(&ext);
-    }
-    let format =
-        symphonia::default::get_probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default()).ok()?;
+/// The length a file's header declares, as (frames per channel, sample rate), read without
+/// decoding (for estimates such as `render --dry-run`). `name` gives the extension hint (a
+/// store blob has none). `None` when the header does not say (a stream without a frame count)
+/// or the file is not one symphonia reads.
+pub fn declared_length(path: &Path, name: &str) -> Option<(usize, u32)> {
+    let format = probe(Box::new(File::open(path).ok()?), extension_of(name).as_deref()).ok()?;
     let track = format.default_track(TrackType::Audio)?;
     let rate = track.codec_params.as_ref()?.audio()?.sample_rate?;
-    let frames = track.num_frames?;
-    (rate > 0).then(|| frames as f64 / f64::from(rate))
+    (rate > 0).then_some((usize::try_from(track.num_frames?).ok()?, rate))
+}
+
+/// Open `source` with symphonia's probe, hinted by its file extension.
+fn probe<'s>(
+    source: Box<dyn MediaSource + 's>,
+    extension: Option<&str>,
+) -> Result<Box<dyn FormatReader + 's>, SymphoniaError> {
+    let mss = MediaSourceStream::new(source, Default::default());
+    let mut hint = Hint::new();
+    if let Some(ext) = extension {
+        hint.with_extension(ext);
+    }
+    symphonia::default::get_probe().probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
 }
 
 /// A WAVE or AIFF header declaring 0 or more than 64 channels or bits per sample: a WAV goes to
@@ -434,21 +432,14 @@ fn decode_source<'s>(
     sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
     let name_s = || name.to_string();
-    let mss = MediaSourceStream::new(source, Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = &extension {
-        hint.with_extension(ext);
-    }
-    let mut format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
-        .map_err(|e| match e {
-            SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
-                DecodeError::Truncated { name: name_s(), detail: "while reading the header".to_string() }
-            }
-            SymphoniaError::IoError(source) => DecodeError::Io { name: name_s(), source },
-            SymphoniaError::DecodeError(msg) => DecodeError::Malformed { name: name_s(), detail: msg.to_string() },
-            other => DecodeError::UnknownFormat { name: name_s(), detail: other.to_string() },
-        })?;
+    let mut format = probe(source, extension.as_deref()).map_err(|e| match e {
+        SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+            DecodeError::Truncated { name: name_s(), detail: "while reading the header".to_string() }
+        }
+        SymphoniaError::IoError(source) => DecodeError::Io { name: name_s(), source },
+        SymphoniaError::DecodeError(msg) => DecodeError::Malformed { name: name_s(), detail: msg.to_string() },
+        other => DecodeError::UnknownFormat { name: name_s(), detail: other.to_string() },
+    })?;
 
     let track = format.default_track(TrackType::Audio).ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?;
     let track_id = track.id;

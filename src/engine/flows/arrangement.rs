@@ -53,7 +53,7 @@ pub fn artifacts(id: &str, arr: &ArrangementSpec) -> Vec<ArtifactDecl> {
                 instruments: names,
                 master: arr.master,
                 sample_rate_hz: arr.timing.sample_rate_hz,
-                duration_s: Timing::new(&arr.timing).ok().map(|t| t.duration_s()),
+                timing: arr.timing.clone(),
             },
         )
         .deps(stems),
@@ -149,8 +149,9 @@ pub struct ArrangementMix {
     pub instruments: Vec<String>,
     pub master: MasterParams,
     pub sample_rate_hz: u32,
-    /// The stems' length (every stem spans the tempo map), for estimates; not in the key.
-    pub duration_s: Option<f64>,
+    /// The stems' timing, for the song's length (every stem spans it); not in the key (the
+    /// stems' digests are).
+    pub timing: TimingParams,
 }
 
 #[derive(Serialize)]
@@ -178,8 +179,8 @@ impl Action for ArrangementMix {
         MixKey { instruments: &self.instruments, master: &self.master, sample_rate_hz: self.sample_rate_hz, bits: BITS }
     }
 
-    fn duration_s(&self) -> Option<f64> {
-        self.duration_s
+    fn audio_length(&self) -> Option<(usize, u32)> {
+        Timing::new(&self.timing).ok().map(|t| (t.length_samples, t.sample_rate_hz))
     }
 
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {

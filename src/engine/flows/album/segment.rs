@@ -665,8 +665,9 @@ fn wait_for_other_shares(db: &dyn Db, video: &str, count: u32, shard: crate::eng
     }
 }
 
-/// An encoded frame's prior cost relative to a decoded one's, for progress estimates until both
-/// are measured (tract at 512² here: 51 frames/s decoding, 170 postFX and encoding).
+/// An encoded frame's cost relative to a decoded one's, for progress until one segment of each
+/// is built and measured: a guess (postFX and encoding are the cheaper stage at every preset
+/// size here), never part of a result.
 const ENCODE_COST: f64 = 0.3;
 
 /// Work run once on the segment workers beside the segments, e.g. encoding the track's audio
@@ -690,15 +691,12 @@ fn build_segments(
     let tv = track_video(db, video)?;
     let trails = tv.track.video.postfx.motion_trails;
     let frames = frame_count(db, video)?;
-    let mine: u64 = (0..count)
-        .filter(|&k| wanted(k))
-        .map(|k| frame_range(&tv.settings, frames, k))
-        .map(|(a, b)| (b - a) as u64)
-        .sum();
+    let mine: Vec<(usize, usize)> =
+        (0..count).filter(|&k| wanted(k)).map(|k| frame_range(&tv.settings, frames, k)).collect();
     db.env().report(Report::Work(WorkStart {
         id: video.to_string(),
-        frames: mine,
-        parts: (0..count).filter(|&k| wanted(k)).count() as u32,
+        frames: mine.iter().map(|(a, b)| (b - a) as u64).sum(),
+        parts: mine.len() as u32,
         stages: vec![("decode", 1.0), ("encode", ENCODE_COST)],
     }));
     let budget = &db.env().budget;

@@ -134,55 +134,44 @@ impl Action for TrackVideo {
         Some(segment::build_share(cx.db, cx.id, shard))
     }
 
-    /// Frames and segments from the audio's declared duration (after `trim`): a project file's
-    /// header, or the current output of the artifact it names.
+    /// Frames and segments from the audio's declared length (after `trim`): a project file's
+    /// header, the recipe's length of the artifact it names, or that artifact's header when it
+    /// is in the store.
     fn estimate(&self, cx: &Cx<'_>) -> Option<Result<Estimate, String>> {
         Some(estimate(cx, &self.settings, &self.track))
     }
 }
 
 fn estimate(cx: &Cx<'_>, settings: &VideoSettings, track: &TrackSpec) -> Result<Estimate, String> {
-    let env = cx.db.env();
-    let path = match &track.audio {
-        AudioRef::File(rel) => rel.clone(),
+    use crate::media::decode::declared_length;
+    let (length, what) = match &track.audio {
+        AudioRef::File(rel) => (declared_length(&cx.file_location(rel), rel), rel),
         AudioRef::Artifact(id) => {
             let index = crate::engine::query::artifact_index(cx.db);
-            let config = crate::engine::query::config(cx.db).as_ref().map_err(|e| e.to_string())?;
             let decl = index.get(id).ok_or_else(|| format!("{id} is not an artifact"))?;
-            let rel = decl.output_path(&config.settings.output_dir);
-            if let Some(d) = decl.action.duration_s() {
-                return Ok(frames_of(settings, track, d, id));
-            }
-            // Built before (in the store; plan mode only looks, never computes).
-            if env.mode == crate::engine::Mode::Plan
-                && let Ok(bytes) = crate::engine::query::artifact_bytes(cx.db, id)
-                && let Some(d) = crate::media::decode::declared_duration_s_bytes(bytes, &rel)
-            {
-                return Ok(frames_of(settings, track, d, id));
-            }
-            if !env.root.join(&rel).is_file() {
-                return Err(format!("frames are known once {id} is built"));
-            }
-            rel
+            // Built before: its blob, read only where it is (plan mode never computes).
+            let stored = || {
+                let digest = crate::engine::query::digest_by_id(cx.db, id).ok()?;
+                declared_length(&cx.db.env().store.blob_path(&digest), &decl.rel)
+            };
+            let length = decl
+                .action
+                .audio_length()
+                .or_else(|| (cx.db.env().mode == crate::engine::Mode::Plan).then(stored).flatten());
+            (Some(length.ok_or_else(|| format!("frames are known once {id} is built"))?), id)
         }
     };
-    let full = crate::media::decode::declared_duration_s(&env.root.join(&path))
-        .ok_or_else(|| format!("{path} does not declare its duration; frames are known once it is analysed"))?;
-    Ok(frames_of(settings, track, full, &path))
-}
-
-/// Frames and segments of `full` seconds of `what`, after the track's `trim`.
-fn frames_of(settings: &VideoSettings, track: &TrackSpec, full: f64, what: &str) -> Estimate {
-    let duration = match track.prep.trim {
-        Some(t) => (t.end_s.unwrap_or(full).min(full) - t.start_s).max(0.0),
-        None => full,
-    };
+    let (samples, rate) =
+        length.ok_or_else(|| format!("{what} does not declare its length; frames are known once it is analysed"))?;
+    // The analysed window, as the features cut it.
+    let kept = track.prep.trim.map_or(samples, |t| t.range(samples, rate).len());
+    let duration = kept as f64 / f64::from(rate);
     let frames = crate::controller::frame_count(f64::from(settings.fps), duration) as u64;
-    Estimate {
+    Ok(Estimate {
         frames,
         segments: frames.div_ceil(u64::from(settings.segment_frames.max(1))) as u32,
         basis: format!("{duration:.1} s of {what} at {} fps", settings.fps),
-    }
+    })
 }
 
 /// `album.mp4`: every track's segments in order, with their audio.
