@@ -53,7 +53,7 @@ pub fn artifacts(id: &str, arr: &ArrangementSpec) -> Vec<ArtifactDecl> {
                 instruments: names,
                 master: arr.master,
                 sample_rate_hz: arr.timing.sample_rate_hz,
-                timing: arr.timing.clone(),
+                length: Timing::new(&arr.timing).ok().map(|t| (t.length_samples, t.sample_rate_hz)),
             },
         )
         .deps(stems),
@@ -149,9 +149,9 @@ pub struct ArrangementMix {
     pub instruments: Vec<String>,
     pub master: MasterParams,
     pub sample_rate_hz: u32,
-    /// The stems' timing, for the song's length (every stem spans it); not in the key (the
-    /// stems' digests are).
-    pub timing: TimingParams,
+    /// The song's length (every stem spans the tempo map), for estimates; not in the key. Only
+    /// the length, not the timing it comes from: a block-size edit leaves this action equal.
+    pub length: Option<(usize, u32)>,
 }
 
 #[derive(Serialize)]
@@ -180,7 +180,7 @@ impl Action for ArrangementMix {
     }
 
     fn audio_length(&self) -> Option<(usize, u32)> {
-        Timing::new(&self.timing).ok().map(|t| (t.length_samples, t.sample_rate_hz))
+        self.length
     }
 
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
