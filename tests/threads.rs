@@ -101,8 +101,10 @@ fn an_edit_during_a_video_rebuild_appears_before_the_stale_video_finishes() {
     let _ = child.kill();
     let _ = child.wait();
     let seen = seen.expect("the edited kick was not rebuilt within 300 s");
+    // Finished artifacts only: progress events name the video they advance.
     let videos: Vec<&str> = seen
         .iter()
+        .filter(|v| v["event"] == "artifact" && v["status"] == "built")
         .filter_map(|v| v["id"].as_str())
         .filter(|id| id.ends_with("video.mp4") || id.ends_with("album.mp4"))
         .collect();
