@@ -2,11 +2,14 @@
 //!
 //! `librosa.load(sr=…)` resamples with python-soxr's `resample(x, in, out, quality="soxr_hq")`:
 //! libsoxr 0.1.3, `SOXR_HQ` (20-bit precision, linear phase, pass band to 0.913 of the lower
-//! Nyquist), single-precision engine, fed in chunks and flushed. This module drives the same
-//! library with the same quality spec (libsoxr's C source, bundled by the `soxr-sys` crate and
-//! compiled without SIMD, so results are identical on every x86-64 machine), which is why
-//! features of resampled sources match librosa's to float rounding. libsoxr is LGPL-2.1-or-later
-//! (linked statically; ntsbuild's own source is public, which meets the LGPL's relinking terms).
+//! Nyquist), single-precision SIMD engine (`cr32s`, PFFFT), fed in chunks and flushed. This
+//! module drives the same library, built the same way (`vendor/soxr-sys`: the `soxr-sys`
+//! crate's bindings and C source, compiled with that engine alone, as libsoxr's own CMake build
+//! selects it on x86-64 and AArch64), with the same quality spec, so a resampled signal is bit
+//! for bit python-soxr's (`tests/features_reference.rs` checks it when librosa is installed) on
+//! every x86-64 machine: the engine uses SSE, which every x86-64 CPU has, and no run-time
+//! dispatch or environment variable can pick another. libsoxr is LGPL-2.1-or-later (linked
+//! statically; ntsbuild's own source is public, which meets the LGPL's relinking terms).
 //!
 //! libsoxr's output is identical whatever the push sizes are. Its length is then fixed to
 //! [`resampled_len`] (trailing samples dropped or zeros added, as librosa's `fix_length` does),

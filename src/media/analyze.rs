@@ -2,7 +2,7 @@
 //!
 //! Memory stays bounded by the per-frame feature state (≈ 0.5 KiB per 512 samples) plus
 //! small buffers: neither the multichannel nor the mono signal is ever held whole. For files,
-//! decoding overlaps analysis on a second thread.
+//! decoding, resampling and analysis overlap on three threads.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -43,8 +43,8 @@ pub struct AnalyzedAudio {
 
 /// Decodes `path`, resamples to `target_rate_hz` and computes its features, streaming.
 ///
-/// Decoding runs on its own thread, handing mono chunks over a bounded channel (at most
-/// `CHANNEL_CHUNKS × CHUNK_SAMPLES` samples in flight) to this thread, which resamples and
+/// Decoding and resampling each run on their own thread, handing chunks over bounded channels
+/// (at most `CHANNEL_CHUNKS × CHUNK_SAMPLES` samples in flight each) to this thread, which
 /// analyses them; the result is identical to the single-threaded [`features_of_bytes`].
 pub fn features_of_file(path: &Path, target_rate_hz: u32) -> Result<AnalyzedAudio, AnalyzeError> {
     features_of_file_prepared(path, target_rate_hz, &AudioPrep::default())
@@ -63,7 +63,7 @@ pub fn features_of_file_prepared(
 ) -> Result<AnalyzedAudio, AnalyzeError> {
     let gain = match prep.normalization_dbfs {
         Some(target) => {
-            let mut meter = FeatureSink::new(target_rate_hz, Stage::measure(prep.trim));
+            let mut meter = FeatureSink::new_stage(target_rate_hz, Stage::measure(prep.trim));
             let result = decode_streaming(path, &mut meter);
             let mean_square = meter.complete_measure(result, &path.display().to_string())?;
             Some(normalization_gain(mean_square, target))
@@ -71,39 +71,76 @@ pub fn features_of_file_prepared(
         None => None,
     };
     let name = path.display().to_string();
-    let mut sink = FeatureSink::new(target_rate_hz, Stage::analyse(target_rate_hz, prep.trim, gain));
+    let mut sink = FeatureSink::new_stage(target_rate_hz, Stage::analyse(target_rate_hz, prep.trim, gain));
     let result = decode_streaming(path, &mut sink);
     sink.complete(result, &name)
 }
 
-/// Decodes `path` on its own thread into `sink` (see [`features_of_file`]).
+/// Decodes `path` on one thread and resamples on another, analysing on this one (see
+/// [`features_of_file`]): each stage hands the next bounded chunks, so decoding, resampling
+/// and the (parallel) analysis share the cores whichever of them dominates (decoding for MP3,
+/// resampling for a 44.1 kHz WAV). `sink` lends its rate and stage; its own resampler stays
+/// unused.
 fn decode_streaming(path: &Path, sink: &mut FeatureSink) -> Result<DecodeInfo, DecodeError> {
+    let target_rate_hz = sink.target_rate_hz;
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<Message>(CHANNEL_CHUNKS);
+        let (tx_decoded, rx_decoded) = mpsc::sync_channel::<Message>(CHANNEL_CHUNKS);
+        let (tx_resampled, rx_resampled) = mpsc::sync_channel::<Vec<f32>>(CHANNEL_CHUNKS);
         let decoder = scope.spawn(move || {
-            let mut forward = ChannelSink { tx, pending: Vec::with_capacity(CHUNK_SAMPLES) };
+            let mut forward = ChannelSink { tx: tx_decoded, pending: Vec::with_capacity(CHUNK_SAMPLES) };
             let info = decode_stream_path(path, &mut forward)?;
             forward.flush().map_err(|source| DecodeError::Sink { name: path.display().to_string(), source })?;
             Ok(info)
         });
-        for message in rx.iter() {
-            let step = match message {
-                Message::Start(format) => sink.start(&format),
-                Message::Samples(chunk) => sink.push(&chunk),
-            };
-            if step.is_err() {
-                // Dropping the receiver makes the decoder's next send fail, which stops it.
-                break;
+        let resampler = scope.spawn(move || {
+            let forward = Forward { tx: tx_resampled, pending: Vec::with_capacity(CHUNK_SAMPLES), stopped: false };
+            let mut resampling = FeatureSink::new(target_rate_hz, forward);
+            for message in rx_decoded.iter() {
+                let step = match message {
+                    Message::Start(format) => resampling.start(&format),
+                    Message::Samples(chunk) => resampling.push(&chunk),
+                };
+                if step.is_err() {
+                    break;
+                }
             }
+            // Dropping the receiver makes the decoder's next send fail, which stops it.
+            drop(rx_decoded);
+            if resampling.failure.is_none()
+                && let Some(r) = resampling.resampler.take()
+            {
+                let stage = &mut resampling.stage;
+                if let Err(e) = r.finish(&mut |chunk| {
+                    stage.take(chunk);
+                }) {
+                    resampling.failure = Some(e);
+                }
+            }
+            resampling.stage.flush();
+            resampling.failure
+        });
+        for chunk in rx_resampled.iter() {
+            sink.stage.take(&chunk);
         }
-        drop(rx);
-        decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        let failure = resampler.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let decoded = decoder.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match failure {
+            // `complete` reports the resampler's error for the sink error it caused.
+            Some(e) => {
+                sink.failure = Some(e);
+                Err(DecodeError::Sink {
+                    name: path.display().to_string(),
+                    source: SinkError("resampling failed".to_string()),
+                })
+            }
+            None => decoded,
+        }
     })
 }
 
-/// Mono samples per message from the decoding thread.
+/// Mono samples per message between the threads.
 const CHUNK_SAMPLES: usize = 1 << 16;
-/// Messages the channel holds before the decoder waits.
+/// Messages each channel holds before its sender waits.
 const CHANNEL_CHUNKS: usize = 8;
 
 enum Message {
@@ -111,7 +148,7 @@ enum Message {
     Samples(Vec<f32>),
 }
 
-/// Forwards decoded audio to the analysing thread in `CHUNK_SAMPLES` pieces.
+/// Forwards decoded mono audio to the resampling thread in `CHUNK_SAMPLES` pieces.
 struct ChannelSink {
     tx: mpsc::SyncSender<Message>,
     pending: Vec<f32>,
@@ -119,7 +156,7 @@ struct ChannelSink {
 
 impl ChannelSink {
     fn send(&self, message: Message) -> Result<(), SinkError> {
-        self.tx.send(message).map_err(|_| SinkError("feature analysis stopped".to_string()))
+        self.tx.send(message).map_err(|_| SinkError("resampling stopped".to_string()))
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
@@ -145,9 +182,43 @@ impl MonoSink for ChannelSink {
     }
 }
 
+/// Where a [`FeatureSink`] delivers resampled audio.
+trait Resampled {
+    /// Takes the next chunk; `false` asks the decoder to stop.
+    fn take(&mut self, chunk: &[f32]) -> bool;
+}
+
+/// Forwards resampled audio to the analysing thread in `CHUNK_SAMPLES` pieces.
+struct Forward {
+    tx: mpsc::SyncSender<Vec<f32>>,
+    pending: Vec<f32>,
+    stopped: bool,
+}
+
+impl Forward {
+    fn flush(&mut self) {
+        if self.pending.is_empty() || self.stopped {
+            return;
+        }
+        let full = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK_SAMPLES));
+        // The analysing thread only stops receiving when it unwinds.
+        self.stopped = self.tx.send(full).is_err();
+    }
+}
+
+impl Resampled for Forward {
+    fn take(&mut self, chunk: &[f32]) -> bool {
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= CHUNK_SAMPLES {
+            self.flush();
+        }
+        !self.stopped
+    }
+}
+
 /// [`features_of_file`] for an in-memory file; `name` labels errors and hints the format.
 pub fn features_of_bytes(bytes: &[u8], name: &str, target_rate_hz: u32) -> Result<AnalyzedAudio, AnalyzeError> {
-    let mut sink = FeatureSink::new(target_rate_hz, Stage::analyse(target_rate_hz, None, None));
+    let mut sink = FeatureSink::new_stage(target_rate_hz, Stage::analyse(target_rate_hz, None, None));
     let result = decode_stream_bytes(bytes, name, &mut sink);
     sink.complete(result, name)
 }
@@ -225,17 +296,25 @@ impl Stage {
     }
 }
 
-struct FeatureSink {
+impl Resampled for Stage {
+    fn take(&mut self, chunk: &[f32]) -> bool {
+        self.push(chunk);
+        true
+    }
+}
+
+/// Resamples decoded mono audio to the target rate into `stage`.
+struct FeatureSink<S = Stage> {
     target_rate_hz: u32,
     resampler: Option<StreamResampler>,
-    stage: Stage,
+    stage: S,
     failure: Option<ResampleError>,
 }
 
 impl FeatureSink {
-    fn new(target_rate_hz: u32, mut stage: Stage) -> Self {
+    fn new_stage(target_rate_hz: u32, mut stage: Stage) -> Self {
         stage.target_rate_hz = target_rate_hz;
-        Self { target_rate_hz, resampler: None, stage, failure: None }
+        Self::new(target_rate_hz, stage)
     }
 
     /// The mean square of the (trimmed) signal, after a measuring pass.
@@ -245,6 +324,22 @@ impl FeatureSink {
             StageSink::Measure(m) => Ok(m.value()),
             StageSink::Analyse(_) => Ok(0.0),
         }
+    }
+
+    fn complete(mut self, result: Result<DecodeInfo, DecodeError>, name: &str) -> Result<AnalyzedAudio, AnalyzeError> {
+        let decode = self.finish_stream(result, name)?;
+        let accumulator = match std::mem::replace(&mut self.stage.sink, StageSink::Measure(MeanSquare::default())) {
+            StageSink::Analyse(a) => *a,
+            StageSink::Measure(_) => FeatureAccumulator::new(self.target_rate_hz),
+        };
+        let samples_analysed = accumulator.samples_seen() as u64;
+        Ok(AnalyzedAudio { features: accumulator.finish(), decode, samples_analysed })
+    }
+}
+
+impl<S: Resampled> FeatureSink<S> {
+    fn new(target_rate_hz: u32, stage: S) -> Self {
+        Self { target_rate_hz, resampler: None, stage, failure: None }
     }
 
     /// Flushes the resampler into the stage; the decode result or the first failure.
@@ -262,7 +357,9 @@ impl FeatureSink {
         };
         if let Some(resampler) = self.resampler.take() {
             let stage = &mut self.stage;
-            if let Err(e) = resampler.finish(&mut |chunk| stage.push(chunk)) {
+            if let Err(e) = resampler.finish(&mut |chunk| {
+                stage.take(chunk);
+            }) {
                 self.failure = Some(e);
                 return Err(self.resample_error(name));
             }
@@ -274,16 +371,6 @@ impl FeatureSink {
         let message = e.to_string();
         self.failure = Some(e);
         SinkError(message)
-    }
-
-    fn complete(mut self, result: Result<DecodeInfo, DecodeError>, name: &str) -> Result<AnalyzedAudio, AnalyzeError> {
-        let decode = self.finish_stream(result, name)?;
-        let accumulator = match std::mem::replace(&mut self.stage.sink, StageSink::Measure(MeanSquare::default())) {
-            StageSink::Analyse(a) => *a,
-            StageSink::Measure(_) => FeatureAccumulator::new(self.target_rate_hz),
-        };
-        let samples_analysed = accumulator.samples_seen() as u64;
-        Ok(AnalyzedAudio { features: accumulator.finish(), decode, samples_analysed })
     }
 
     fn resample_error(&mut self, name: &str) -> AnalyzeError {
@@ -301,7 +388,7 @@ impl FeatureSink {
     }
 }
 
-impl MonoSink for FeatureSink {
+impl<S: Resampled> MonoSink for FeatureSink<S> {
     fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
         match StreamResampler::new(format.sample_rate_hz, self.target_rate_hz) {
             Ok(r) => {
@@ -317,8 +404,10 @@ impl MonoSink for FeatureSink {
             return Ok(());
         };
         let stage = &mut self.stage;
-        match resampler.push(mono, &mut |chunk| stage.push(chunk)) {
-            Ok(()) => Ok(()),
+        let mut going = true;
+        match resampler.push(mono, &mut |chunk| going &= stage.take(chunk)) {
+            Ok(()) if going => Ok(()),
+            Ok(()) => Err(SinkError("feature analysis stopped".to_string())),
             Err(e) => Err(self.fail(e)),
         }
     }

@@ -23,7 +23,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::media::mp4_edit::{EditTrim, audio_trim};
-use crate::media::wav_lenient::{decode_lenient_wav, fmt_is_plausible, looks_like_wav};
+use crate::media::wav_lenient::{decode_lenient_wav, decode_standard_wav, fmt_is_plausible, looks_like_wav};
 
 /// Consecutive packets that may fail to decode before the file is declared corrupt.
 const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
@@ -314,6 +314,11 @@ pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<Decod
     if !file_fmt_is_plausible(path) {
         let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
         return implausible_header(file_looks_like_wav(path), &name, || decode_lenient_wav(&mut reader, &name, sink));
+    }
+    if file_looks_like_wav(path)
+        && let Some(result) = decode_standard_wav(path, &name, sink)
+    {
+        return result;
     }
     let mut tracked = TrackStart { inner: sink, started: false };
     let edits = |rate_hz: u32| File::open(path).ok().and_then(|mut f| audio_trim(&mut f, rate_hz));
@@ -753,6 +758,54 @@ mod tests {
     fn f32_wav(channels: u16, samples: &[f32]) -> Vec<u8> {
         let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
         wav(3, channels, 48_000, 32, &data)
+    }
+
+    /// Standard WAVs read from a file take the direct reader; it gives what symphonia gives
+    /// (the bytes path): the same samples per channel, codec name, length and no warnings.
+    #[test]
+    fn standard_wav_files_read_directly_as_symphonia_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let frames = 40_000;
+        for (tag, bits, channels) in [(1u16, 16u16, 2u16), (1, 24, 2), (1, 32, 3), (3, 32, 2), (1, 16, 1)] {
+            let bytes_per = usize::from(bits / 8);
+            let mut data = Vec::new();
+            for i in 0..frames * usize::from(channels) {
+                let r = next().to_le_bytes();
+                // Full-scale extremes first, then noise.
+                let sample: Vec<u8> = match (tag, i) {
+                    (3, _) => ((r[0] as f32 - 127.5) / 128.0 * f32::from_bits(next() as u32 & 0x3f7f_ffff))
+                        .to_le_bytes()
+                        .to_vec(),
+                    (_, 0) => vec![0x80; bytes_per]
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, b)| if k + 1 == bytes_per { b } else { 0 })
+                        .collect(),
+                    (_, 1) => (0..bytes_per).map(|k| if k + 1 == bytes_per { 0x7f } else { 0xff }).collect(),
+                    _ => r[..bytes_per].to_vec(),
+                };
+                data.extend_from_slice(&sample);
+            }
+            let bytes = wav(tag, channels, 44_100, bits, &data);
+            let path = dir.path().join(format!("t{tag}_{bits}_{channels}.wav"));
+            std::fs::write(&path, &bytes).unwrap();
+            let name = path.display().to_string();
+            let direct = decode_channels(&path).unwrap();
+            let symphonia = decode_channels_bytes(&bytes, &name).unwrap();
+            assert_eq!(direct.channels, symphonia.channels, "{tag}/{bits}/{channels}");
+            assert_eq!(direct.sample_rate_hz, symphonia.sample_rate_hz);
+            assert_eq!(direct.codec, symphonia.codec);
+            assert_eq!(direct.frames_decoded, frames as u64);
+            assert_eq!(symphonia.frames_decoded, frames as u64);
+            assert!(direct.warnings.is_empty() && symphonia.warnings.is_empty());
+        }
     }
 
     #[test]

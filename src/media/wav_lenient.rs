@@ -8,12 +8,14 @@
 //! them; RIFF/RIFX/RF64/BW64 containers; data chunks that run past the end of the file
 //! (decoded up to the last whole frame, with a warning).
 
-use std::io::{self, ErrorKind, Read};
+use std::fs::File;
+use std::io::{self, BufReader, ErrorKind, Read};
+use std::path::Path;
 
 use crate::media::decode::{DecodeError, DecodeInfo, FrameSink, StreamFormat, first_non_finite};
 
 /// Frames converted per chunk handed to the sink.
-const CHUNK_FRAMES: usize = 4096;
+const CHUNK_FRAMES: usize = 16_384;
 /// Largest `fmt ` / `ds64` chunk read into memory.
 const MAX_HEADER_CHUNK_BYTES: u32 = 1 << 16;
 
@@ -92,11 +94,15 @@ struct Fmt {
     rate_hz: u32,
     block_align: usize,
     container_bytes: usize,
+    /// Bits per sample the header declares.
+    bits: usize,
 }
 
 struct ChunkReader<'r> {
     inner: &'r mut dyn Read,
     big_endian: bool,
+    /// Bytes consumed from the start of the file.
+    pos: u64,
 }
 
 impl ChunkReader<'_> {
@@ -106,7 +112,10 @@ impl ChunkReader<'_> {
         while done < buf.len() {
             match self.inner.read(&mut buf[done..]) {
                 Ok(0) => break,
-                Ok(n) => done += n,
+                Ok(n) => {
+                    done += n;
+                    self.pos += n as u64;
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -115,7 +124,9 @@ impl ChunkReader<'_> {
     }
 
     fn skip(&mut self, n: u64) -> io::Result<u64> {
-        io::copy(&mut self.inner.take(n), &mut io::sink())
+        let skipped = io::copy(&mut self.inner.take(n), &mut io::sink())?;
+        self.pos += skipped;
+        Ok(skipped)
     }
 
     fn u16_at(&self, b: &[u8]) -> u16 {
@@ -141,12 +152,57 @@ pub fn decode_lenient_wav(
     name: &str,
     sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
+    let mut r = ChunkReader { inner: reader, big_endian: false, pos: 0 };
+    let (fmt, data_bytes) = read_to_data(&mut r, name)?;
+    stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
+}
+
+/// Reads a standard WAV file (RIFF, little-endian, 16/24/32-bit integer or 32-bit float PCM
+/// filling its containers, 1–64 channels, its data chunk wholly inside the file) straight into
+/// `sink`, with the samples, codec name and declared length symphonia gives for it, without
+/// symphonia's per-packet buffers. `None` for any other file (nothing read into `sink`).
+pub fn decode_standard_wav(
+    path: &Path,
+    name: &str,
+    sink: &mut dyn FrameSink,
+) -> Option<Result<DecodeInfo, DecodeError>> {
+    let file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut r = ChunkReader { inner: &mut reader, big_endian: false, pos: 0 };
+    let (fmt, data_bytes) = read_to_data(&mut r, name).ok()?;
+    let codec = match (fmt.encoding, fmt.container_bytes, fmt.bits) {
+        (Encoding::Int, 2, 16) => "pcm_s16le",
+        (Encoding::Int, 3, 24) => "pcm_s24le",
+        (Encoding::Int, 4, 32) => "pcm_s32le",
+        (Encoding::Float, 4, 32) => "pcm_f32le",
+        _ => return None,
+    };
+    let whole = data_bytes > 0 && r.pos.checked_add(data_bytes).is_some_and(|end| end <= len);
+    if r.big_endian || !(1..=64).contains(&fmt.channels) || !whole {
+        return None;
+    }
+    Some(stream_data(&mut r, fmt, data_bytes, name, codec.to_string(), sink))
+}
+
+/// The codec name the lenient reader reports.
+fn lenient_codec(fmt: Fmt) -> String {
+    match (fmt.encoding, fmt.container_bytes) {
+        (Encoding::Int, 1) => "pcm_u8".to_string(),
+        (Encoding::Int, n) => format!("pcm_s{}", n * 8),
+        (Encoding::Float, n) => format!("pcm_f{}", n * 8),
+        (Encoding::ALaw, _) => "pcm_alaw".to_string(),
+        (Encoding::MuLaw, _) => "pcm_mulaw".to_string(),
+    }
+}
+
+/// Reads the RIFF header and chunks up to the data chunk: the format and the data's length.
+fn read_to_data(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), DecodeError> {
     let name_s = || name.to_string();
     let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
     let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
     let truncated = |detail: &str| DecodeError::Truncated { name: name_s(), detail: detail.to_string() };
 
-    let mut r = ChunkReader { inner: reader, big_endian: false };
     let mut head = [0u8; 12];
     if r.fill(&mut head).map_err(io_err)? < 12 {
         return Err(truncated("while reading the RIFF header"));
@@ -190,7 +246,7 @@ pub fn decode_lenient_wav(
                         ds64_data_bytes = Some(r.u64_at(&body[8..]));
                     }
                 } else {
-                    fmt = Some(parse_fmt(&r, &body).map_err(|detail| {
+                    fmt = Some(parse_fmt(r, &body).map_err(|detail| {
                         if detail.starts_with("format tag") {
                             DecodeError::UnsupportedCodec { name: name_s(), detail }
                         } else {
@@ -205,7 +261,7 @@ pub fn decode_lenient_wav(
                     (u32::MAX, Some(n)) => n,
                     _ => u64::from(size),
                 };
-                return stream_data(&mut r, fmt, data_bytes, name, sink);
+                return Ok((fmt, data_bytes));
             }
             _ => {
                 let want = u64::from(size) + u64::from(size & 1);
@@ -259,7 +315,7 @@ fn parse_fmt(r: &ChunkReader<'_>, body: &[u8]) -> Result<Fmt, String> {
     if !valid {
         return Err(format!("{bits}-bit samples in {container_bytes}-byte containers for {encoding:?}"));
     }
-    Ok(Fmt { encoding, channels, rate_hz, block_align, container_bytes })
+    Ok(Fmt { encoding, channels, rate_hz, block_align, container_bytes, bits })
 }
 
 fn stream_data(
@@ -267,17 +323,11 @@ fn stream_data(
     fmt: Fmt,
     data_bytes: u64,
     name: &str,
+    codec: String,
     sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
     let name_s = || name.to_string();
     let declared_frames = data_bytes / fmt.block_align as u64;
-    let codec = match (fmt.encoding, fmt.container_bytes) {
-        (Encoding::Int, 1) => "pcm_u8".to_string(),
-        (Encoding::Int, n) => format!("pcm_s{}", n * 8),
-        (Encoding::Float, n) => format!("pcm_f{}", n * 8),
-        (Encoding::ALaw, _) => "pcm_alaw".to_string(),
-        (Encoding::MuLaw, _) => "pcm_mulaw".to_string(),
-    };
     let channels = u16::try_from(fmt.channels).unwrap_or(u16::MAX);
     let mut raw = vec![0u8; CHUNK_FRAMES * fmt.block_align];
     let mut planes: Vec<Vec<f32>> = vec![Vec::with_capacity(CHUNK_FRAMES); fmt.channels];
@@ -302,7 +352,8 @@ fn stream_data(
             }
             convert_frames(r.big_endian, fmt, &raw[..frames * fmt.block_align], &mut planes);
             let views: Vec<&[f32]> = planes.iter().map(Vec::as_slice).collect();
-            if let Some(i) = first_non_finite(&views) {
+            // Only float samples can be infinite or NaN.
+            if let Some(i) = (fmt.encoding == Encoding::Float).then(|| first_non_finite(&views)).flatten() {
                 return Err(DecodeError::NonFiniteSample { name: name_s(), frame: frames_decoded + i as u64 });
             }
             sink.push(&views).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
@@ -332,9 +383,45 @@ fn stream_data(
 fn convert_frames(big_endian: bool, fmt: Fmt, raw: &[u8], planes: &mut [Vec<f32>]) {
     planes.iter_mut().for_each(Vec::clear);
     let n = fmt.container_bytes;
+    // The common little-endian layouts, one tight loop per channel (same values as below).
+    if !big_endian {
+        match (fmt.encoding, n) {
+            (Encoding::Int, 2) => {
+                return convert_le(raw, fmt.block_align, planes, |b: [u8; 2]| {
+                    f32::from(i16::from_le_bytes(b)) / 32_768.0
+                });
+            }
+            (Encoding::Int, 3) => {
+                return convert_le(raw, fmt.block_align, planes, |b: [u8; 3]| {
+                    (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
+                });
+            }
+            (Encoding::Int, 4) => {
+                return convert_le(raw, fmt.block_align, planes, |b: [u8; 4]| {
+                    i32::from_le_bytes(b) as f32 / 2_147_483_648.0
+                });
+            }
+            (Encoding::Float, 4) => return convert_le(raw, fmt.block_align, planes, f32::from_le_bytes),
+            _ => {}
+        }
+    }
     for frame in raw.chunks_exact(fmt.block_align) {
         for (plane, sample) in planes.iter_mut().zip(frame.chunks_exact(n)) {
             plane.push(sample_to_f32(big_endian, fmt.encoding, sample));
+        }
+    }
+}
+
+/// Channel `c` of each `block_align`-byte frame is the `N` bytes at `c · N`.
+fn convert_le<const N: usize>(raw: &[u8], block_align: usize, planes: &mut [Vec<f32>], f: impl Fn([u8; N]) -> f32) {
+    let frames = raw.len() / block_align;
+    for (c, plane) in planes.iter_mut().enumerate() {
+        let at = c * N;
+        plane.resize(frames, 0.0);
+        for (out, frame) in plane.iter_mut().zip(raw.chunks_exact(block_align)) {
+            let mut b = [0u8; N];
+            b.copy_from_slice(&frame[at..at + N]);
+            *out = f(b);
         }
     }
 }

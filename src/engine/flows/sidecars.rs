@@ -205,7 +205,7 @@ pub fn file_name(audio: &AudioRef) -> &str {
 
 impl Action for SidecarPairAction {
     const QUERY: &'static str = "sidecar_pair";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn key(&self) -> impl Serialize + '_ {
         PairKey {

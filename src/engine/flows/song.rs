@@ -113,7 +113,7 @@ struct VoiceKey<'a> {
 
 impl Action for SongWav {
     const QUERY: &'static str = "song_wav";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
 
     fn key(&self) -> impl Serialize + '_ {
         let s = &self.song;

@@ -304,7 +304,7 @@ struct BundleKey<'a> {
 
 impl Action for TextureBundle {
     const QUERY: &'static str = "texture_bundle";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
 
     fn key(&self) -> impl Serialize + '_ {
         let spec = &self.spec;

@@ -34,7 +34,7 @@ struct FeaturesKey {
 
 impl Action for Features {
     const QUERY: &'static str = "features";
-    const VERSION: u32 = 5;
+    const VERSION: u32 = 6;
 
     fn key(&self) -> impl Serialize + '_ {
         FeaturesKey {

@@ -89,7 +89,7 @@ pub struct TrackVideo {
 
 impl Action for TrackVideo {
     const QUERY: &'static str = "video";
-    const VERSION: u32 = 4;
+    const VERSION: u32 = 5;
 
     fn key(&self) -> impl Serialize + '_ {
         VideoKey::of(&self.settings, &self.track)
@@ -191,7 +191,7 @@ struct AlbumVideoKey<'a> {
 
 impl Action for AlbumVideo {
     const QUERY: &'static str = "album_video";
-    const VERSION: u32 = 4;
+    const VERSION: u32 = 5;
 
     fn key(&self) -> impl Serialize + '_ {
         let s = &self.settings;
