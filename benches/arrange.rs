@@ -36,13 +36,14 @@ use ntsbuild::arrange::automation::Lane;
 use ntsbuild::arrange::loudness::analyze;
 use ntsbuild::arrange::mix::{MasterParams, mix};
 use ntsbuild::arrange::notes::parse_notes;
-use ntsbuild::arrange::render::{Stem, render_stem};
+use ntsbuild::arrange::render::{Stem, render_stem, render_stem_into};
 use ntsbuild::arrange::sampler::{Clip, Layer};
 use ntsbuild::arrange::schema::ModuleKind;
 use ntsbuild::arrange::tempo::TempoParams;
 use ntsbuild::arrange::timing::{Timing, TimingParams};
 use ntsbuild::arrange::{InstrumentParams, ModuleParams};
 use ntsbuild::kit::{Instrument, VoiceParams, render_voice};
+use ntsbuild::media::wav::{PcmWriter, encode_pcm};
 use ntsbuild::project::album::AudioRef;
 use ntsbuild::project::reader::{Ctx, TableReader};
 use ntsbuild::project::value::{Kind, parse};
@@ -307,6 +308,42 @@ fn bench(name: &str, t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) 
     rtf(song_s, took)
 }
 
+/// The stems as the `song_stem` artifacts make them, 24-bit stereo WAV bytes: rendered whole
+/// then encoded (a song-long f32 stem per instrument, then its file), against rendered block by
+/// block straight into the file's bytes (what the engine does). Both give the same bytes.
+fn stem_files(t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) {
+    let whole = || -> Vec<Vec<u8>> {
+        instruments
+            .iter()
+            .map(|(inst, clips)| {
+                let s = render_stem(inst, t, clips);
+                encode_pcm(&[&s.left, &s.right], SR, 24).unwrap()
+            })
+            .collect()
+    };
+    let streamed = || -> Vec<Vec<u8>> {
+        instruments
+            .iter()
+            .map(|(inst, clips)| {
+                let mut w = PcmWriter::new(2, SR, 24, t.length_samples).unwrap();
+                render_stem_into(inst, t, clips, &mut |l, r| w.push(&[l, r]).unwrap());
+                w.finish().unwrap()
+            })
+            .collect()
+    };
+    let (whole_took, a) = common::best_of(3, whole);
+    let (streamed_took, b) = common::best_of(3, streamed);
+    assert!(a == b, "the streamed stem files differ from the whole ones");
+    let song_s = t.duration_s();
+    println!(
+        "  as 24-bit WAV files (the song_stem artifacts): rendered whole then encoded {:.1} ms = {:.0}×, block by block into the file {:.1} ms = {:.0}× (same bytes)",
+        whole_took.as_secs_f64() * 1e3,
+        rtf(song_s, whole_took),
+        streamed_took.as_secs_f64() * 1e3,
+        rtf(song_s, streamed_took)
+    );
+}
+
 /// The seed's engine on the seed-equivalent arrangement: its real-time factor, when available.
 fn seed_rtf() -> Option<f64> {
     let (src, python) = (std::env::var("NTSBUILD_NAGAKANG").ok()?, std::env::var("NTSBUILD_NAGAKANG_PYTHON").ok()?);
@@ -327,6 +364,7 @@ fn main() {
     let (t, song) = generated();
     let generated_rtf = bench("generated 2 min", &t, &song);
     println!("  goal: ≥ 500× real time for the stems of the 2-minute, 16-instrument song: {generated_rtf:.0}×");
+    stem_files(&t, &song);
     let (t, seed) = seed_equivalent(120.0);
     let ours = bench("seed-equivalent", &t, &seed);
     match seed_rtf() {

@@ -25,7 +25,7 @@ pub mod timing;
 pub use instrument::{InstrumentParams, ModuleParams};
 pub use loudness::{Loudness, LoudnessReport, analyze};
 pub use mix::{MasterParams, Mixdown, mix};
-pub use render::{Stem, render_stem, smoothing_windows};
+pub use render::{Stem, render_stem, render_stem_into, smoothing_windows};
 pub use timing::{Timing, TimingParams};
 
 #[cfg(test)]

@@ -364,11 +364,12 @@ impl<'a> Renderer<'a> {
         self.stages[zero_from..].iter().all(still)
     }
 
-    /// Render samples `a..b` (no event inside) into the stem.
-    fn process(&mut self, a: usize, b: usize, stem: &mut Stem) {
+    /// Render samples `a..b` (no event inside) into `l_out` and `r_out` (each `b − a` long);
+    /// `false` when the stretch is silent and they were left as they were.
+    fn process(&mut self, a: usize, b: usize, l_out: &mut [f32], r_out: &mut [f32]) -> bool {
         let len = b - a;
         if self.skip_silence && self.silent(a) {
-            return;
+            return false;
         }
         let channels = if self.stereo { 2 } else { 1 };
         let sr = self.sr;
@@ -466,7 +467,6 @@ impl<'a> Renderer<'a> {
             (g * theta.cos(), g * theta.sin())
         };
         let right_src: &[f64] = if channels == 2 { b1 } else { b0 };
-        let (l_out, r_out) = (&mut stem.left[a..b], &mut stem.right[a..b]);
         if self.mix.iter().any(Control::ramping) {
             for i in 0..len {
                 let (gl, gr) = gains(a + i);
@@ -480,6 +480,7 @@ impl<'a> Renderer<'a> {
                 r_out[i] = (right_src[i] * gr) as f32;
             }
         }
+        true
     }
 }
 
@@ -491,15 +492,78 @@ pub fn render_stem(inst: &InstrumentParams, timing: &Timing, clips: &[Clip]) -> 
 
 /// [`render_stem`], optionally without skipping silent stretches (tests compare the two).
 pub(crate) fn render(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], skip_silence: bool) -> Stem {
+    let mut stem = Stem::silent(timing.length_samples);
+    render_into(inst, timing, clips, skip_silence, &mut stem);
+    stem
+}
+
+/// [`render_stem`] handed to `sink` in order, a stretch of at most one block at a time (left,
+/// right), so a song-long stem never has to be held as samples: the same samples, in pieces.
+pub fn render_stem_into(
+    inst: &InstrumentParams,
+    timing: &Timing,
+    clips: &[Clip],
+    sink: &mut dyn FnMut(&[f32], &[f32]),
+) {
+    let block = timing.block_size.max(1).min(timing.length_samples.max(1));
+    let mut out = Pieces { left: vec![0.0; block], right: vec![0.0; block], sink };
+    render_into(inst, timing, clips, true, &mut out);
+}
+
+/// Where a rendered stem goes, stretch by stretch in order.
+trait StemOut {
+    /// The left and right samples `a..b` are written to (at most one block).
+    fn window(&mut self, a: usize, b: usize) -> (&mut [f32], &mut [f32]);
+    /// Samples `a..b` are done: written, or (`silent`) left as they were and meant to be zero.
+    fn done(&mut self, a: usize, b: usize, silent: bool);
+}
+
+/// A whole stem, zeroed up front, so silent stretches are never touched.
+impl StemOut for Stem {
+    fn window(&mut self, a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
+        (&mut self.left[a..b], &mut self.right[a..b])
+    }
+
+    fn done(&mut self, _a: usize, _b: usize, _silent: bool) {}
+}
+
+/// One block's buffers, handed to a sink as each stretch is done.
+struct Pieces<'s> {
+    left: Vec<f32>,
+    right: Vec<f32>,
+    sink: &'s mut dyn FnMut(&[f32], &[f32]),
+}
+
+impl StemOut for Pieces<'_> {
+    fn window(&mut self, a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
+        (&mut self.left[..b - a], &mut self.right[..b - a])
+    }
+
+    fn done(&mut self, a: usize, b: usize, silent: bool) {
+        let (l, r) = (&mut self.left[..b - a], &mut self.right[..b - a]);
+        if silent {
+            l.fill(0.0);
+            r.fill(0.0);
+        }
+        (self.sink)(l, r);
+    }
+}
+
+fn render_into(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], skip_silence: bool, out: &mut dyn StemOut) {
     let len = timing.length_samples;
-    let mut stem = Stem::silent(len);
+    let block = timing.block_size.max(1);
     if inst.mute || inst.modules.is_empty() || !inst.modules[0].kind.is_source() {
-        return stem;
+        let mut n = 0;
+        while n < len {
+            let end = (n + block).min(len);
+            out.done(n, end, true);
+            n = end;
+        }
+        return;
     }
     let (events, _) = events(inst, timing);
     let mut r = Renderer::new(inst, clips, timing);
     r.skip_silence = skip_silence;
-    let block = timing.block_size.max(1);
     let mut next = 0;
     let mut n = 0;
     while n < len {
@@ -510,8 +574,9 @@ pub(crate) fn render(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], s
         let block_end = ((n / block) + 1) * block;
         let event_at = events.get(next).map_or(len, |e| e.sample);
         let end = block_end.min(event_at).min(len);
-        r.process(n, end, &mut stem);
+        let (l, rr) = out.window(n, end);
+        let wrote = r.process(n, end, l, rr);
+        out.done(n, end, !wrote);
         n = end;
     }
-    stem
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::arrange::automation::SmoothingWindow;
 use crate::arrange::loudness::{Loudness, LoudnessReport, analyze};
 use crate::arrange::mix::{MasterParams, mix};
-use crate::arrange::render::{render_stem, smoothing_windows};
+use crate::arrange::render::{render_stem_into, smoothing_windows};
 use crate::arrange::sampler::Clip;
 use crate::arrange::tempo::{TempoMap, TempoParams};
 use crate::arrange::timing::{Timing, TimingParams};
@@ -138,8 +138,19 @@ impl Action for StemWav {
             .iter()
             .map(|a| load_clip(cx, a, timing.sample_rate_hz).map(|c| (*c).clone()))
             .collect::<Result<Vec<Clip>, _>>()?;
-        let stem = render_stem(&self.instrument.params, &timing, &clips);
-        wav::encode_pcm(&[&stem.left, &stem.right], timing.sample_rate_hz, BITS).map_err(|e| cx.fail(e.to_string()))
+        // Written block by block: a song-long stem is never held as samples.
+        let mut out = wav::PcmWriter::new(2, timing.sample_rate_hz, BITS, timing.length_samples)
+            .map_err(|e| cx.fail(e.to_string()))?;
+        let mut failure = None;
+        render_stem_into(&self.instrument.params, &timing, &clips, &mut |l, r| {
+            if failure.is_none() {
+                failure = out.push(&[l, r]).err();
+            }
+        });
+        match failure {
+            Some(e) => Err(cx.fail(e.to_string())),
+            None => out.finish().map_err(|e| cx.fail(e.to_string())),
+        }
     }
 }
 
