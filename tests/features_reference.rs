@@ -463,15 +463,12 @@ fn write_synthetic_fixture_inputs() {
 fn soxr_probe_input() -> Vec<f32> {
     let rate = 44_100.0f64;
     let n = 22_050usize;
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = ntsbuild::dsp::rng::Rng::new(0x9e37_79b9);
     (0..n)
         .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
             let t = i as f64 / rate;
             let phase = 2.0 * std::f64::consts::PI * (50.0 * t + (20_000.0 - 50.0) * t * t / (2.0 * 0.5));
-            (0.5 * phase.sin() + 0.05 * ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5)) as f32
+            (0.5 * phase.sin() + 0.05 * (rng.uniform() - 0.5)) as f32
         })
         .collect()
 }

@@ -106,15 +106,8 @@ fn decode_streaming(path: &Path, sink: &mut FeatureSink) -> Result<DecodeInfo, D
             }
             // Dropping the receiver makes the decoder's next send fail, which stops it.
             drop(rx_decoded);
-            if resampling.failure.is_none()
-                && let Some(r) = resampling.resampler.take()
-            {
-                let stage = &mut resampling.stage;
-                if let Err(e) = r.finish(&mut |chunk| {
-                    stage.take(chunk);
-                }) {
-                    resampling.failure = Some(e);
-                }
+            if resampling.failure.is_none() {
+                resampling.flush_resampler();
             }
             resampling.stage.flush();
             resampling.failure
@@ -355,16 +348,23 @@ impl<S: Resampled> FeatureSink<S> {
             }
             Err(e) => return Err(e.into()),
         };
+        self.flush_resampler();
+        if self.failure.is_some() {
+            return Err(self.resample_error(name));
+        }
+        Ok(decode)
+    }
+
+    /// Hands the resampler's tail to the stage; a failure is kept in `failure`.
+    fn flush_resampler(&mut self) {
         if let Some(resampler) = self.resampler.take() {
             let stage = &mut self.stage;
             if let Err(e) = resampler.finish(&mut |chunk| {
                 stage.take(chunk);
             }) {
                 self.failure = Some(e);
-                return Err(self.resample_error(name));
             }
         }
-        Ok(decode)
     }
 
     fn fail(&mut self, e: ResampleError) -> SinkError {

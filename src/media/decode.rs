@@ -315,9 +315,8 @@ pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<Decod
         let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
         return implausible_header(file_looks_like_wav(path), &name, || decode_lenient_wav(&mut reader, &name, sink));
     }
-    if file_looks_like_wav(path)
-        && let Some(result) = decode_standard_wav(path, &name, sink)
-    {
+    // A standard WAV is read directly (`None` for anything else, RIFF header included).
+    if let Some(result) = decode_standard_wav(path, &name, sink) {
         return result;
     }
     let mut tracked = TrackStart { inner: sink, started: false };
@@ -765,13 +764,8 @@ mod tests {
     #[test]
     fn standard_wav_files_read_directly_as_symphonia_reads_them() {
         let dir = tempfile::tempdir().unwrap();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::dsp::rng::Rng::new(0x2545_f491);
+        let mut next = move || rng.next_u64();
         let frames = 40_000;
         for (tag, bits, channels) in [(1u16, 16u16, 2u16), (1, 24, 2), (1, 32, 3), (3, 32, 2), (1, 16, 1)] {
             let bytes_per = usize::from(bits / 8);
