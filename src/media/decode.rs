@@ -799,6 +799,15 @@ mod tests {
             assert_eq!(direct.frames_decoded, frames as u64);
             assert_eq!(symphonia.frames_decoded, frames as u64);
             assert!(direct.warnings.is_empty() && symphonia.warnings.is_empty());
+            // Only plain RIFF takes the direct path: the same file as RF64 is symphonia's to
+            // refuse and the lenient reader's to read, with its note.
+            let mut rf64 = bytes.clone();
+            rf64[..4].copy_from_slice(b"RF64");
+            let rf64_path = dir.path().join(format!("t{tag}_{bits}_{channels}_rf64.wav"));
+            std::fs::write(&rf64_path, &rf64).unwrap();
+            let lenient = decode_channels(&rf64_path).unwrap();
+            assert_eq!(lenient.channels, direct.channels);
+            assert!(lenient.warnings.iter().any(|w| w.contains("fallback reader")), "{:?}", lenient.warnings);
         }
     }
 

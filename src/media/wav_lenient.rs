@@ -101,6 +101,8 @@ struct Fmt {
 struct ChunkReader<'r> {
     inner: &'r mut dyn Read,
     big_endian: bool,
+    /// Whether the container is plain RIFF (not RIFX, RF64 or BW64).
+    riff: bool,
     /// Bytes consumed from the start of the file.
     pos: u64,
 }
@@ -152,7 +154,7 @@ pub fn decode_lenient_wav(
     name: &str,
     sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
-    let mut r = ChunkReader { inner: reader, big_endian: false, pos: 0 };
+    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
     let (fmt, data_bytes) = read_to_data(&mut r, name)?;
     stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
 }
@@ -169,7 +171,7 @@ pub fn decode_standard_wav(
     let file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut r = ChunkReader { inner: &mut reader, big_endian: false, pos: 0 };
+    let mut r = ChunkReader { inner: &mut reader, big_endian: false, riff: false, pos: 0 };
     let (fmt, data_bytes) = read_to_data(&mut r, name).ok()?;
     let codec = match (fmt.encoding, fmt.container_bytes, fmt.bits) {
         (Encoding::Int, 2, 16) => "pcm_s16le",
@@ -179,7 +181,7 @@ pub fn decode_standard_wav(
         _ => return None,
     };
     let whole = data_bytes > 0 && r.pos.checked_add(data_bytes).is_some_and(|end| end <= len);
-    if r.big_endian || !(1..=64).contains(&fmt.channels) || !whole {
+    if !r.riff || !(1..=64).contains(&fmt.channels) || !whole {
         return None;
     }
     Some(stream_data(&mut r, fmt, data_bytes, name, codec.to_string(), sink))
@@ -214,6 +216,7 @@ fn read_to_data(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), Decod
         });
     }
     r.big_endian = &head[..4] == b"RIFX";
+    r.riff = &head[..4] == b"RIFF";
 
     let mut fmt: Option<Fmt> = None;
     let mut ds64_data_bytes: Option<u64> = None;
