@@ -526,12 +526,24 @@ fn s3_server_killed_mid_upload_serves_no_half_entry() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("unavailable"), "{w:?}");
 
+    // Every artifact reported built was uploaded before its event was printed.
+    let first = seen
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "artifact" && e["status"] == "built" && e.get("output").is_some())
+        .and_then(|e| e["id"].as_str().map(str::to_string))
+        .expect("a built artifact before the kill");
     server.restart();
     let cold = s3_project(&server, "killed", &public);
-    // Ready once it answers a look-up (the restarted cluster finds its volumes first).
+    // Ready once it serves that entry: a restarted cluster answers look-ups ("not found")
+    // before its filer and volumes are back.
     let t = Instant::now();
-    while run(&cold, &["cache", "status", "kit.demo/kick.wav", "-q"], &s3_env(S3_READER)).code != 0 {
-        assert!(t.elapsed() < Duration::from_secs(60), "the restarted server never answered");
+    loop {
+        let st = run(&cold, &["cache", "status", &first, "--message-format", "json"], &s3_env(S3_READER));
+        if st.code == 0 && st.stdout.contains("\"state\":\"remote\"") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(90), "the restarted server never served {first}: {}", st.stdout);
         std::thread::sleep(Duration::from_millis(500));
     }
     let r = render(&cold, &[], &s3_env(S3_READER));
