@@ -19,7 +19,9 @@
 //!   (for `SEED_SECONDS` of the song: its per-sample Python loops take minutes for two).
 //!
 //! Stems: every instrument rendered one after another on this thread (the renderer starts no
-//! threads), best of 3. Mix: the stems summed with the master (integrated loudness and true
+//! threads), best of 3, block by block into a consumer as the engine renders them (the
+//! engine's consumer writes the WAV bytes: the stem-files row); in brackets the same into
+//! song-long buffers, which costs their memory (16 × 46 MB here, mostly page faults). Mix: the stems summed with the master (integrated loudness and true
 //! peak by `ebur128` for a −16 LUFS target under a −1 dBTP ceiling). Loudness: the mix's
 //! summary and per-beat rows (`loudness::analyze`, what `loudness.{json,csv,png}` read). Each
 //! row ends with a digest of the stems' samples: a change that only makes rendering faster
@@ -271,6 +273,18 @@ fn render_all(t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) -> Vec<
     instruments.iter().map(|(inst, clips)| render_stem(inst, t, clips)).collect()
 }
 
+/// Every stem rendered block by block, as the engine renders them, each block handed to a
+/// consumer (here one that folds its ends into a sum, so nothing can be left out).
+fn render_blocks(t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) -> f64 {
+    let mut acc = 0.0f64;
+    for (inst, clips) in instruments {
+        render_stem_into(inst, t, clips, &mut |l, r| {
+            acc += f64::from(l[0]) + f64::from(r[r.len() - 1]);
+        });
+    }
+    acc
+}
+
 /// A digest of every stem's samples (first 16 hex digits of blake3), so a speed-up can show
 /// that it left the bytes alone.
 fn digest(stems: &[Stem]) -> String {
@@ -288,16 +302,18 @@ fn rtf(song_s: f64, took: Duration) -> f64 {
 
 fn bench(name: &str, t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) -> f64 {
     let song_s = t.duration_s();
-    let (took, stems) = common::best_of(3, || render_all(t, instruments));
+    let (took, _) = common::best_of(3, || render_blocks(t, instruments));
+    let (whole_took, stems) = common::best_of(3, || render_all(t, instruments));
     let refs: Vec<(&[f32], &[f32])> = stems.iter().map(|s| (s.left.as_slice(), s.right.as_slice())).collect();
     let master = MasterParams { target_lufs: Some(-16.0), true_peak_dbtp: -1.0 };
     let (mix_took, m) = common::best_of(3, || mix(&refs, SR, &master).unwrap());
     let (loud_took, _) = common::best_of(3, || analyze(&m.left, &m.right, SR, &t.tempo).unwrap());
     println!(
-        "{name:<16} {:>2} instruments, {song_s:>6.1} s: stems {:>8.1} ms = {:>6.0}× real time | mix + master {:>6.1} ms = {:>5.0}× | loudness {:>6.1} ms = {:>5.0}× | stems + mix {:>5.0}× | stems {}",
+        "{name:<16} {:>2} instruments, {song_s:>6.1} s: stems {:>8.1} ms = {:>6.0}× real time (as whole buffers {:>6.0}×) | mix + master {:>6.1} ms = {:>5.0}× | loudness {:>6.1} ms = {:>5.0}× | stems + mix {:>5.0}× | stems {}",
         instruments.len(),
         took.as_secs_f64() * 1e3,
         rtf(song_s, took),
+        rtf(song_s, whole_took),
         mix_took.as_secs_f64() * 1e3,
         rtf(song_s, mix_took),
         loud_took.as_secs_f64() * 1e3,

@@ -14,7 +14,7 @@
 //! (the test holds them under −38 and −64 dB). Two-sample residuals are weakest just below
 //! Nyquist, which is where the strongest remaining aliases sit.
 
-use crate::dsp::oscillator::{poly_blamp, poly_blep, sin_cycles};
+use crate::dsp::oscillator::sin_cycles;
 
 /// Oscillator shapes, in recipe order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +44,21 @@ impl Shape {
     /// p = 0, +1 at ¼ and −1 at ¾ (in phase with the sine).
     #[inline]
     pub fn value(self, p: f64, dt: f64) -> f64 {
+        self.value_with(p, dt, 1.0 / dt)
+    }
+
+    /// [`Shape::value`] given `inv_dt = 1/dt` (computed once for a constant frequency). Every
+    /// case is computed and one is selected, with no branch and no division, so a loop of them
+    /// vectorises.
+    #[inline(always)]
+    fn value_with(self, p: f64, dt: f64, inv_dt: f64) -> f64 {
         match self {
             Shape::Sine => sin_cycles(p),
-            Shape::Saw => 2.0 * p - 1.0 - poly_blep(p, dt),
+            Shape::Saw => 2.0 * p - 1.0 - blep(p, dt, inv_dt),
             Shape::Square => {
                 let half = if p < 0.5 { p + 0.5 } else { p - 0.5 };
                 let naive = if p < 0.5 { 1.0 } else { -1.0 };
-                naive + poly_blep(p, dt) - poly_blep(half, dt)
+                naive + blep(p, dt, inv_dt) - blep(half, dt, inv_dt)
             }
             Shape::Triangle => {
                 let naive = if p < 0.25 {
@@ -63,7 +71,7 @@ impl Shape {
                 // The slope jumps by −8 (per cycle) at the peak and +8 at the trough.
                 let peak = if p >= 0.25 { p - 0.25 } else { p + 0.75 };
                 let trough = if p >= 0.75 { p - 0.75 } else { p + 0.25 };
-                naive + 4.0 * dt * (poly_blamp(trough, dt) - poly_blamp(peak, dt))
+                naive + 4.0 * dt * (blamp(trough, dt, inv_dt) - blamp(peak, dt, inv_dt))
             }
         }
     }
@@ -71,6 +79,38 @@ impl Shape {
     /// The naive (aliasing) shape, for comparison in tests.
     pub fn naive(self, p: f64) -> f64 {
         self.value(p, 0.0)
+    }
+}
+
+/// The PolyBLEP residual ([`crate::dsp::oscillator::poly_blep`]) with `p/dt` taken as
+/// `p·inv_dt`, both sides computed and one selected. 0 for `dt = 0` (the naive shape).
+#[inline(always)]
+fn blep(p: f64, dt: f64, inv_dt: f64) -> f64 {
+    let x = p * inv_dt;
+    let rise = x + x - x * x - 1.0;
+    let y = (p - 1.0) * inv_dt;
+    let fall = y * y + y + y + 1.0;
+    if p < dt {
+        rise
+    } else if p > 1.0 - dt {
+        fall
+    } else {
+        0.0
+    }
+}
+
+/// The PolyBLAMP residual ([`crate::dsp::oscillator::poly_blamp`]) computed like [`blep`].
+#[inline(always)]
+fn blamp(p: f64, dt: f64, inv_dt: f64) -> f64 {
+    const THIRD: f64 = 1.0 / 3.0;
+    let x = 1.0 - p * inv_dt;
+    let y = 1.0 + (p - 1.0) * inv_dt;
+    if p < dt {
+        x * x * x * THIRD
+    } else if p > 1.0 - dt {
+        y * y * y * THIRD
+    } else {
+        0.0
     }
 }
 
@@ -131,14 +171,16 @@ impl Oscillator {
 
     /// Write `amplitude · wave` for samples `start..start + out.len()` at the current constant
     /// frequency.
+    #[inline(always)]
     pub fn fill(&self, out: &mut [f64], start: usize, amplitude: f64) {
         let dt = self.phase.dt;
+        let inv = 1.0 / dt;
         // One loop per shape, so the shape is not chosen again for every sample.
         match self.shape {
-            Shape::Sine => self.fill_with(out, start, amplitude, |p| Shape::Sine.value(p, dt)),
-            Shape::Triangle => self.fill_with(out, start, amplitude, |p| Shape::Triangle.value(p, dt)),
-            Shape::Saw => self.fill_with(out, start, amplitude, |p| Shape::Saw.value(p, dt)),
-            Shape::Square => self.fill_with(out, start, amplitude, |p| Shape::Square.value(p, dt)),
+            Shape::Sine => self.fill_with(out, start, amplitude, |p| Shape::Sine.value_with(p, dt, inv)),
+            Shape::Triangle => self.fill_with(out, start, amplitude, |p| Shape::Triangle.value_with(p, dt, inv)),
+            Shape::Saw => self.fill_with(out, start, amplitude, |p| Shape::Saw.value_with(p, dt, inv)),
+            Shape::Square => self.fill_with(out, start, amplitude, |p| Shape::Square.value_with(p, dt, inv)),
         }
     }
 
@@ -158,6 +200,7 @@ impl Oscillator {
     /// Like [`Oscillator::fill`] with a per-sample frequency and amplitude (a glide): the phase
     /// is accumulated and the oscillator is anchored at the end of the run. The caller must
     /// process glide samples contiguously.
+    #[inline]
     pub fn fill_varying(
         &mut self,
         out: &mut [f64],

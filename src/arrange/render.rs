@@ -2,12 +2,14 @@
 //!
 //! Notes and automation become events at exact samples (notes: `round(seconds(beat)·sr)` of
 //! their onset and end; lanes: see `automation`). The song is walked in blocks of `block_size`
-//! samples, each cut again at every event, and every module processes the stretch between two
-//! cuts. **Automation is sample-accurate** — a change lands on its own sample and a smoothing
-//! ramp moves every sample — where the seed applies events at block starts; a module's value at
-//! a sample never depends on where blocks begin (oscillator and sampler positions are computed
-//! in closed form from the last event, recurrences carry their state), so the bytes are the
-//! same for every block size and, since each stem is rendered alone, for every thread count.
+//! samples (rounded up to a multiple of 4), each cut again at every event, and every module
+//! processes the stretch between two cuts. **Automation is sample-accurate** — a change lands on
+//! its own sample and a smoothing ramp moves every sample — where the seed applies events at
+//! block starts; a module's value at a sample never depends on where blocks begin (oscillator
+//! and sampler positions are computed in closed form from the last event, recurrences carry
+//! their state and unroll only groups of four aligned to the song's sample grid), so the bytes
+//! are the same for every block size and, since each stem is rendered alone, for every thread
+//! count.
 //!
 //! Instruments are monophonic, like a tracker channel: a note that starts while another sounds
 //! takes over (the envelope follows the new gate; a retriggering sampler restarts). While the
@@ -176,6 +178,8 @@ struct Renderer<'a> {
     bufs: [Vec<f64>; 2],
     env_buf: Vec<f64>,
     skip_silence: bool,
+    /// Use the CPU's widest vectors when it has them (the same bytes either way).
+    wide: bool,
 }
 
 fn env_settings(ctl: &[Control], n: usize) -> EnvelopeSettings {
@@ -222,7 +226,7 @@ impl<'a> Renderer<'a> {
             stages.push(Stage { unit, ctl });
         }
         let stereo = matches!(stages.first(), Some(Stage { unit: Unit::Smp(s), .. }) if s.is_stereo());
-        let block = timing.block_size;
+        let block = grid(timing);
         let mut r = Renderer {
             stages,
             mix: [Control::new(inst.gain_db), Control::new(inst.pan)],
@@ -233,6 +237,7 @@ impl<'a> Renderer<'a> {
             bufs: [vec![0.0; block], vec![0.0; block]],
             env_buf: vec![0.0; block],
             skip_silence: true,
+            wide: true,
         };
         for i in 0..r.stages.len() {
             r.retune(i, 0);
@@ -366,7 +371,40 @@ impl<'a> Renderer<'a> {
 
     /// Render samples `a..b` (no event inside) into `l_out` and `r_out` (each `b − a` long);
     /// `false` when the stretch is silent and they were left as they were.
+    ///
+    /// The same code is compiled a second time for CPUs with AVX-512 and a third for AVX2
+    /// (chosen at run time): wider vectors, the same operations in the same order on every
+    /// sample, and no fused multiply-add (Rust never contracts `a·b + c`), so the bytes are the
+    /// same on every x86-64 machine; a test compares the paths.
     fn process(&mut self, a: usize, b: usize, l_out: &mut [f32], r_out: &mut [f32]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if self.wide {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F, checked just above.
+                return unsafe { self.process_avx512(a, b, l_out, r_out) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                return unsafe { self.process_avx2(a, b, l_out, r_out) };
+            }
+        }
+        self.process_any(a, b, l_out, r_out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn process_avx512(&mut self, a: usize, b: usize, l_out: &mut [f32], r_out: &mut [f32]) -> bool {
+        self.process_any(a, b, l_out, r_out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn process_avx2(&mut self, a: usize, b: usize, l_out: &mut [f32], r_out: &mut [f32]) -> bool {
+        self.process_any(a, b, l_out, r_out)
+    }
+
+    #[inline(always)]
+    fn process_any(&mut self, a: usize, b: usize, l_out: &mut [f32], r_out: &mut [f32]) -> bool {
         let len = b - a;
         if self.skip_silence && self.silent(a) {
             return false;
@@ -435,10 +473,10 @@ impl<'a> Renderer<'a> {
                             if gate_ramp {
                                 e.set_gate(ctl[env::GATE].at(n));
                             }
-                            e.fill(std::slice::from_mut(y), &env_settings(ctl, n), sr);
+                            e.fill(std::slice::from_mut(y), n, &env_settings(ctl, n), sr);
                         }
                     } else {
-                        e.fill(eb, &env_settings(ctl, a), sr);
+                        e.fill(eb, a, &env_settings(ctl, a), sr);
                     }
                     for (x, g) in b0.iter_mut().zip(eb.iter()) {
                         *x *= g;
@@ -455,7 +493,7 @@ impl<'a> Renderer<'a> {
                         if cut.ramping() || wet.ramping() {
                             l.process_varying(ch, buf, |i| lowpass::alpha(cut.at(a + i), sr), |i| wet.at(a + i));
                         } else {
-                            l.process(ch, buf, lowpass::alpha(cut.value, sr), wet.value);
+                            l.process(ch, buf, a, lowpass::alpha(cut.value, sr), wet.value);
                         }
                     }
                 }
@@ -487,13 +525,14 @@ impl<'a> Renderer<'a> {
 /// Render one instrument to a stereo stem of `timing.length_samples` samples. `clips[i]` is the
 /// clip of sampler layer `i` at the song's rate (ignored without a sampler).
 pub fn render_stem(inst: &InstrumentParams, timing: &Timing, clips: &[Clip]) -> Stem {
-    render(inst, timing, clips, true)
+    render(inst, timing, clips, true, true)
 }
 
-/// [`render_stem`], optionally without skipping silent stretches (tests compare the two).
-pub(crate) fn render(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], skip_silence: bool) -> Stem {
+/// [`render_stem`], optionally without skipping silent stretches or without the wide-vector
+/// code (tests compare them).
+pub(crate) fn render(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], skip_silence: bool, wide: bool) -> Stem {
     let mut stem = Stem::silent(timing.length_samples);
-    render_into(inst, timing, clips, skip_silence, &mut stem);
+    render_into(inst, timing, clips, (skip_silence, wide), &mut stem);
     stem
 }
 
@@ -505,9 +544,9 @@ pub fn render_stem_into(
     clips: &[Clip],
     sink: &mut dyn FnMut(&[f32], &[f32]),
 ) {
-    let block = timing.block_size.max(1).min(timing.length_samples.max(1));
+    let block = grid(timing).min(timing.length_samples.max(1));
     let mut out = Pieces { left: vec![0.0; block], right: vec![0.0; block], sink };
-    render_into(inst, timing, clips, true, &mut out);
+    render_into(inst, timing, clips, (true, true), &mut out);
 }
 
 /// Where a rendered stem goes, stretch by stretch in order.
@@ -549,9 +588,22 @@ impl StemOut for Pieces<'_> {
     }
 }
 
-fn render_into(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], skip_silence: bool, out: &mut dyn StemOut) {
+/// The block the song is walked in: `block_size` rounded up to a multiple of 4, so that no block
+/// boundary falls inside the aligned groups of four the envelope and low-pass unroll.
+fn grid(timing: &Timing) -> usize {
+    timing.block_size.max(1).next_multiple_of(4)
+}
+
+/// `(skip_silence, wide)`: see [`render`].
+fn render_into(
+    inst: &InstrumentParams,
+    timing: &Timing,
+    clips: &[Clip],
+    (skip_silence, wide): (bool, bool),
+    out: &mut dyn StemOut,
+) {
     let len = timing.length_samples;
-    let block = timing.block_size.max(1);
+    let block = grid(timing);
     if inst.mute || inst.modules.is_empty() || !inst.modules[0].kind.is_source() {
         let mut n = 0;
         while n < len {
@@ -564,6 +616,7 @@ fn render_into(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], skip_si
     let (events, _) = events(inst, timing);
     let mut r = Renderer::new(inst, clips, timing);
     r.skip_silence = skip_silence;
+    r.wide = wide;
     let mut next = 0;
     let mut n = 0;
     while n < len {

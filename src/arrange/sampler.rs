@@ -366,6 +366,7 @@ impl<'a> Sampler<'a> {
 
     /// Add the sampler's output for samples `start..start + len` into `out` (1 or 2 channels),
     /// at a constant rate and `amplitude`.
+    #[inline(always)]
     pub fn fill(&self, out: &mut [&mut [f64]], start: usize, amplitude: f64) {
         let g0 = amplitude * self.velocity_gain;
         for v in &self.voices {
@@ -399,6 +400,7 @@ impl<'a> Sampler<'a> {
     /// Like [`Sampler::fill`] with a per-sample rate and amplitude (a glide): positions are
     /// accumulated and re-anchored at the end. The caller must process glide samples
     /// contiguously.
+    #[inline]
     pub fn fill_varying(
         &mut self,
         out: &mut [&mut [f64]],

@@ -120,8 +120,21 @@ fn skipping_silence_changes_nothing() {
     let short = sampler("C4 . . . . . . . C4 . . .", &[]);
     for (inst, clips) in [(&synth, &[][..]), (&smp, &clips[..]), (&short, &ones(2000)[..])] {
         let t = timing(2, 256);
-        let a = render(inst, &t, clips, true);
-        let b = render(inst, &t, clips, false);
+        let a = render(inst, &t, clips, true, true);
+        let b = render(inst, &t, clips, false, true);
+        assert!(same(&a.left, &b.left) && same(&a.right, &b.right), "{}", inst.name);
+    }
+}
+
+#[test]
+fn wide_vectors_change_no_bit() {
+    let synth = busy_synth();
+    let (smp, clips) = busy_sampler();
+    for (inst, clips) in [(&synth, &[][..]), (&smp, &clips[..])] {
+        let t = timing(2, 256);
+        let a = render(inst, &t, clips, true, true);
+        let b = render(inst, &t, clips, true, false);
+        assert!(a.left.iter().any(|v| *v != 0.0));
         assert!(same(&a.left, &b.left) && same(&a.right, &b.right), "{}", inst.name);
     }
 }

@@ -124,7 +124,7 @@ fn load_clip(cx: &Cx<'_>, audio: &AudioRef, rate: u32) -> Result<Arc<Clip>, Buil
 
 impl Action for StemWav {
     const QUERY: &'static str = "song_stem";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
 
     fn key(&self) -> impl Serialize + '_ {
         StemKey { instrument: &self.instrument.params, timing: &self.timing, bits: BITS }
