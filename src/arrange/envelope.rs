@@ -17,6 +17,7 @@
 //! The gate comes from notes (`velocity/127` at the onset, 0 when the note ends) or, for an
 //! instrument without notes, from the `gate` parameter and its lane.
 
+use super::GROUP;
 use crate::dsp::envelope::ms_to_samples;
 
 /// Below this distance from a closed gate the level snaps to 0.
@@ -70,6 +71,8 @@ pub struct Envelope {
     /// One-pole: `level − gate`. ADSR: the level.
     state: f64,
     stage: Stage,
+    /// The last `(ms, sample_rate_hz)` of the one-pole and its coefficient.
+    coefficient: ((f64, f64), f64),
 }
 
 impl Envelope {
@@ -82,7 +85,7 @@ impl Envelope {
             (true, true) => Stage::Attack { k: 0, from: 0.0 },
             (true, false) => Stage::Follow,
         };
-        Envelope { adsr, gate, state: 0.0, stage }
+        Envelope { adsr, gate, state: 0.0, stage, coefficient: ((f64::NAN, f64::NAN), 0.0) }
     }
 
     /// Whether the output is exactly 0 until the next gate change.
@@ -127,7 +130,7 @@ impl Envelope {
     }
 
     /// Write the envelope for `out.len()` samples under constant settings, the first being
-    /// sample `start` of the song (the one-pole's groups of four are aligned to it).
+    /// sample `start` of the song (the one-pole's groups are aligned to it).
     #[inline(always)]
     pub fn fill(&mut self, out: &mut [f64], start: usize, s: &EnvelopeSettings, sample_rate_hz: f64) {
         if self.stage == Stage::Idle {
@@ -137,44 +140,49 @@ impl Envelope {
         if self.adsr {
             self.fill_adsr(out, s, sample_rate_hz);
         } else {
-            let c = if self.state > 0.0 {
-                one_pole_coefficient(s.release_ms, sample_rate_hz)
-            } else {
-                one_pole_coefficient(s.attack_ms, sample_rate_hz)
-            };
+            let ms = if self.state > 0.0 { s.release_ms } else { s.attack_ms };
+            // Computed again only when the time changes (it is asked once per stretch).
+            if self.coefficient.0 != (ms, sample_rate_hz) {
+                self.coefficient = ((ms, sample_rate_hz), one_pole_coefficient(ms, sample_rate_hz));
+            }
+            let c = self.coefficient.1;
             self.fill_one_pole(out, start, c);
         }
     }
 
-    /// The one-pole decay. Within a group of four samples aligned to the song's sample grid
-    /// (starting at a multiple of 4) that lies wholly in `out`, the distance is taken from the
-    /// group's start in one step each, `d·c, d·c², d·c³, d·c⁴` (the recurrence's dependency chain
-    /// is one multiply per group instead of per sample). Samples outside whole groups, and from
-    /// the first group in which the distance comes below the floor on, are stepped one by one
-    /// with the snap. Which samples go which way depends only on where the song is cut (note
-    /// and lane events, blocks of a multiple of 4), so the bytes are the same for every block
-    /// size.
+    /// The one-pole decay. Within a group of [`GROUP`] samples aligned to the song's sample
+    /// grid (starting at a multiple of it) that lies wholly in `out`, the distance is taken
+    /// from the group's start in one step each, `d·c, d·c², d·c³, d·c⁴` (the recurrence's
+    /// dependency chain is one multiply per group instead of per sample). Samples outside whole
+    /// groups, and from the first group in which the distance comes below the floor on, are
+    /// stepped one by one with the snap. Which samples go which way depends only on where the
+    /// song is cut (note and lane events, blocks of a multiple of [`GROUP`]), so the bytes are
+    /// the same for every block size.
     #[inline(always)]
     fn fill_one_pole(&mut self, out: &mut [f64], start: usize, c: f64) {
-        let head = start.wrapping_neg() % 4;
+        let head = start.wrapping_neg() % GROUP;
         let mut i = head.min(out.len());
         if !self.step_one_pole(&mut out[..i], c) {
             return;
         }
         let g = self.gate;
-        let (c2, c3, c4) = (c * c, c * c * c, (c * c) * (c * c));
+        let mut pw = [c; GROUP];
+        for k in 1..GROUP {
+            pw[k] = pw[k - 1] * c;
+        }
         let mut d = self.state;
         if d != 0.0 {
-            while let Some(q) = out.get_mut(i..i + 4) {
-                let v = [d * c, d * c2, d * c3, d * c4];
-                if v.iter().any(|x| x.abs() < SILENCE_FLOOR) {
+            while let Some(q) = out.get_mut(i..i + GROUP) {
+                let v: [f64; GROUP] = std::array::from_fn(|k| d * pw[k]);
+                // One test for the group (the smallest is the last), not one branch per sample.
+                if v.iter().fold(f64::INFINITY, |m, x| m.min(x.abs())) < SILENCE_FLOOR {
                     break;
                 }
                 for (y, x) in q.iter_mut().zip(v) {
                     *y = g + x;
                 }
-                d = v[3];
-                i += 4;
+                d = v[GROUP - 1];
+                i += GROUP;
             }
         }
         self.state = d;
@@ -262,13 +270,13 @@ impl Envelope {
     }
 }
 
-/// `out[j] = level((k + j)/len)`, the division done as the per-sample formula does it.
+/// `out[j] = level((k + j)·(1/len))`: the step counted as an integer and one reciprocal, so
+/// that the loop vectorises and each value is its own closed form.
 #[inline(always)]
 fn ramp(out: &mut [f64], k: usize, len: usize, level: impl Fn(f64) -> f64) {
-    let (mut step, len) = (k as f64, len as f64);
-    for y in out.iter_mut() {
-        *y = level(step / len);
-        step += 1.0;
+    let (base, inv) = (k as f64, 1.0 / len as f64);
+    for (j, y) in (0u32..).zip(out.iter_mut()) {
+        *y = level((base + f64::from(j)) * inv);
     }
 }
 
@@ -361,7 +369,7 @@ mod tests {
     }
 
     #[test]
-    fn fills_are_independent_of_cuts_at_multiples_of_four() {
+    fn fills_are_independent_of_cuts_at_group_multiples() {
         for adsr in [false, true] {
             let s = settings(7.0, 50.0);
             let run = |chunks: &[usize]| {
@@ -378,9 +386,9 @@ mod tests {
                 }
                 out
             };
-            // Cuts at multiples of 4 (where the renderer's blocks end) change nothing.
+            // Cuts at multiples of GROUP (where the renderer's blocks end) change nothing.
             let a = run(&[1000, 500, 3000]);
-            let b = run(&[1000, 500, 4, 8, 988, 2000]);
+            let b = run(&[1000, 500, 12, 8, 980, 2000]);
             assert_eq!(a.len(), b.len());
             assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "adsr {adsr}");
         }

@@ -10,6 +10,8 @@
 
 use std::f64::consts::TAU;
 
+use super::GROUP;
+
 /// States smaller than this snap to 0.
 const TINY: f64 = 1e-20;
 
@@ -34,14 +36,31 @@ pub fn magnitude(cutoff_hz: f64, freq_hz: f64, sample_rate_hz: f64) -> f64 {
 }
 
 /// The low-pass module's state (up to two channels).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Lowpass {
     y: [f64; 2],
+    /// The last `(cutoff_hz, sample_rate_hz)` asked of [`Lowpass::alpha`] and its coefficient.
+    coefficient: ((f64, f64), f64),
+}
+
+impl Default for Lowpass {
+    fn default() -> Lowpass {
+        Lowpass { y: [0.0; 2], coefficient: ((f64::NAN, f64::NAN), 0.0) }
+    }
 }
 
 impl Lowpass {
     pub fn new() -> Lowpass {
         Lowpass::default()
+    }
+
+    /// [`alpha`], computed again only when the cutoff changes (it is asked once per stretch).
+    pub fn alpha(&mut self, cutoff_hz: f64, sample_rate_hz: f64) -> f64 {
+        let key = (cutoff_hz, sample_rate_hz);
+        if self.coefficient.0 != key {
+            self.coefficient = (key, alpha(cutoff_hz, sample_rate_hz));
+        }
+        self.coefficient.1
     }
 
     /// Whether every channel's state is exactly 0 (silent input then gives silent output).
@@ -52,16 +71,16 @@ impl Lowpass {
     /// Filter channel `ch` in place with a constant coefficient and mix; `buf[0]` is sample
     /// `start` of the song.
     ///
-    /// Within a group of four samples aligned to the song's sample grid (starting at a multiple
-    /// of 4) that lies wholly in `buf`, the recurrence is unrolled from the state before the
-    /// group, `y₀ = b·y + u₀, y₁ = b²·y + (b·u₀ + u₁), …, y₃ = b⁴·y + (b³·u₀ + … + u₃)` with
-    /// `b = 1 − α`, `u = α·x`: the partial sums do not wait for `y`, so the dependency chain is
-    /// one multiply and add per group instead of per sample. A group in which some state comes
-    /// within [`TINY`] of 0 (other than 0 itself), and the samples outside whole groups, are
-    /// filtered one by one with the snap. Which samples go which way depends only on where the
-    /// song is cut (note and lane events, blocks of a multiple of 4), so the bytes are the same
-    /// for every block size; they differ from the one-by-one recurrence by rounding (about
-    /// 1e-16 relative).
+    /// Within a group of [`GROUP`] samples aligned to the song's sample grid (starting at a
+    /// multiple of it) that lies wholly in `buf`, the recurrence is unrolled from the state
+    /// before the group: with `b = 1 − α`, `u = α·x` and the group's own response from rest
+    /// `s₀ = u₀, sₖ = b·sₖ₋₁ + uₖ`, the states are `yₖ = bᵏ⁺¹·y + sₖ`. The partial sums do not wait
+    /// for `y`, so the dependency chain is one multiply and add per group instead of per sample.
+    /// A group in which some state comes within [`TINY`] of 0 (other than 0 itself), and the
+    /// samples outside whole groups, are filtered one by one with the snap. Which samples go
+    /// which way depends only on where the song is cut (note and lane events, blocks of a
+    /// multiple of [`GROUP`]), so the bytes are the same for every block size; they differ from
+    /// the one-by-one recurrence by rounding (about 1e-16 relative).
     #[inline(always)]
     pub fn process(&mut self, ch: usize, buf: &mut [f64], start: usize, alpha: f64, mix: f64) {
         if mix == 1.0 {
@@ -75,28 +94,32 @@ impl Lowpass {
     fn run<const BLEND: bool>(&mut self, ch: usize, buf: &mut [f64], start: usize, alpha: f64, mix: f64) {
         let b = 1.0 - alpha;
         let dry = 1.0 - mix;
-        let (b2, b3) = (b * b, b * b * b);
-        let b4 = b2 * b2;
+        let mut pw = [b; GROUP];
+        for k in 1..GROUP {
+            pw[k] = pw[k - 1] * b;
+        }
         let out = |x: f64, y: f64| if BLEND { dry * x + mix * y } else { y };
         let step = |z: f64, x: f64| {
             let z = b * z + alpha * x;
             if z.abs() < TINY { 0.0 } else { z }
         };
         let mut y = self.y[ch];
-        let head = (start.wrapping_neg() % 4).min(buf.len());
+        let head = (start.wrapping_neg() % GROUP).min(buf.len());
         let (first, rest) = buf.split_at_mut(head);
         for x in first.iter_mut() {
             y = step(y, *x);
             *x = out(*x, y);
         }
-        let mut groups = rest.chunks_exact_mut(4);
+        let mut groups = rest.chunks_exact_mut(GROUP);
         for q in &mut groups {
-            let u = [alpha * q[0], alpha * q[1], alpha * q[2], alpha * q[3]];
-            let s1 = b * u[0] + u[1];
-            let s2 = b * s1 + u[2];
-            let s3 = b * s2 + u[3];
-            let v = [b * y + u[0], b2 * y + s1, b3 * y + s2, b4 * y + s3];
-            if v.iter().any(|z| z.abs() < TINY && *z != 0.0) {
+            let mut s = [0.0; GROUP];
+            s[0] = alpha * q[0];
+            for k in 1..GROUP {
+                s[k] = b * s[k - 1] + alpha * q[k];
+            }
+            let v: [f64; GROUP] = std::array::from_fn(|k| pw[k] * y + s[k]);
+            // One test for the group (`|`, not `||`: no branch per sample).
+            if v.iter().fold(false, |t, z| t | ((z.abs() < TINY) & (*z != 0.0))) {
                 for x in q.iter_mut() {
                     y = step(y, *x);
                     *x = out(*x, y);
@@ -105,7 +128,7 @@ impl Lowpass {
                 for (x, z) in q.iter_mut().zip(v) {
                     *x = out(*x, z);
                 }
-                y = v[3];
+                y = v[GROUP - 1];
             }
         }
         for x in groups.into_remainder() {
@@ -216,13 +239,13 @@ mod tests {
         lp2.process_varying(0, &mut z, |_| a, |_| 1.0);
         assert!(lp2.is_at_rest());
         assert!(y.iter().zip(&z).all(|(p, q)| (p - q).abs() <= 1e-13 * q.abs() + 2.0 * TINY));
-        // Cuts at multiples of 4 change no bit, wherever the song starts.
+        // Cuts at multiples of GROUP change no bit, wherever the song starts.
         for start in [0, 3, 4097] {
             let mut whole = x.clone();
             Lowpass::new().process(0, &mut whole, start, a, 0.7);
             let mut lp3 = Lowpass::new();
             let mut cut = x.clone();
-            let first = (start.wrapping_neg() % 4) + 40;
+            let first = (start.wrapping_neg() % GROUP) + 40;
             let (p, q) = cut.split_at_mut(first);
             lp3.process(0, p, start, a, 0.7);
             lp3.process(0, q, start + first, a, 0.7);

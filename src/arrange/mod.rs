@@ -28,5 +28,10 @@ pub use mix::{MasterParams, Mixdown, mix};
 pub use render::{Stem, render_stem, render_stem_into, smoothing_windows};
 pub use timing::{Timing, TimingParams};
 
+/// The recurrences (one-pole envelope, low-pass) unroll groups of this many samples, each
+/// starting at a multiple of it in the song; the renderer's blocks are multiples of it, so no
+/// block boundary falls inside a group.
+pub(crate) const GROUP: usize = 4;
+
 #[cfg(test)]
 mod tests;

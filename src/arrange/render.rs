@@ -21,6 +21,7 @@
 
 use std::f64::consts::FRAC_PI_4;
 
+use super::GROUP;
 use super::automation::{Change, SmoothingWindow, resolve};
 use super::envelope::{Envelope, EnvelopeSettings};
 use super::instrument::InstrumentParams;
@@ -178,8 +179,17 @@ struct Renderer<'a> {
     bufs: [Vec<f64>; 2],
     env_buf: Vec<f64>,
     skip_silence: bool,
-    /// Use the CPU's widest vectors when it has them (the same bytes either way).
-    wide: bool,
+    /// The last constant `(gain_db, pan)` and its channel gains.
+    gains: Option<((f64, f64), (f64, f64))>,
+    /// Which compiled copy of the block code runs (the same bytes with each).
+    vectors: Vectors,
+}
+
+/// The channel gains of `gain_db` and constant-power `pan`.
+fn gains(gain_db: f64, pan: f64) -> (f64, f64) {
+    let g = db_to_lin(gain_db);
+    let theta = (pan.clamp(-1.0, 1.0) + 1.0) * FRAC_PI_4;
+    (g * theta.cos(), g * theta.sin())
 }
 
 fn env_settings(ctl: &[Control], n: usize) -> EnvelopeSettings {
@@ -237,7 +247,8 @@ impl<'a> Renderer<'a> {
             bufs: [vec![0.0; block], vec![0.0; block]],
             env_buf: vec![0.0; block],
             skip_silence: true,
-            wide: true,
+            gains: None,
+            vectors: Vectors::Widest,
         };
         for i in 0..r.stages.len() {
             r.retune(i, 0);
@@ -378,9 +389,13 @@ impl<'a> Renderer<'a> {
     /// same on every x86-64 machine; a test compares the paths.
     fn process(&mut self, a: usize, b: usize, l_out: &mut [f32], r_out: &mut [f32]) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if self.wide {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F, checked just above.
+        if self.vectors != Vectors::Baseline {
+            if self.vectors == Vectors::Widest
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                // SAFETY: the CPU has these AVX-512 extensions, checked just above.
                 return unsafe { self.process_avx512(a, b, l_out, r_out) };
             }
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -392,7 +407,7 @@ impl<'a> Renderer<'a> {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
     fn process_avx512(&mut self, a: usize, b: usize, l_out: &mut [f32], r_out: &mut [f32]) -> bool {
         self.process_any(a, b, l_out, r_out)
     }
@@ -493,26 +508,31 @@ impl<'a> Renderer<'a> {
                         if cut.ramping() || wet.ramping() {
                             l.process_varying(ch, buf, |i| lowpass::alpha(cut.at(a + i), sr), |i| wet.at(a + i));
                         } else {
-                            l.process(ch, buf, a, lowpass::alpha(cut.value, sr), wet.value);
+                            let alpha = l.alpha(cut.value, sr);
+                            l.process(ch, buf, a, alpha, wet.value);
                         }
                     }
                 }
             }
         }
-        let gains = |n: usize| {
-            let g = db_to_lin(self.mix[mix::GAIN_DB].at(n));
-            let theta = (self.mix[mix::PAN].at(n).clamp(-1.0, 1.0) + 1.0) * FRAC_PI_4;
-            (g * theta.cos(), g * theta.sin())
-        };
         let right_src: &[f64] = if channels == 2 { b1 } else { b0 };
         if self.mix.iter().any(Control::ramping) {
             for i in 0..len {
-                let (gl, gr) = gains(a + i);
+                let (gl, gr) = gains(self.mix[mix::GAIN_DB].at(a + i), self.mix[mix::PAN].at(a + i));
                 l_out[i] = (b0[i] * gl) as f32;
                 r_out[i] = (right_src[i] * gr) as f32;
             }
         } else {
-            let (gl, gr) = gains(a);
+            // The same gains stretch after stretch: computed again only when they change.
+            let key = (self.mix[mix::GAIN_DB].value, self.mix[mix::PAN].value);
+            let (gl, gr) = match self.gains {
+                Some((k, g)) if k == key => g,
+                _ => {
+                    let g = gains(key.0, key.1);
+                    self.gains = Some((key, g));
+                    g
+                }
+            };
             for i in 0..len {
                 l_out[i] = (b0[i] * gl) as f32;
                 r_out[i] = (right_src[i] * gr) as f32;
@@ -525,14 +545,32 @@ impl<'a> Renderer<'a> {
 /// Render one instrument to a stereo stem of `timing.length_samples` samples. `clips[i]` is the
 /// clip of sampler layer `i` at the song's rate (ignored without a sampler).
 pub fn render_stem(inst: &InstrumentParams, timing: &Timing, clips: &[Clip]) -> Stem {
-    render(inst, timing, clips, true, true)
+    render(inst, timing, clips, true, Vectors::Widest)
 }
 
-/// [`render_stem`], optionally without skipping silent stretches or without the wide-vector
-/// code (tests compare them).
-pub(crate) fn render(inst: &InstrumentParams, timing: &Timing, clips: &[Clip], skip_silence: bool, wide: bool) -> Stem {
+/// Which compiled copy of the renderer's block code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Vectors {
+    /// AVX-512 where the CPU has it, else AVX2, else the baseline.
+    Widest,
+    /// AVX2 where the CPU has it, else the baseline.
+    #[cfg_attr(not(test), allow(dead_code))] // tests run it beside the others
+    Avx2,
+    /// The baseline x86-64 (SSE2) code, or the only one on other architectures.
+    Baseline,
+}
+
+/// [`render_stem`], optionally without skipping silent stretches or with another copy of the
+/// block code (tests compare them).
+pub(crate) fn render(
+    inst: &InstrumentParams,
+    timing: &Timing,
+    clips: &[Clip],
+    skip_silence: bool,
+    vectors: Vectors,
+) -> Stem {
     let mut stem = Stem::silent(timing.length_samples);
-    render_into(inst, timing, clips, (skip_silence, wide), &mut stem);
+    render_into(inst, timing, clips, (skip_silence, vectors), &mut stem);
     stem
 }
 
@@ -546,7 +584,7 @@ pub fn render_stem_into(
 ) {
     let block = grid(timing).min(timing.length_samples.max(1));
     let mut out = Pieces { left: vec![0.0; block], right: vec![0.0; block], sink };
-    render_into(inst, timing, clips, (true, true), &mut out);
+    render_into(inst, timing, clips, (true, Vectors::Widest), &mut out);
 }
 
 /// Where a rendered stem goes, stretch by stretch in order.
@@ -588,18 +626,18 @@ impl StemOut for Pieces<'_> {
     }
 }
 
-/// The block the song is walked in: `block_size` rounded up to a multiple of 4, so that no block
-/// boundary falls inside the aligned groups of four the envelope and low-pass unroll.
+/// The block the song is walked in: `block_size` rounded up to a multiple of [`GROUP`], so that
+/// no block boundary falls inside the aligned groups the envelope and low-pass unroll.
 fn grid(timing: &Timing) -> usize {
-    timing.block_size.max(1).next_multiple_of(4)
+    timing.block_size.max(1).next_multiple_of(GROUP)
 }
 
-/// `(skip_silence, wide)`: see [`render`].
+/// `(skip_silence, vectors)`: see [`render`].
 fn render_into(
     inst: &InstrumentParams,
     timing: &Timing,
     clips: &[Clip],
-    (skip_silence, wide): (bool, bool),
+    (skip_silence, vectors): (bool, Vectors),
     out: &mut dyn StemOut,
 ) {
     let len = timing.length_samples;
@@ -616,7 +654,7 @@ fn render_into(
     let (events, _) = events(inst, timing);
     let mut r = Renderer::new(inst, clips, timing);
     r.skip_silence = skip_silence;
-    r.wide = wide;
+    r.vectors = vectors;
     let mut next = 0;
     let mut n = 0;
     while n < len {

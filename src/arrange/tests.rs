@@ -6,7 +6,7 @@ use super::instrument::{InstrumentParams, ModuleParams};
 use super::loudness::analyze;
 use super::mix::{MasterParams, mix};
 use super::notes::parse_notes;
-use super::render::{render, render_stem, smoothing_windows};
+use super::render::{Vectors, render, render_stem, smoothing_windows};
 use super::sampler::{Clip, Layer};
 use super::schema::ModuleKind;
 use super::tempo::{TempoChange, TempoParams};
@@ -120,22 +120,33 @@ fn skipping_silence_changes_nothing() {
     let short = sampler("C4 . . . . . . . C4 . . .", &[]);
     for (inst, clips) in [(&synth, &[][..]), (&smp, &clips[..]), (&short, &ones(2000)[..])] {
         let t = timing(2, 256);
-        let a = render(inst, &t, clips, true, true);
-        let b = render(inst, &t, clips, false, true);
+        let a = render(inst, &t, clips, true, Vectors::Widest);
+        let b = render(inst, &t, clips, false, Vectors::Widest);
         assert!(same(&a.left, &b.left) && same(&a.right, &b.right), "{}", inst.name);
     }
 }
 
 #[test]
 fn wide_vectors_change_no_bit() {
-    let synth = busy_synth();
     let (smp, clips) = busy_sampler();
-    for (inst, clips) in [(&synth, &[][..]), (&smp, &clips[..])] {
+    // Every waveform, both envelope modes, a low-pass fully wet and half wet.
+    let mut synths = Vec::new();
+    for (k, shape) in [0.0, 1.0, 2.0, 3.0].into_iter().enumerate() {
+        let mut inst = busy_synth();
+        assert!(inst.modules[0].set("waveform", shape));
+        assert!(inst.modules[1].set("mode", (k % 2) as f64));
+        assert!(inst.modules[2].set("mix", if k < 2 { 1.0 } else { 0.5 }));
+        synths.push(inst);
+    }
+    let cases = synths.iter().map(|s| (s, &[][..])).chain([(&smp, &clips[..])]);
+    for (inst, clips) in cases {
         let t = timing(2, 256);
-        let a = render(inst, &t, clips, true, true);
-        let b = render(inst, &t, clips, true, false);
-        assert!(a.left.iter().any(|v| *v != 0.0));
-        assert!(same(&a.left, &b.left) && same(&a.right, &b.right), "{}", inst.name);
+        let base = render(inst, &t, clips, true, Vectors::Baseline);
+        assert!(base.left.iter().any(|v| *v != 0.0));
+        for vectors in [Vectors::Avx2, Vectors::Widest] {
+            let other = render(inst, &t, clips, true, vectors);
+            assert!(same(&base.left, &other.left) && same(&base.right, &other.right), "{} {vectors:?}", inst.name);
+        }
     }
 }
 

@@ -50,6 +50,11 @@ fn interleave_avx2(channels: &[&[f32]], bits: u16, out: &mut [u8]) {
 #[inline(always)]
 fn interleave(channels: &[&[f32]], bits: u16, out: &mut [u8]) {
     let width = usize::from(bits / 8);
+    if let [left, right] = channels
+        && width == 3
+    {
+        return interleave_stereo_24(left, right, out);
+    }
     let stride = channels.len() * width;
     let mut q = [0i32; FRAMES];
     for (run, frames) in out.chunks_mut(FRAMES * stride).enumerate() {
@@ -65,6 +70,32 @@ fn interleave(channels: &[&[f32]], bits: u16, out: &mut [u8]) {
                 3 => lanes.zip(&q[..n]).for_each(|(o, v)| o.copy_from_slice(&v.to_le_bytes()[..3])),
                 _ => lanes.zip(&q[..n]).for_each(|(o, v)| o.copy_from_slice(&v.to_le_bytes()[..width])),
             }
+        }
+    }
+}
+
+/// [`interleave`] for 24-bit stereo (the stems and songs): a frame's six bytes are laid out as
+/// one 8-byte store of both samples, whose last two bytes the next frame overwrites.
+#[inline(always)]
+fn interleave_stereo_24(left: &[f32], right: &[f32], out: &mut [u8]) {
+    let (mut ql, mut qr) = ([0i32; FRAMES], [0i32; FRAMES]);
+    for (run, frames) in out.chunks_mut(FRAMES * 6).enumerate() {
+        let at = run * FRAMES;
+        let n = frames.len() / 6;
+        for (q, &x) in ql.iter_mut().zip(&left[at..at + n]) {
+            *q = quantize(x, 24);
+        }
+        for (q, &x) in qr.iter_mut().zip(&right[at..at + n]) {
+            *q = quantize(x, 24);
+        }
+        let frame = |j: usize| {
+            (u64::from(ql[j] as u32 & 0xff_ffff) | (u64::from(qr[j] as u32 & 0xff_ffff) << 24)).to_le_bytes()
+        };
+        for j in 0..n.saturating_sub(1) {
+            frames[6 * j..6 * j + 8].copy_from_slice(&frame(j));
+        }
+        if let Some(last) = n.checked_sub(1) {
+            frames[6 * last..6 * last + 6].copy_from_slice(&frame(last)[..6]);
         }
     }
 }
