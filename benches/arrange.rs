@@ -21,8 +21,9 @@
 //! Stems: every instrument rendered one after another on this thread (the renderer starts no
 //! threads), best of 3, block by block into a consumer as the engine renders them (the
 //! engine's consumer writes the WAV bytes: the stem-files row); in brackets the same into
-//! song-long buffers, which costs their memory (16 × 46 MB here, mostly page faults). Mix: the stems summed with the master (integrated loudness and true
-//! peak by `ebur128` for a −16 LUFS target under a −1 dBTP ceiling). Loudness: the mix's
+//! song-long buffers, which costs their memory (16 × 46 MB here, mostly page faults). Mix: the
+//! stems summed with the master (integrated loudness and true peak by `ebur128` for a −16 LUFS
+//! target under a −1 dBTP ceiling). Loudness: the mix's
 //! summary and per-beat rows (`loudness::analyze`, what `loudness.{json,csv,png}` read). Each
 //! row ends with a digest of the stems' samples: a change that only makes rendering faster
 //! leaves it as it was.

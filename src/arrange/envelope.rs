@@ -17,7 +17,7 @@
 //! The gate comes from notes (`velocity/127` at the onset, 0 when the note ends) or, for an
 //! instrument without notes, from the `gate` parameter and its lane.
 
-use super::GROUP;
+use super::{GROUP, Memo};
 use crate::dsp::envelope::ms_to_samples;
 
 /// Below this distance from a closed gate the level snaps to 0.
@@ -71,8 +71,8 @@ pub struct Envelope {
     /// One-pole: `level − gate`. ADSR: the level.
     state: f64,
     stage: Stage,
-    /// The last `(ms, sample_rate_hz)` of the one-pole and its coefficient.
-    coefficient: ((f64, f64), f64),
+    /// The one-pole's coefficient by `(ms, sample_rate_hz)`.
+    coefficient: Memo<(f64, f64), f64>,
 }
 
 impl Envelope {
@@ -85,7 +85,7 @@ impl Envelope {
             (true, true) => Stage::Attack { k: 0, from: 0.0 },
             (true, false) => Stage::Follow,
         };
-        Envelope { adsr, gate, state: 0.0, stage, coefficient: ((f64::NAN, f64::NAN), 0.0) }
+        Envelope { adsr, gate, state: 0.0, stage, coefficient: Memo::default() }
     }
 
     /// Whether the output is exactly 0 until the next gate change.
@@ -141,11 +141,7 @@ impl Envelope {
             self.fill_adsr(out, s, sample_rate_hz);
         } else {
             let ms = if self.state > 0.0 { s.release_ms } else { s.attack_ms };
-            // Computed again only when the time changes (it is asked once per stretch).
-            if self.coefficient.0 != (ms, sample_rate_hz) {
-                self.coefficient = ((ms, sample_rate_hz), one_pole_coefficient(ms, sample_rate_hz));
-            }
-            let c = self.coefficient.1;
+            let c = self.coefficient.get((ms, sample_rate_hz), |(ms, sr)| one_pole_coefficient(ms, sr));
             self.fill_one_pole(out, start, c);
         }
     }
@@ -174,8 +170,9 @@ impl Envelope {
         if d != 0.0 {
             while let Some(q) = out.get_mut(i..i + GROUP) {
                 let v: [f64; GROUP] = std::array::from_fn(|k| d * pw[k]);
-                // One test for the group (the smallest is the last), not one branch per sample.
-                if v.iter().fold(f64::INFINITY, |m, x| m.min(x.abs())) < SILENCE_FLOOR {
+                // One test for the group: the powers of `c ≤ 1` only shrink (rounding keeps
+                // that), so the last distance is the smallest.
+                if v[GROUP - 1].abs() < SILENCE_FLOOR {
                     break;
                 }
                 for (y, x) in q.iter_mut().zip(v) {

@@ -10,7 +10,7 @@
 
 use std::f64::consts::TAU;
 
-use super::GROUP;
+use super::{GROUP, Memo};
 
 /// States smaller than this snap to 0.
 const TINY: f64 = 1e-20;
@@ -36,17 +36,11 @@ pub fn magnitude(cutoff_hz: f64, freq_hz: f64, sample_rate_hz: f64) -> f64 {
 }
 
 /// The low-pass module's state (up to two channels).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Lowpass {
     y: [f64; 2],
-    /// The last `(cutoff_hz, sample_rate_hz)` asked of [`Lowpass::alpha`] and its coefficient.
-    coefficient: ((f64, f64), f64),
-}
-
-impl Default for Lowpass {
-    fn default() -> Lowpass {
-        Lowpass { y: [0.0; 2], coefficient: ((f64::NAN, f64::NAN), 0.0) }
-    }
+    /// [`Lowpass::alpha`] by `(cutoff_hz, sample_rate_hz)`.
+    coefficient: Memo<(f64, f64), f64>,
 }
 
 impl Lowpass {
@@ -56,11 +50,7 @@ impl Lowpass {
 
     /// [`alpha`], computed again only when the cutoff changes (it is asked once per stretch).
     pub fn alpha(&mut self, cutoff_hz: f64, sample_rate_hz: f64) -> f64 {
-        let key = (cutoff_hz, sample_rate_hz);
-        if self.coefficient.0 != key {
-            self.coefficient = (key, alpha(cutoff_hz, sample_rate_hz));
-        }
-        self.coefficient.1
+        self.coefficient.get((cutoff_hz, sample_rate_hz), |(fc, sr)| alpha(fc, sr))
     }
 
     /// Whether every channel's state is exactly 0 (silent input then gives silent output).

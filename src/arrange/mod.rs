@@ -33,5 +33,30 @@ pub use timing::{Timing, TimingParams};
 /// block boundary falls inside a group.
 pub(crate) const GROUP: usize = 4;
 
+/// The value last computed from a key, computed again only when the key changes: the
+/// renderer asks for the same coefficients and gains stretch after stretch.
+#[derive(Debug, Clone)]
+pub(crate) struct Memo<K, V>(Option<(K, V)>);
+
+impl<K, V> Default for Memo<K, V> {
+    fn default() -> Self {
+        Memo(None)
+    }
+}
+
+impl<K: PartialEq + Copy, V: Copy> Memo<K, V> {
+    /// `f(key)`, from the last call when its key was equal (a NaN key is never equal).
+    pub(crate) fn get(&mut self, key: K, f: impl FnOnce(K) -> V) -> V {
+        match self.0 {
+            Some((k, v)) if k == key => v,
+            _ => {
+                let v = f(key);
+                self.0 = Some((key, v));
+                v
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

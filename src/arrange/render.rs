@@ -21,7 +21,6 @@
 
 use std::f64::consts::FRAC_PI_4;
 
-use super::GROUP;
 use super::automation::{Change, SmoothingWindow, resolve};
 use super::envelope::{Envelope, EnvelopeSettings};
 use super::instrument::InstrumentParams;
@@ -31,6 +30,7 @@ use super::oscillator::{Oscillator, Shape};
 use super::sampler::{Clip, Sampler, TriggerSettings, rate_of};
 use super::schema::{ModuleKind, env, lp, mix, osc, smp};
 use super::timing::Timing;
+use super::{GROUP, Memo};
 use crate::dsp::level::db_to_lin;
 
 /// A rendered stem: two channels of `Timing::length_samples` samples.
@@ -179,8 +179,8 @@ struct Renderer<'a> {
     bufs: [Vec<f64>; 2],
     env_buf: Vec<f64>,
     skip_silence: bool,
-    /// The last constant `(gain_db, pan)` and its channel gains.
-    gains: Option<((f64, f64), (f64, f64))>,
+    /// The channel gains by constant `(gain_db, pan)`.
+    gains: Memo<(f64, f64), (f64, f64)>,
     /// Which compiled copy of the block code runs (the same bytes with each).
     vectors: Vectors,
 }
@@ -247,7 +247,7 @@ impl<'a> Renderer<'a> {
             bufs: [vec![0.0; block], vec![0.0; block]],
             env_buf: vec![0.0; block],
             skip_silence: true,
-            gains: None,
+            gains: Memo::default(),
             vectors: Vectors::Widest,
         };
         for i in 0..r.stages.len() {
@@ -523,16 +523,8 @@ impl<'a> Renderer<'a> {
                 r_out[i] = (right_src[i] * gr) as f32;
             }
         } else {
-            // The same gains stretch after stretch: computed again only when they change.
             let key = (self.mix[mix::GAIN_DB].value, self.mix[mix::PAN].value);
-            let (gl, gr) = match self.gains {
-                Some((k, g)) if k == key => g,
-                _ => {
-                    let g = gains(key.0, key.1);
-                    self.gains = Some((key, g));
-                    g
-                }
-            };
+            let (gl, gr) = self.gains.get(key, |(db, pan)| gains(db, pan));
             for i in 0..len {
                 l_out[i] = (b0[i] * gl) as f32;
                 r_out[i] = (right_src[i] * gr) as f32;
