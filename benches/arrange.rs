@@ -23,10 +23,9 @@
 //! engine's consumer writes the WAV bytes: the stem-files row); in brackets the same into
 //! song-long buffers, which costs their memory (16 × 46 MB here, mostly page faults). Mix: the
 //! stems summed with the master (integrated loudness and true peak by `ebur128` for a −16 LUFS
-//! target under a −1 dBTP ceiling). Loudness: the mix's
-//! summary and per-beat rows (`loudness::analyze`, what `loudness.{json,csv,png}` read). Each
-//! row ends with a digest of the stems' samples: a change that only makes rendering faster
-//! leaves it as it was.
+//! target under a −1 dBTP ceiling). Loudness: the mix's summary and per-beat rows
+//! (`loudness::analyze`, what `loudness.{json,csv,png}` read). Each row ends with a digest of
+//! the stems' samples: a change that only makes rendering faster leaves it as it was.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
 mod common;
