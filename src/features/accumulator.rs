@@ -17,6 +17,8 @@ use crate::features::{Features, HOP_LEN, N_FFT, N_MFCC, TOP_DB};
 const BLOCK_FRAMES: usize = 1024;
 /// Frames per parallel task.
 const TASK_FRAMES: usize = 16;
+/// Frames per parallel task of [`features_of_reader`] (each reads the samples its frames need).
+const READ_TASK_FRAMES: usize = 256;
 
 /// Accumulates per-frame analysis of a mono signal delivered in chunks of any size.
 ///
@@ -142,19 +144,59 @@ pub(crate) fn features_of_slice(samples: &[f32], sample_rate_hz: u32) -> Feature
     finalize(&blocks, total, sample_rate_hz)
 }
 
-fn frame_at(blocks: &[Vec<FrameStats>], t: usize) -> &FrameStats {
-    &blocks[t / BLOCK_FRAMES][t % BLOCK_FRAMES]
+/// Features of a signal of `len` samples that `read(state, start, out)` delivers piecewise
+/// (samples `start .. start + out.len()`, always inside the signal), in parallel tasks that
+/// each read just the samples their frames need; `init` makes one reader state per thread.
+/// The bits are those of [`crate::features::features`] on the whole signal; the first error
+/// in signal order is returned.
+pub(crate) fn features_of_reader<S, E: Send>(
+    len: usize,
+    sample_rate_hz: u32,
+    init: impl Fn() -> S + Sync + Send,
+    read: impl Fn(&mut S, usize, &mut [f32]) -> Result<(), E> + Sync + Send,
+) -> Result<Features, E> {
+    let plan = FrameAnalysisPlan::new(sample_rate_hz);
+    let total = centred_frame_count(len, HOP_LEN);
+    let mut stats = vec![FrameStats::default(); total];
+    let results: Vec<Result<(), E>> = stats
+        .par_chunks_mut(READ_TASK_FRAMES)
+        .enumerate()
+        .map_init(
+            || (plan.analyzer(), [0.0f32; N_FFT], Vec::new(), init()),
+            |(analyzer, scratch, data, state), (task, out)| {
+                let first = task * READ_TASK_FRAMES;
+                let last = first + out.len() - 1;
+                // Frame t covers signal samples t·HOP_LEN − N_FFT/2 .. t·HOP_LEN + N_FFT/2.
+                let lo = (first * HOP_LEN).saturating_sub(N_FFT / 2).min(len);
+                let hi = (last * HOP_LEN + N_FFT / 2).min(len);
+                data.resize(hi - lo, 0.0);
+                read(state, lo, data)?;
+                let source = Padded { data, offset: lo + N_FFT / 2 };
+                for (i, s) in out.iter_mut().enumerate() {
+                    analyzer.analyze(source.frame(first + i, scratch), s);
+                }
+                Ok(())
+            },
+        )
+        .collect();
+    results.into_iter().collect::<Result<(), E>>()?;
+    let blocks: Vec<&[FrameStats]> = stats.chunks(BLOCK_FRAMES).collect();
+    Ok(finalize(&blocks, total, sample_rate_hz))
+}
+
+fn frame_at<B: AsRef<[FrameStats]>>(blocks: &[B], t: usize) -> &FrameStats {
+    &blocks[t / BLOCK_FRAMES].as_ref()[t % BLOCK_FRAMES]
 }
 
 /// The global steps: dB floor at (max − 80), MFCC, onset, and assembly of [`Features`].
-fn finalize(blocks: &[Vec<FrameStats>], frame_count: usize, sample_rate_hz: u32) -> Features {
+fn finalize<B: AsRef<[FrameStats]> + Sync>(blocks: &[B], frame_count: usize, sample_rate_hz: u32) -> Features {
     let max_db = blocks
         .par_iter()
-        .map(|b| b.iter().flat_map(|s| s.mel_db.iter().copied()).fold(f32::NEG_INFINITY, f32::max))
+        .map(|b| b.as_ref().iter().flat_map(|s| s.mel_db.iter().copied()).fold(f32::NEG_INFINITY, f32::max))
         .reduce(|| f32::NEG_INFINITY, f32::max);
     let floor_db = max_db - TOP_DB;
 
-    let stats = || blocks.iter().flat_map(|b| b.iter());
+    let stats = || blocks.iter().flat_map(|b| b.as_ref().iter());
     let rms = stats().map(|s| s.rms).collect();
     let centroid_hz = stats().map(|s| s.centroid_hz).collect();
     let flatness = stats().map(|s| s.flatness).collect();
@@ -164,7 +206,7 @@ fn finalize(blocks: &[Vec<FrameStats>], frame_count: usize, sample_rate_hz: u32)
     let dct = mfcc_dct();
     let mut by_frame = vec![0.0f32; frame_count * N_MFCC];
     by_frame.par_chunks_mut(N_MFCC * BLOCK_FRAMES).zip(blocks.par_iter()).for_each(|(out, block)| {
-        for (o, s) in out.chunks_exact_mut(N_MFCC).zip(block) {
+        for (o, s) in out.chunks_exact_mut(N_MFCC).zip(block.as_ref()) {
             mfcc_frame(&dct, &s.mel_db, floor_db, o);
         }
     });

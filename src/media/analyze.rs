@@ -8,11 +8,16 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use crate::dsp::resample::{ResampleError, StreamResampler};
+use crate::features::accumulator::features_of_reader;
 use crate::features::prepare::{AudioPrep, MeanSquare, Trim, apply_gain_clipped, normalization_gain};
 use crate::features::{FeatureAccumulator, Features};
+#[cfg(unix)]
+use crate::media::decode::open_int_wav;
 use crate::media::decode::{
     DecodeError, DecodeInfo, MonoSink, SinkError, StreamFormat, decode_stream_bytes, decode_stream_path,
 };
+#[cfg(unix)]
+use crate::media::wav_lenient::{IntWav, MonoScratch};
 
 /// Why a file's features could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +66,10 @@ pub fn features_of_file_prepared(
     target_rate_hz: u32,
     prep: &AudioPrep,
 ) -> Result<AnalyzedAudio, AnalyzeError> {
+    #[cfg(unix)]
+    if let Some(wav) = open_int_wav(path).filter(|w| w.sample_rate_hz() == target_rate_hz) {
+        return features_of_int_wav(&wav, prep);
+    }
     let gain = match prep.normalization_dbfs {
         Some(target) => {
             let mut meter = FeatureSink::new_stage(target_rate_hz, Stage::measure(prep.trim));
@@ -74,6 +83,38 @@ pub fn features_of_file_prepared(
     let mut sink = FeatureSink::new_stage(target_rate_hz, Stage::analyse(target_rate_hz, prep.trim, gain));
     let result = decode_streaming(path, &mut sink);
     sink.complete(result, &name)
+}
+
+/// [`features_of_file_prepared`] for an integer WAV already at the target rate: no decoding
+/// pipeline, the analysis tasks read the frames they need by position, in parallel (the
+/// samples, and so the bits, are the streaming decoder's). Normalization first measures the
+/// trimmed signal in order, as the streaming pass does.
+#[cfg(unix)]
+fn features_of_int_wav(wav: &IntWav, prep: &AudioPrep) -> Result<AnalyzedAudio, AnalyzeError> {
+    let rate = wav.sample_rate_hz();
+    let frames = usize::try_from(wav.frames()).unwrap_or(usize::MAX);
+    let range = prep.trim.map_or(0..frames, |t| t.range(frames, rate));
+    let gain = match prep.normalization_dbfs {
+        Some(target) => {
+            let mut meter = MeanSquare::default();
+            let (mut scratch, mut chunk) = (MonoScratch::default(), vec![0.0; CHUNK_SAMPLES]);
+            for start in range.clone().step_by(CHUNK_SAMPLES) {
+                let piece = &mut chunk[..CHUNK_SAMPLES.min(range.end - start)];
+                wav.read_mono(start as u64, piece, &mut scratch)?;
+                meter.push(piece);
+            }
+            Some(normalization_gain(meter.value(), target))
+        }
+        None => None,
+    };
+    let features = features_of_reader(range.len(), rate, MonoScratch::default, |scratch, start, out| {
+        wav.read_mono((range.start + start) as u64, out, scratch)?;
+        if let Some(gain) = gain {
+            apply_gain_clipped(out, gain);
+        }
+        Ok::<_, DecodeError>(())
+    })?;
+    Ok(AnalyzedAudio { features, decode: wav.info(), samples_analysed: range.len() as u64 })
 }
 
 /// Decodes `path` on one thread and resamples on another, analysing on this one (see
@@ -419,18 +460,39 @@ mod tests {
     use crate::features::features;
     use crate::features::prepare::prepare;
 
-    /// A 48 kHz 24-bit WAV (no resampling) of a loud then quiet signal, and its samples.
-    fn wav_file(dir: &Path) -> (std::path::PathBuf, Vec<f32>) {
-        let samples: Vec<f32> = (0..96_000)
-            .map(|i| {
-                let level = if i < 48_000 { 0.6 } else { 0.05 };
-                level * ((i as f32 * 0.031).sin() + 0.3 * (i as f32 * 0.173).sin())
-            })
-            .collect();
-        let bytes = crate::media::wav::encode_pcm(&[&samples], 48_000, 24).unwrap();
-        let path = dir.join("t.wav");
-        std::fs::write(&path, &bytes).unwrap();
-        // The samples as the streaming decoder reads them (24-bit, symphonia's scaling).
+    /// The layouts tested: mono 24-bit, stereo 16-bit, stereo 32-bit float.
+    const LAYOUTS: [(u16, u16, hound::SampleFormat); 3] =
+        [(1, 24, hound::SampleFormat::Int), (2, 16, hound::SampleFormat::Int), (2, 32, hound::SampleFormat::Float)];
+
+    /// A 48 kHz WAV (no resampling) of a loud then quiet signal in one of [`LAYOUTS`], and its
+    /// mixdown as the streaming decoder reads it.
+    fn wav_file(
+        dir: &Path,
+        (channels, bits, format): (u16, u16, hound::SampleFormat),
+    ) -> (std::path::PathBuf, Vec<f32>) {
+        let signal = |k: f32| -> Vec<f32> {
+            (0..96_000)
+                .map(|i| {
+                    let level = if i < 48_000 { 0.6 } else { 0.05 };
+                    level * ((i as f32 * 0.031 * k).sin() + 0.3 * (i as f32 * 0.173).sin())
+                })
+                .collect()
+        };
+        let planes = [signal(1.0), signal(1.7)];
+        let planes: Vec<&[f32]> = planes.iter().take(usize::from(channels)).map(Vec::as_slice).collect();
+        let path = dir.join(format!("t{channels}_{bits}.wav"));
+        if format == hound::SampleFormat::Float {
+            let spec = hound::WavSpec { channels, sample_rate: 48_000, bits_per_sample: 32, sample_format: format };
+            let mut w = hound::WavWriter::create(&path, spec).unwrap();
+            for i in 0..planes[0].len() {
+                planes.iter().for_each(|p| w.write_sample(p[i]).unwrap());
+            }
+            w.finalize().unwrap();
+        } else {
+            std::fs::write(&path, crate::media::wav::encode_pcm(&planes, 48_000, bits).unwrap()).unwrap();
+        }
+        // Through symphonia, which reads WAVs sample by sample in order.
+        let bytes = std::fs::read(&path).unwrap();
         let decoded = crate::media::decode::decode_bytes(&bytes, "t.wav").unwrap().samples_mono;
         (path, decoded)
     }
@@ -438,8 +500,24 @@ mod tests {
     #[test]
     fn prepared_analysis_is_the_analysis_of_the_prepared_signal() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, samples) = wav_file(dir.path());
+        for layout in LAYOUTS {
+            prepared_analysis_matches(&dir, layout);
+        }
+    }
+
+    /// Integer WAVs at the target rate are analysed by position ([`features_of_int_wav`]), in
+    /// parallel; a float WAV takes the streaming pipeline: both give the features of the
+    /// prepared signal.
+    fn prepared_analysis_matches(dir: &tempfile::TempDir, layout: (u16, u16, hound::SampleFormat)) {
+        let (path, samples) = wav_file(dir.path(), layout);
         let plain = features_of_file(&path, 48_000).unwrap();
+        let decoded = crate::media::decode::decode_channels(&path).unwrap();
+        assert_eq!(
+            (plain.decode.channels, plain.decode.frames_decoded, plain.decode.codec.as_str()),
+            (layout.0, 96_000, decoded.codec.as_str()),
+            "{layout:?}"
+        );
+        assert!(plain.decode.warnings.is_empty());
         let same = features_of_file_prepared(&path, 48_000, &AudioPrep::default()).unwrap();
         assert_eq!(plain, same);
         for prep in [
@@ -449,8 +527,8 @@ mod tests {
         ] {
             let streamed = features_of_file_prepared(&path, 48_000, &prep).unwrap();
             let prepared = prepare(&samples, 48_000, &prep);
-            assert_eq!(streamed.samples_analysed, prepared.len() as u64, "{prep:?}");
-            assert_eq!(streamed.features, features(&prepared, 48_000), "{prep:?}");
+            assert_eq!(streamed.samples_analysed, prepared.len() as u64, "{layout:?} {prep:?}");
+            assert_eq!(streamed.features, features(&prepared, 48_000), "{layout:?} {prep:?}");
         }
         // A window past the end analyses nothing rather than failing.
         let past = AudioPrep { trim: Some(Trim { start_s: 5.0, end_s: None }), normalization_dbfs: Some(-14.0) };

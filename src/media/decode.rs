@@ -23,6 +23,8 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::media::mp4_edit::{EditTrim, audio_trim};
+#[cfg(unix)]
+use crate::media::wav_lenient::IntWav;
 use crate::media::wav_lenient::{decode_lenient_wav, decode_standard_wav, fmt_is_plausible, looks_like_wav};
 
 /// Consecutive packets that may fail to decode before the file is declared corrupt.
@@ -301,6 +303,15 @@ pub fn decode_frames_bytes(bytes: &[u8], name: &str, sink: &mut dyn FrameSink) -
         }
         other => other,
     }
+}
+
+/// `path` as an integer standard WAV read by position ([`IntWav`]) when [`decode_frames_path`]
+/// would read it with the standard WAV reader, so both give the same samples and report.
+#[cfg(unix)]
+pub(crate) fn open_int_wav(path: &Path) -> Option<IntWav> {
+    let name = path.display().to_string();
+    let non_empty = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+    (non_empty && file_fmt_is_plausible(path)).then(|| IntWav::open(path, &name)).flatten()
 }
 
 /// Streams a file's channels into `sink`, reading the file incrementally.
@@ -808,6 +819,32 @@ mod tests {
             let lenient = decode_channels(&rf64_path).unwrap();
             assert_eq!(lenient.channels, direct.channels);
             assert!(lenient.warnings.iter().any(|w| w.contains("fallback reader")), "{:?}", lenient.warnings);
+            // Integer ones can also be read by position: the streamed mixdown, bit for bit,
+            // from any frame, with the same report. Float ones and RF64 cannot.
+            #[cfg(unix)]
+            {
+                assert!(open_int_wav(&rf64_path).is_none());
+                let Some(wav) = open_int_wav(&path) else {
+                    assert_eq!(tag, 3, "{tag}/{bits}/{channels} is read by position");
+                    continue;
+                };
+                let streamed = decode_path(&path).unwrap();
+                let mut scratch = crate::media::wav_lenient::MonoScratch::default();
+                let mut whole = vec![0.0f32; frames];
+                wav.read_mono(0, &mut whole, &mut scratch).unwrap();
+                let to_bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(to_bits(&whole), to_bits(&streamed.samples_mono), "{tag}/{bits}/{channels}");
+                let mut part = vec![0.0f32; 7_001];
+                wav.read_mono(12_345, &mut part, &mut scratch).unwrap();
+                assert_eq!(to_bits(&part), to_bits(&streamed.samples_mono[12_345..19_346]));
+                let info = wav.info();
+                assert_eq!(
+                    (info.sample_rate_hz, info.channels, info.frames_decoded, info.codec.as_str()),
+                    (direct.sample_rate_hz, channels, frames as u64, direct.codec.as_str())
+                );
+                let past = wav.read_mono(frames as u64 - 10, &mut part, &mut scratch);
+                assert!(matches!(past, Err(DecodeError::Io { .. })), "reading past the data is an error");
+            }
         }
     }
 

@@ -9,7 +9,7 @@
 //! (decoded up to the last whole frame, with a warning).
 
 use std::fs::File;
-use std::io::{self, BufReader, ErrorKind, Read};
+use std::io::{self, BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::media::decode::{DecodeError, DecodeInfo, FrameSink, StreamFormat, first_non_finite};
@@ -159,18 +159,21 @@ pub fn decode_lenient_wav(
     stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
 }
 
-/// Reads a standard WAV file (RIFF, little-endian, 16/24/32-bit integer or 32-bit float PCM
-/// filling its containers, 1–64 channels, its data chunk wholly inside the file) straight into
-/// `sink`, with the samples, codec name and declared length symphonia gives for it, without
-/// symphonia's per-packet buffers. `None` for any other file (nothing read into `sink`).
-pub fn decode_standard_wav(
-    path: &Path,
-    name: &str,
-    sink: &mut dyn FrameSink,
-) -> Option<Result<DecodeInfo, DecodeError>> {
-    let file = File::open(path).ok()?;
+/// A standard WAV file's layout (RIFF, little-endian, 16/24/32-bit integer or 32-bit float
+/// PCM filling its containers, 1–64 channels, its data chunk wholly inside the file), with the
+/// codec name symphonia gives for it.
+struct StandardLayout {
+    fmt: Fmt,
+    /// Byte offset of the first frame.
+    data_start: u64,
+    data_bytes: u64,
+    codec: &'static str,
+}
+
+/// The header of `file` read up to its data chunk, when it is a standard WAV.
+fn standard_layout(file: &File, name: &str) -> Option<StandardLayout> {
     let len = file.metadata().ok()?.len();
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut reader = BufReader::with_capacity(1 << 12, file);
     let mut r = ChunkReader { inner: &mut reader, big_endian: false, riff: false, pos: 0 };
     let (fmt, data_bytes) = read_to_data(&mut r, name).ok()?;
     let codec = match (fmt.encoding, fmt.container_bytes, fmt.bits) {
@@ -184,7 +187,117 @@ pub fn decode_standard_wav(
     if !r.riff || !(1..=64).contains(&fmt.channels) || !whole {
         return None;
     }
-    Some(stream_data(&mut r, fmt, data_bytes, name, codec.to_string(), sink))
+    Some(StandardLayout { fmt, data_start: r.pos, data_bytes, codec })
+}
+
+/// Reads a standard WAV file (see [`StandardLayout`]) straight into `sink`, with the samples,
+/// codec name and declared length symphonia gives for it, without symphonia's per-packet
+/// buffers. `None` for any other file (nothing read into `sink`).
+pub fn decode_standard_wav(
+    path: &Path,
+    name: &str,
+    sink: &mut dyn FrameSink,
+) -> Option<Result<DecodeInfo, DecodeError>> {
+    let mut file = File::open(path).ok()?;
+    let layout = standard_layout(&file, name)?;
+    if file.seek(SeekFrom::Start(layout.data_start)).is_err() {
+        return None;
+    }
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut r = ChunkReader { inner: &mut reader, big_endian: false, riff: true, pos: layout.data_start };
+    Some(stream_data(&mut r, layout.fmt, layout.data_bytes, name, layout.codec.to_string(), sink))
+}
+
+/// A standard WAV file with integer samples, open for reading any run of its frames by
+/// position (from any number of threads at once): the mono mixdown the streaming decoder
+/// delivers, bit for bit, without reading what comes before.
+#[cfg(unix)]
+pub struct IntWav {
+    file: File,
+    name: String,
+    layout: StandardLayout,
+}
+
+/// Scratch buffer of one reader of an [`IntWav`].
+#[derive(Default)]
+pub struct MonoScratch {
+    raw: Vec<u8>,
+}
+
+/// The channel mean of each frame of `channels` little-endian `N`-byte samples, converted by
+/// `f`: [`convert_frames`] then [`downmix`] in one pass, with the same operations in the same
+/// order (the first channel, plus each next one, divided by the count), so the same bits.
+#[cfg(unix)]
+fn mono_le<const N: usize>(raw: &[u8], channels: usize, out: &mut [f32], f: impl Fn([u8; N]) -> f32) {
+    let sample = |frame: &[u8], c: usize| {
+        let mut b = [0u8; N];
+        b.copy_from_slice(&frame[c * N..(c + 1) * N]);
+        f(b)
+    };
+    let frames = raw.chunks_exact(channels * N);
+    if channels == 1 {
+        out.iter_mut().zip(frames).for_each(|(o, frame)| *o = sample(frame, 0));
+        return;
+    }
+    let count = channels as f32;
+    for (o, frame) in out.iter_mut().zip(frames) {
+        let mut m = sample(frame, 0);
+        for c in 1..channels {
+            m += sample(frame, c);
+        }
+        *o = m / count;
+    }
+}
+
+#[cfg(unix)]
+impl IntWav {
+    /// `path` as an integer standard WAV, or `None` (any other file, float WAVs included: their
+    /// samples are checked in order as they are decoded).
+    pub fn open(path: &Path, name: &str) -> Option<Self> {
+        let file = File::open(path).ok()?;
+        let layout = standard_layout(&file, name)?;
+        (layout.fmt.encoding == Encoding::Int).then(|| Self { file, name: name.to_string(), layout })
+    }
+
+    /// The file's sample rate.
+    pub fn sample_rate_hz(&self) -> u32 {
+        self.layout.fmt.rate_hz
+    }
+
+    /// Whole frames in the data chunk.
+    pub fn frames(&self) -> u64 {
+        self.layout.data_bytes / self.layout.fmt.block_align as u64
+    }
+
+    /// What decoding the whole file reports.
+    pub fn info(&self) -> DecodeInfo {
+        DecodeInfo {
+            sample_rate_hz: self.layout.fmt.rate_hz,
+            channels: u16::try_from(self.layout.fmt.channels).unwrap_or(u16::MAX),
+            frames_decoded: self.frames(),
+            codec: self.layout.codec.to_string(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The channel mean of frames `first .. first + out.len()` (inside the file) into `out`.
+    pub fn read_mono(&self, first: u64, out: &mut [f32], scratch: &mut MonoScratch) -> Result<(), DecodeError> {
+        use std::os::unix::fs::FileExt;
+        let fmt = self.layout.fmt;
+        let align = fmt.block_align;
+        scratch.raw.resize(out.len() * align, 0);
+        let offset = self.layout.data_start + first * align as u64;
+        self.file
+            .read_exact_at(&mut scratch.raw, offset)
+            .map_err(|source| DecodeError::Io { name: self.name.clone(), source })?;
+        let raw = &scratch.raw;
+        match fmt.container_bytes {
+            2 => mono_le(raw, fmt.channels, out, s16_le),
+            3 => mono_le(raw, fmt.channels, out, s24_le),
+            _ => mono_le(raw, fmt.channels, out, s32_le),
+        }
+        Ok(())
+    }
 }
 
 /// The codec name the lenient reader reports.
@@ -389,21 +502,9 @@ fn convert_frames(big_endian: bool, fmt: Fmt, raw: &[u8], planes: &mut [Vec<f32>
     // The common little-endian layouts, one tight loop per channel (same values as below).
     if !big_endian {
         match (fmt.encoding, n) {
-            (Encoding::Int, 2) => {
-                return convert_le(raw, fmt.block_align, planes, |b: [u8; 2]| {
-                    f32::from(i16::from_le_bytes(b)) / 32_768.0
-                });
-            }
-            (Encoding::Int, 3) => {
-                return convert_le(raw, fmt.block_align, planes, |b: [u8; 3]| {
-                    (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
-                });
-            }
-            (Encoding::Int, 4) => {
-                return convert_le(raw, fmt.block_align, planes, |b: [u8; 4]| {
-                    i32::from_le_bytes(b) as f32 / 2_147_483_648.0
-                });
-            }
+            (Encoding::Int, 2) => return convert_le(raw, fmt.block_align, planes, s16_le),
+            (Encoding::Int, 3) => return convert_le(raw, fmt.block_align, planes, s24_le),
+            (Encoding::Int, 4) => return convert_le(raw, fmt.block_align, planes, s32_le),
             (Encoding::Float, 4) => return convert_le(raw, fmt.block_align, planes, f32::from_le_bytes),
             _ => {}
         }
@@ -413,6 +514,18 @@ fn convert_frames(big_endian: bool, fmt: Fmt, raw: &[u8], planes: &mut [Vec<f32>
             plane.push(sample_to_f32(big_endian, fmt.encoding, sample));
         }
     }
+}
+
+fn s16_le(b: [u8; 2]) -> f32 {
+    f32::from(i16::from_le_bytes(b)) / 32_768.0
+}
+
+fn s24_le(b: [u8; 3]) -> f32 {
+    (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
+}
+
+fn s32_le(b: [u8; 4]) -> f32 {
+    i32::from_le_bytes(b) as f32 / 2_147_483_648.0
 }
 
 /// Channel `c` of each `block_align`-byte frame is the `N` bytes at `c · N`.
