@@ -430,3 +430,41 @@ fn stereo_categories_keep_the_sources_channels() {
     let pads = channels("pad");
     assert!(!pads.is_empty() && pads.iter().all(|&c| c == 1), "pads: {pads:?}");
 }
+
+/// A texture file is read from its bundle one entry at a time, checked by the entry's CRC-32:
+/// a bundle damaged in the store is found when a file is read from it, rebuilt, and the file is
+/// restored with its bytes.
+#[test]
+fn a_damaged_bundle_is_rebuilt_when_a_file_is_read_from_it() {
+    let p = project();
+    assert_eq!(p.render(&[]).code, 0);
+    let rel = "renders/textures/x/a/pads/a_pad01.wav";
+    let before = p.bytes(rel);
+    let entry = b"a_pad01.wav";
+    let cas = p.path().join("cache/cas");
+    let bundle = std::fs::read_dir(&cas)
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .find(|f| {
+            let b = std::fs::read(f).unwrap();
+            b.starts_with(b"PK\x03\x04") && b.windows(entry.len()).any(|w| w == entry)
+        })
+        .expect("the bundle holding a_pad01.wav");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes.windows(entry.len()).position(|w| w == entry).unwrap() + entry.len() + 1000;
+    bytes[at] ^= 0xff;
+    std::fs::write(&bundle, bytes).unwrap();
+    // The file's own blob and output are gone, so the file is read from the bundle again.
+    let lock = p.read("ntsbuild.lock");
+    let id = "textures.x/a/pads/a_pad01.wav";
+    let digest =
+        lock.split(&format!("id = \"{id}\"")).nth(1).unwrap().split("digest = \"").nth(1).unwrap()[..64].to_string();
+    std::fs::remove_file(cas.join(&digest[..2]).join(&digest)).unwrap();
+    std::fs::remove_file(p.path().join(rel)).unwrap();
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(p.bytes(rel), before);
+    let audit = p.run(&["audit"]);
+    assert_eq!(audit.code, 0, "{}", audit.stdout);
+}

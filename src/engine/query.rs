@@ -383,15 +383,25 @@ impl Cx<'_> {
                 Ok((self.file_location(f), f.clone(), digest))
             }
             AudioRef::Artifact(a) => {
-                let d = digest_by_id(self.db, a)
+                let (path, d) = self
+                    .artifact_path(a)
                     .map_err(|_| BuildError::Upstream { id: self.id.to_string(), dep: a.clone() })?;
-                let store = &self.db.env().store;
-                if !store.blob_path(&d).is_file() {
-                    artifact_bytes(self.db, a)?;
-                }
-                Ok((store.blob_path(&d), a.clone(), d))
+                Ok((path, a.clone(), d))
             }
         }
+    }
+
+    /// Where the blob of artifact `id` lies in the store, and its digest (recomputed first if
+    /// it was lost), for reading part of it; unlike [`Self::artifact_bytes`] the bytes are not
+    /// verified as a whole, so the reader checks what it reads. Fails with the artifact's own
+    /// error when it could not be built.
+    pub fn artifact_path(&self, id: &str) -> Result<(PathBuf, Digest), BuildError> {
+        let d = digest_by_id(self.db, id)?;
+        let store = &self.db.env().store;
+        if !store.blob_path(&d).is_file() {
+            artifact_bytes(self.db, id)?;
+        }
+        Ok((store.blob_path(&d), d))
     }
 
     /// An audio input decoded once per process and resampled to `rate_hz`, as its mixdown and

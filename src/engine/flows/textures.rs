@@ -304,7 +304,7 @@ struct BundleKey<'a> {
 
 impl Action for TextureBundle {
     const QUERY: &'static str = "texture_bundle";
-    const VERSION: u32 = 4;
+    const VERSION: u32 = 5;
 
     fn key(&self) -> impl Serialize + '_ {
         let spec = &self.spec;
@@ -354,12 +354,14 @@ impl Action for TextureFile {
         FileKey { file: &self.file }
     }
 
+    /// Reads its file and, when it is missing, the index, not the bundle's other files.
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
-        let entries = read_bundle(cx.id, &cx.dep_bytes(0)?)?;
-        if let Some((_, bytes)) = entries.iter().find(|(n, _)| n == &self.file) {
-            return Ok(bytes.clone());
+        let bundle = cx.deps.first().ok_or_else(|| cx.fail("internal: no bundle input".to_string()))?;
+        if let Some((_, bytes)) = bundle_entries(cx, bundle, &[&self.file])?.pop() {
+            return Ok(bytes);
         }
-        let why = slot_report(&entries, &self.file).and_then(|s| s.reason).unwrap_or_else(|| "not made".into());
+        let index = bundle_entries(cx, bundle, &[INDEX_ENTRY])?;
+        let why = slot_report(&index, &self.file).and_then(|s| s.reason).unwrap_or_else(|| "not made".into());
         Err(BuildError::Skipped { id: cx.id.to_string(), reason: why })
     }
 
@@ -410,9 +412,8 @@ impl Action for TextureManifest {
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
         let mut out = manifest::write_csv(&[]);
         for b in &self.bundles {
-            match cx.artifact_bytes(&b.id) {
-                Ok(bytes) => {
-                    let entries = read_bundle(cx.id, &bytes)?;
+            match bundle_entries(cx, &b.id, &[ROWS_ENTRY]) {
+                Ok(entries) => {
                     let rows = entries.iter().find(|(n, _)| n == ROWS_ENTRY).map(|(_, b)| b.as_slice()).unwrap_or(&[]);
                     out.push_str(&String::from_utf8_lossy(rows));
                 }
@@ -608,11 +609,27 @@ fn compute_bundle(
     let body = manifest::write_rows(&rows);
     let mut entries: Vec<(&str, &[u8])> = vec![(INDEX_ENTRY, &index_json), (ROWS_ENTRY, body.as_bytes())];
     entries.extend(wavs.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
-    crate::media::zip::write_zip(&entries).map_err(|e| BuildError::failed(id, format!("writing the bundle: {e}")))
+    crate::media::zip::write_zip(&entries, crate::media::zip::Packing::Stored)
+        .map_err(|e| BuildError::failed(id, format!("writing the bundle: {e}")))
 }
 
-fn read_bundle(id: &str, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
-    crate::media::zip::read_zip(bytes).map_err(|e| BuildError::failed(id, format!("reading the bundle: {e}")))
+/// The entries `names` of bundle `bundle` (those it holds), read from its blob one entry at a
+/// time (each checked by its CRC-32). Should the blob be damaged, it is read whole through the
+/// store, which verifies it and rebuilds it when it is corrupt.
+fn bundle_entries(cx: &Cx<'_>, bundle: &str, names: &[&str]) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
+    let (path, _) = cx.artifact_path(bundle)?;
+    let direct: Result<Vec<_>, _> = names
+        .iter()
+        .filter_map(|name| {
+            crate::media::zip::read_zip_entry(&path, name).transpose().map(|r| r.map(|b| (name.to_string(), b)))
+        })
+        .collect();
+    if let Ok(entries) = direct {
+        return Ok(entries);
+    }
+    let bytes = cx.artifact_bytes(bundle)?;
+    let all = crate::media::zip::read_zip(&bytes).map_err(|e| cx.fail(format!("reading the bundle: {e}")))?;
+    Ok(all.into_iter().filter(|(n, _)| names.contains(&n.as_str())).collect())
 }
 
 /// What a bundle's `index.json` says about `file`.
