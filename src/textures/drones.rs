@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner};
 
+use crate::dsp::approx;
 use crate::dsp::window::hann_periodic;
 
 use super::filter::{Band, butter_zero_phase};
@@ -419,7 +420,7 @@ fn shifted_range(
     let z_lo = ((range.start as f64 * r).floor() as usize).saturating_sub(kernel.reach + 1).min(z_len);
     let z_hi = (((range.end as f64) * r).ceil() as usize + kernel.reach + 2).min(z_len);
     let z = vocoder.stretched_range(spec, factor, z_lo..z_hi);
-    range.map(|n| kernel.sample(&z, z_lo, n as f64 * r) as f32).collect()
+    kernel.resample(&z, z_lo, r, range)
 }
 
 /// Magnitudes, phases and per-frame phase deviations of one channel's centred STFT.
@@ -474,6 +475,12 @@ fn wrap(x: f64) -> f64 {
     x - std::f64::consts::TAU * (x / std::f64::consts::TAU).round()
 }
 
+/// [`wrap`] without a library call (ties to even), for the synthesis' phase accumulators.
+#[inline(always)]
+fn wrap_turns(x: f64) -> f64 {
+    x - std::f64::consts::TAU * approx::round_even(x * (1.0 / std::f64::consts::TAU))
+}
+
 /// Shared FFT plans, window and expected phase advance.
 struct Vocoder {
     inverse: Arc<dyn ComplexToReal<f64>>,
@@ -511,7 +518,8 @@ impl Vocoder {
             if j >= j_lo && b > a {
                 for (k, c) in spectrum.iter_mut().enumerate() {
                     let m = (1.0 - alpha) * spec.mag_at(t, k) + alpha * spec.mag_at(t + 1, k);
-                    *c = Complex::from_polar(m, acc[k]);
+                    let (sin, cos) = approx::sin_cos(acc[k]);
+                    *c = Complex::new(m * cos, m * sin);
                 }
                 spectrum[0].im = 0.0;
                 spectrum[N_BINS - 1].im = 0.0;
@@ -519,14 +527,15 @@ impl Vocoder {
                 let _ = self.inverse.process(&mut spectrum, &mut frame);
                 self.overlap_add(&frame, j * HOP, a + half, &mut out, &mut norm);
             }
+            // Phases are kept within ±π (whole turns dropped), where `sin_cos` is exact.
             if t < spec.frames {
                 let dphase = &spec.dphase[t * N_BINS..(t + 1) * N_BINS];
                 for ((p, &adv), &d) in acc.iter_mut().zip(&self.advance).zip(dphase) {
-                    *p += adv + d;
+                    *p = wrap_turns(*p + (adv + d));
                 }
             } else {
                 for (p, &adv) in acc.iter_mut().zip(&self.advance) {
-                    *p += adv;
+                    *p = wrap_turns(*p + adv);
                 }
             }
         }
@@ -591,24 +600,88 @@ impl SincKernel {
         if z.is_empty() || first > last {
             return 0.0;
         }
-        // Table position of tap `k`, `fc·(pos − k)·oversample`, falls by `step` per tap.
-        let step = self.fc * SINC_OVERSAMPLE as f64;
-        let mut u = (pos - first as f64) * step;
-        let mut sum = 0.0;
-        for &zk in &z[first - z_off..=last - z_off] {
-            let a = u.abs();
-            let i = (a as usize).min(self.table.len() - 2);
-            let frac = a - i as f64;
-            sum += zk * (self.table[i] + frac * (self.table[i + 1] - self.table[i]));
-            u -= step;
+        let u0 = (pos - first as f64) * self.step();
+        self.dot(&z[first - z_off..=last - z_off], |j| self.weight(u0, j))
+    }
+
+    /// Table position of tap `first + j` is `fc·(pos − first − j)·oversample`, `u0 − j·step`.
+    fn step(&self) -> f64 {
+        self.fc * SINC_OVERSAMPLE as f64
+    }
+
+    /// The kernel's value at table position `|u0 − j·step|`, linearly interpolated.
+    #[inline(always)]
+    fn weight(&self, u0: f64, j: usize) -> f64 {
+        let a = (u0 - j as f64 * self.step()).abs();
+        let i = (a as usize).min(self.table.len() - 2);
+        let frac = a - i as f64;
+        self.table[i] + frac * (self.table[i + 1] - self.table[i])
+    }
+
+    /// `fc·Σ_j taps[j]·weight(j)` in four partial sums (lane `j mod 4`), so neither the table
+    /// position nor the sum is one long dependency chain.
+    #[inline(always)]
+    fn dot(&self, taps: &[f64], weight: impl Fn(usize) -> f64) -> f64 {
+        let mut sums = [0.0f64; 4];
+        let quads = taps.chunks_exact(4);
+        let rest = quads.remainder();
+        for (q, quad) in quads.enumerate() {
+            for (l, (s, &zk)) in sums.iter_mut().zip(quad).enumerate() {
+                *s += zk * weight(4 * q + l);
+            }
         }
-        sum * self.fc
+        let done = taps.len() - rest.len();
+        for (l, (s, &zk)) in sums.iter_mut().zip(rest).enumerate() {
+            *s += zk * weight(done + l);
+        }
+        ((sums[0] + sums[1]) + (sums[2] + sums[3])) * self.fc
+    }
+
+    /// Samples `n·r` for `n` in `range` ([`Self::sample`] of each). With an integer ratio `r`
+    /// (an octave's shift) every read position is a whole index, so away from the edges of `z`
+    /// the taps are the same `2h + 1` weights for every sample: they are computed once, and
+    /// each sample is a plain dot product with the same bits as [`Self::sample`] gives it.
+    fn resample(&self, z: &[f64], z_off: usize, r: f64, range: std::ops::Range<usize>) -> Vec<f32> {
+        let span = SINC_HALF as f64 / self.fc;
+        let fixed = (r.fract() == 0.0 && span.fract() == 0.0).then(|| {
+            let h = span as usize;
+            let u0 = h as f64 * self.step();
+            (h, (0..=2 * h).map(|j| self.weight(u0, j)).collect::<Vec<f64>>())
+        });
+        range
+            .map(|n| {
+                let pos = n as f64 * r;
+                if let Some((h, weights)) = &fixed {
+                    let p = pos as usize;
+                    if p >= z_off + h && p + h < z_off + z.len() {
+                        return self.dot(&z[p - h - z_off..=p + h - z_off], |j| weights[j]) as f32;
+                    }
+                }
+                self.sample(z, z_off, pos) as f32
+            })
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resampling_an_octave_with_fixed_weights_keeps_every_bit() {
+        let z: Vec<f64> = (0..5_000).map(|i| ((i * 7919) % 1013) as f64 * 1e-3 - 0.5).collect();
+        for (r, z_off) in [(2.0, 0), (2.0, 37), (4.0, 11), (1.498_307_076_876_681_5, 5)] {
+            let kernel = SincKernel::new(r);
+            let range = 0..(5_000.0 / r) as usize + 40;
+            let fast = kernel.resample(&z, z_off, r, range.clone());
+            let each: Vec<f32> = range.map(|n| kernel.sample(&z, z_off, n as f64 * r) as f32).collect();
+            assert_eq!(
+                fast.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                each.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "r {r}"
+            );
+        }
+    }
 
     const SR: f64 = OUTPUT_RATE_HZ as f64;
 

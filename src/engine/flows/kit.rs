@@ -165,6 +165,6 @@ impl Action for KitZip {
         let names: Vec<String> = self.kit.voices.iter().map(|v| voice_file(v.instrument)).collect();
         let mut entries: Vec<(&str, &[u8])> = vec![("kit_info.json", &info)];
         entries.extend(names.iter().map(String::as_str).zip(voices.iter().map(Vec::as_slice)));
-        zip::write_zip(&entries).map_err(|e| cx.fail(format!("writing the zip: {e}")))
+        zip::write_zip(&entries, zip::Packing::Deflated).map_err(|e| cx.fail(format!("writing the zip: {e}")))
     }
 }
