@@ -268,3 +268,49 @@ fn trim_cuts_the_analysed_audio_and_the_video_and_normalization_scales_it() {
     let ratio = quiet[mid] / trimmed[mid];
     assert!((ratio - 0.25).abs() < 0.01, "rms ratio {ratio}");
 }
+
+/// A source too long for the memory limit is decoded once into temporary files and read back
+/// piece by piece (the features in parallel tasks, the video's audio frame by frame): every
+/// output is byte for byte the one made from memory, stereo and four-channel sources, trim and
+/// normalization included, and nothing is left behind.
+#[test]
+fn a_decode_kept_on_disk_gives_the_same_bytes_as_one_in_memory() {
+    use ntsbuild::engine::render::{self, Quiet};
+    use ntsbuild::engine::{Db, Mode, Session};
+    let make = || {
+        let p = Project::demo();
+        let wave = |hz: f32, rate: u32, n: usize| -> Vec<f32> {
+            (0..n).map(|i| 0.4 * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin()).collect()
+        };
+        let (l, r) = (wave(330.0, 44_100, 88_200), wave(550.0, 44_100, 88_200));
+        p.write_bytes("audio/stereo.wav", &ntsbuild::media::wav::encode_pcm(&[&l, &r], 44_100, 16).unwrap());
+        let chans: Vec<Vec<f32>> = [220.0, 440.0, 660.0, 880.0].iter().map(|&hz| wave(hz, 48_000, 72_000)).collect();
+        let refs: Vec<&[f32]> = chans.iter().map(Vec::as_slice).collect();
+        p.write_bytes("audio/quad.wav", &ntsbuild::media::wav::encode_pcm(&refs, 48_000, 24).unwrap());
+        p.write(
+            "recipes/album.toml",
+            &format!(
+                "[album.demo]\n{}normalization = -20.0\n\n[[album.demo.track]]\nid = \"stereo\"\n\
+                 audio = \"audio/stereo.wav\"\ntrim = {{ start = 0.3, end = 1.7 }}\n\n\
+                 [[album.demo.track]]\nid = \"quad\"\naudio = \"audio/quad.wav\"\n",
+                common::LIGHT_VIDEO
+            ),
+        );
+        p
+    };
+    let (memory, disk) = (make(), make());
+    for (p, limit) in [(&memory, None), (&disk, Some(0))] {
+        let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+        if let Some(limit) = limit {
+            s.db.env().set_pcm_memory_samples(limit);
+        }
+        let outcome = render::render(&s.db, &["album.demo".into()], 2, &Quiet).unwrap();
+        assert_eq!(outcome.summary.failed, 0);
+    }
+    for rel in ["stereo/features.npz", "quad/features.npz", "stereo/video.mp4", "quad/video.mp4", "album.mp4"] {
+        let rel = format!("renders/album/demo/{rel}");
+        assert_eq!(memory.bytes(&rel), disk.bytes(&rel), "{rel}");
+    }
+    let left = fs::read_dir(disk.path().join("cache/tmp")).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "temporary files left in cache/tmp");
+}

@@ -118,6 +118,9 @@ pub struct BuildEnv {
     pub flows: Arc<dyn Any + Send + Sync>,
     /// The thread budget of the running render (`-j`): every computation holds a permit.
     pub budget: Budget,
+    /// Samples a shared decode ([`super::action::Cx::pcm`]) holds in memory before its signals
+    /// move to temporary files in the store (never changes a result).
+    pcm_memory_samples: std::sync::atomic::AtomicUsize,
 }
 
 type InflightResult = Result<(Digest, u64), BuildError>;
@@ -143,7 +146,18 @@ impl BuildEnv {
             epoch: Mutex::default(),
             flows,
             budget: Budget::default(),
+            pcm_memory_samples: crate::media::spool::DEFAULT_MEMORY_SAMPLES.into(),
         }
+    }
+
+    /// Samples a shared decode holds in memory before its signals move to temporary files.
+    pub fn pcm_memory_samples(&self) -> usize {
+        self.pcm_memory_samples.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets [`Self::pcm_memory_samples`] (for later decodes).
+    pub fn set_pcm_memory_samples(&self, samples: usize) {
+        self.pcm_memory_samples.store(samples, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The value memoized for `(kind, digest)`, made by `make` on first use. Threads asking for

@@ -10,7 +10,11 @@ use super::action::{ActionDesc, ArtifactDecl, Cx, DynAction};
 use super::db::{Db, Exec, Mode};
 pub use super::error::{BuildError, Built};
 use super::flow;
-use crate::media::pcm::{PcmLayout, SourcePcm, load_pcm};
+use std::borrow::Cow;
+
+use crate::media::decode::DecodeInfo;
+use crate::media::pcm::PcmLayout;
+use crate::media::spool::{Plane, SpooledPcm, spool_pcm};
 use crate::project::album::AudioRef;
 use crate::project::{self, Config, Diagnostics};
 use crate::store::{ActionEntry, BlobError, Digest, RemoteError};
@@ -275,8 +279,9 @@ pub fn file_digest(db: &dyn Db, id: &str, file: &str) -> Result<Digest, BuildErr
 
 /// An audio input's shared decode ([`Cx::pcm`]).
 pub struct AudioPcm {
-    /// The samples at the asked rate, mixdown and channels.
-    pub pcm: Arc<SourcePcm>,
+    /// The samples at the asked rate, mixdown and channels (in memory, or for a long source
+    /// in temporary files).
+    pub pcm: Arc<SpooledPcm>,
     /// The input's name for messages (a project path or an artifact id).
     pub name: String,
     /// The input's content digest.
@@ -291,16 +296,48 @@ impl AudioPcm {
         self.pcm.source.warnings.iter().map(|w| w.replace(&self.path, label)).collect()
     }
 
-    /// The mixdown at the decoded rate.
-    pub fn mono(&self) -> &[f32] {
-        self.pcm.mono.as_deref().unwrap_or(&[])
+    /// What the decoder reported (source rate, channels, frames, codec, warnings).
+    pub fn source(&self) -> &DecodeInfo {
+        &self.pcm.source
     }
 
-    /// Every channel at the decoded rate, in file order.
-    pub fn channels(&self) -> &[Vec<f32>] {
+    /// Samples per channel at the decoded rate.
+    pub fn len(&self) -> usize {
+        self.pcm.len()
+    }
+
+    /// Whether no sample was decoded.
+    pub fn is_empty(&self) -> bool {
+        self.pcm.is_empty()
+    }
+
+    /// The mixdown at the decoded rate, to read piece by piece.
+    pub fn mono_plane(&self) -> &Plane {
+        self.pcm.mono.as_ref().unwrap_or(&EMPTY_PLANE)
+    }
+
+    /// Every channel at the decoded rate, in file order, to read piece by piece.
+    pub fn channel_planes(&self) -> &[Plane] {
         self.pcm.channels.as_deref().unwrap_or(&[])
     }
+
+    /// The whole mixdown (read back from its file when the source was long).
+    pub fn mono(&self, id: &str) -> Result<Cow<'_, [f32]>, BuildError> {
+        self.mono_plane().load().map_err(|e| self.read_error(id, e))
+    }
+
+    /// Every whole channel, in file order.
+    pub fn channels(&self, id: &str) -> Result<Vec<Cow<'_, [f32]>>, BuildError> {
+        self.channel_planes().iter().map(|p| p.load().map_err(|e| self.read_error(id, e))).collect()
+    }
+
+    /// `e` reading the decoded audio back, as `id`'s error.
+    pub fn read_error(&self, id: &str, e: std::io::Error) -> BuildError {
+        BuildError::io(id, &format!("reading the decoded audio of {}", self.name), e)
+    }
 }
+
+static EMPTY_PLANE: Plane = Plane::Memory(Vec::new());
 
 /// The bytes of an artifact, verified. A blob that went missing or corrupt is recomputed.
 pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
@@ -406,14 +443,19 @@ impl Cx<'_> {
 
     /// An audio input decoded once per process and resampled to `rate_hz`, as its mixdown and
     /// its channels: every consumer of the same content at the same rate (features, the video's
-    /// audio track, texture mining, the sampler) shares this one decode.
+    /// audio track, texture mining, the sampler) shares this one decode. A long source's signals
+    /// lie in unlinked temporary files under the store's `tmp/` (past
+    /// [`super::db::BuildEnv::pcm_memory_samples`]), read back piece by piece by the consumers
+    /// that stream (features, the video's audio), so memory stays bounded.
     pub fn pcm(&self, audio: &AudioRef, rate_hz: u32) -> Result<AudioPcm, BuildError> {
         let (path, name, digest) = self.audio(audio)?;
         let path = path.display().to_string();
         let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes()].concat());
-        let pcm = self.db.env().memo("pcm", key, || {
-            self.db.env().log(Exec::Decoded(name.clone(), rate_hz));
-            load_pcm(Path::new(&path), rate_hz, PcmLayout::Both)
+        let env = self.db.env();
+        let pcm = env.memo("pcm", key, || {
+            env.log(Exec::Decoded(name.clone(), rate_hz));
+            let spill_dir = env.store.root().join("tmp");
+            spool_pcm(Path::new(&path), rate_hz, PcmLayout::Both, env.pcm_memory_samples(), &spill_dir)
                 .map_err(|e| self.fail(e.to_string().replace(&path, &name)))
         })?;
         Ok(AudioPcm { pcm, name, digest, path })

@@ -87,34 +87,52 @@ pub fn features_of_file_prepared(
 
 /// [`features_of_file_prepared`] for an integer WAV already at the target rate: no decoding
 /// pipeline, the analysis tasks read the frames they need by position, in parallel (the
-/// samples, and so the bits, are the streaming decoder's). Normalization first measures the
-/// trimmed signal in order, as the streaming pass does.
+/// samples, and so the bits, are the streaming decoder's).
 #[cfg(unix)]
 fn features_of_int_wav(wav: &IntWav, prep: &AudioPrep) -> Result<AnalyzedAudio, AnalyzeError> {
-    let rate = wav.sample_rate_hz();
     let frames = usize::try_from(wav.frames()).unwrap_or(usize::MAX);
-    let range = prep.trim.map_or(0..frames, |t| t.range(frames, rate));
+    let (features, samples) =
+        features_of_positional(frames, wav.sample_rate_hz(), prep, MonoScratch::default, |scratch, start, out| {
+            wav.read_mono(start as u64, out, scratch)
+        })?;
+    Ok(AnalyzedAudio { features, decode: wav.info(), samples_analysed: samples as u64 })
+}
+
+/// Features of a mono signal of `len` samples at `rate_hz` that `read(state, start, out)`
+/// delivers by position (samples `start .. start + out.len()`; `init` makes one state per
+/// thread), after `prep`: the trim window is cut, normalization measures it in order first,
+/// then the analysis tasks read their frames in parallel. The bits are those of
+/// [`crate::features::features`] on [`crate::features::prepare::prepare`]'s output. Returns the
+/// features and the samples analysed (the trimmed length).
+pub fn features_of_positional<S, E: Send>(
+    len: usize,
+    rate_hz: u32,
+    prep: &AudioPrep,
+    init: impl Fn() -> S + Sync + Send,
+    read: impl Fn(&mut S, usize, &mut [f32]) -> Result<(), E> + Sync + Send,
+) -> Result<(Features, usize), E> {
+    let range = prep.trim.map_or(0..len, |t| t.range(len, rate_hz));
     let gain = match prep.normalization_dbfs {
         Some(target) => {
             let mut meter = MeanSquare::default();
-            let (mut scratch, mut chunk) = (MonoScratch::default(), vec![0.0; CHUNK_SAMPLES]);
+            let (mut state, mut chunk) = (init(), vec![0.0; CHUNK_SAMPLES]);
             for start in range.clone().step_by(CHUNK_SAMPLES) {
                 let piece = &mut chunk[..CHUNK_SAMPLES.min(range.end - start)];
-                wav.read_mono(start as u64, piece, &mut scratch)?;
+                read(&mut state, start, piece)?;
                 meter.push(piece);
             }
             Some(normalization_gain(meter.value(), target))
         }
         None => None,
     };
-    let features = features_of_reader(range.len(), rate, MonoScratch::default, |scratch, start, out| {
-        wav.read_mono((range.start + start) as u64, out, scratch)?;
+    let features = features_of_reader(range.len(), rate_hz, init, |state, start, out| {
+        read(state, range.start + start, out)?;
         if let Some(gain) = gain {
             apply_gain_clipped(out, gain);
         }
-        Ok::<_, DecodeError>(())
+        Ok(())
     })?;
-    Ok(AnalyzedAudio { features, decode: wav.info(), samples_analysed: range.len() as u64 })
+    Ok((features, range.len()))
 }
 
 /// Decodes `path` on one thread and resamples on another, analysing on this one (see

@@ -15,6 +15,7 @@ pub mod opus;
 pub mod pcm;
 pub mod plot;
 pub mod sidecar;
+pub mod spool;
 pub mod thumbs;
 pub mod video_error;
 pub mod wav;

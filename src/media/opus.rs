@@ -124,31 +124,48 @@ fn encode_frame(encoder: &EncoderHandle, frame: &[f32]) -> Result<Vec<u8>, Video
 /// Encode interleaved f32 PCM at 48 kHz (1 or 2 channels) to Opus. Deterministic.
 pub fn encode_opus(pcm: &[f32], channels: u16, bitrate_bps: u32) -> Result<OpusAudio, VideoError> {
     check_channels(channels)?;
-    if !BITRATE_RANGE_BPS.contains(&bitrate_bps) {
-        return Err(VideoError::Bitrate { bitrate_bps });
-    }
     let ch = usize::from(channels);
     if !pcm.len().is_multiple_of(ch) {
         return Err(VideoError::RaggedPcm { len: pcm.len(), channels });
     }
-    if pcm.is_empty() {
+    encode_opus_with(pcm.len() / ch, channels, bitrate_bps, |first, out| {
+        out.copy_from_slice(&pcm[first * ch..first * ch + out.len()]);
+        Ok(())
+    })
+}
+
+/// [`encode_opus`] of `samples` interleaved frames that `read(first, out)` delivers piece by
+/// piece, in order (frames `first ..`, `out` a whole number of frames, never past the end),
+/// so the audio is never held whole. The same samples give the same bytes as [`encode_opus`].
+pub fn encode_opus_with(
+    samples: usize,
+    channels: u16,
+    bitrate_bps: u32,
+    mut read: impl FnMut(usize, &mut [f32]) -> Result<(), VideoError>,
+) -> Result<OpusAudio, VideoError> {
+    check_channels(channels)?;
+    if !BITRATE_RANGE_BPS.contains(&bitrate_bps) {
+        return Err(VideoError::Bitrate { bitrate_bps });
+    }
+    if samples == 0 {
         return Err(VideoError::NoSamples);
     }
-    if let Some(index) = pcm.iter().position(|s| !s.is_finite()) {
-        return Err(VideoError::NonFiniteSample { index, value: pcm[index].to_string() });
-    }
-    let samples = pcm.len() / ch;
+    let ch = usize::from(channels);
     let (encoder, pre_skip) = new_encoder(channels, bitrate_bps)?;
     // Feed pre_skip extra samples of silence so the lookahead is flushed, then pad to whole frames.
     let frames = (samples + usize::from(pre_skip)).div_ceil(OPUS_FRAME_SAMPLES);
-    let frame_len = OPUS_FRAME_SAMPLES * ch;
     let mut packets = Vec::with_capacity(frames);
-    let mut buffer = vec![0f32; frame_len];
+    let mut buffer = vec![0f32; OPUS_FRAME_SAMPLES * ch];
     for f in 0..frames {
-        let start = (f * frame_len).min(pcm.len());
-        let end = ((f + 1) * frame_len).min(pcm.len());
+        let first = (f * OPUS_FRAME_SAMPLES).min(samples);
+        let n = (samples - first).min(OPUS_FRAME_SAMPLES);
         buffer.fill(0.0);
-        buffer[..end - start].copy_from_slice(&pcm[start..end]);
+        if n > 0 {
+            read(first, &mut buffer[..n * ch])?;
+            if let Some(i) = buffer[..n * ch].iter().position(|s| !s.is_finite()) {
+                return Err(VideoError::NonFiniteSample { index: first * ch + i, value: buffer[i].to_string() });
+            }
+        }
         packets.push(encode_frame(&encoder, &buffer)?);
     }
     Ok(OpusAudio { channels, pre_skip, packets, samples: samples as u64 })

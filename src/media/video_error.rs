@@ -38,6 +38,8 @@ pub enum VideoError {
     SkippedFrame { index: usize },
     #[error("H.264 decoding failed at access unit {index}: {detail}")]
     Decoder { index: usize, detail: String },
+    #[error("reading the audio to encode failed: {detail}")]
+    AudioRead { detail: String },
     #[error("the Opus codec failed: {detail}")]
     Opus { detail: String },
     #[error("MP4 muxing failed: {detail}")]

@@ -14,6 +14,14 @@ impl Digest {
         Digest(*blake3::hash(bytes).as_bytes())
     }
 
+    /// Hash a file's bytes, read in pieces (a long recording is never held whole); equal to
+    /// `Digest::of` of its contents.
+    pub fn of_file(path: &std::path::Path) -> std::io::Result<Digest> {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(std::fs::File::open(path)?)?;
+        Ok(Digest(*hasher.finalize().as_bytes()))
+    }
+
     /// Hash a serializable value through its canonical JSON form.
     pub fn of_json<T: Serialize>(value: &T) -> Digest {
         Digest::of(&canonical_json(value))
@@ -89,5 +97,16 @@ mod tests {
         assert_eq!(Digest::from_hex(&d.hex()), Some(d));
         assert_eq!(d.hex(), blake3::hash(b"ntsbuild").to_hex().as_str());
         assert_eq!(Digest::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn a_file_hashed_in_pieces_has_the_digest_of_its_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.bin");
+        // Longer than the reader's buffer, and not a multiple of it.
+        let bytes: Vec<u8> = (0..300_001u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        std::fs::write(&path, &bytes).expect("write");
+        assert_eq!(Digest::of_file(&path).expect("hash"), Digest::of(&bytes));
+        assert!(Digest::of_file(&dir.path().join("missing")).is_err());
     }
 }

@@ -66,7 +66,7 @@ impl StatCache {
         {
             return Ok(Some(e.digest));
         }
-        let digest = Digest::of(&fs::read(file)?);
+        let digest = Digest::of_file(file)?;
         self.record(file, stamp, digest);
         Ok(Some(digest))
     }

@@ -81,7 +81,7 @@ pub struct SourceAudio<'a> {
     /// The mono signal every category analyses.
     pub mono: &'a [f32],
     /// The source's channels, in file order (one for a mono file).
-    pub channels: &'a [Vec<f32>],
+    pub channels: &'a [&'a [f32]],
 }
 
 impl SourceAudio<'_> {
@@ -91,17 +91,17 @@ impl SourceAudio<'_> {
     ///
     /// ```
     /// use ntsbuild::textures::SourceAudio;
-    /// let channels = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.5, 0.5]];
+    /// let channels = [&[1.0, 0.0][..], &[0.0, 1.0], &[0.5, 0.5]];
     /// let source = SourceAudio { mono: &[0.5, 0.5], channels: &channels };
     /// assert_eq!(source.clip(false).channels, vec![vec![0.5, 0.5]]);
     /// assert_eq!(source.clip(true).channels, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
-    /// let one = vec![vec![0.25]];
+    /// let one = [&[0.25][..]];
     /// let mono = SourceAudio { mono: &[0.25], channels: &one };
     /// assert_eq!(mono.clip(true).channels.len(), 1);
     /// ```
     pub fn clip(&self, stereo: bool) -> Clip {
         if stereo && self.channels.len() > 1 {
-            Clip { channels: self.channels.iter().take(2).cloned().collect() }
+            Clip { channels: self.channels.iter().take(2).map(|c| c.to_vec()).collect() }
         } else {
             Clip::mono(self.mono.to_vec())
         }

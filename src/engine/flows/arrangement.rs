@@ -117,7 +117,11 @@ fn load_clip(cx: &Cx<'_>, audio: &AudioRef, rate: u32) -> Result<Arc<Clip>, Buil
     }
     let key = Digest::of(&[pcm.digest.0.as_slice(), &rate.to_le_bytes()].concat());
     cx.db.env().memo("sampler_clip", key, || {
-        let channels = if pcm.channels().len() > 2 { vec![pcm.mono().to_vec()] } else { pcm.channels().to_vec() };
+        let channels = if pcm.channel_planes().len() > 2 {
+            vec![pcm.mono(cx.id)?.into_owned()]
+        } else {
+            pcm.channels(cx.id)?.into_iter().map(std::borrow::Cow::into_owned).collect()
+        };
         Clip::new(channels).map_err(|e| BuildError::failed(cx.id, format!("sampler source `{name}`: {e}")))
     })
 }

@@ -237,10 +237,10 @@ pub fn producer_table(
     let (path, _, _) = cx.audio(source)?;
     let audio = cx.pcm(source, rate)?;
     audio.warnings(&audio.name).into_iter().for_each(|w| cx.warn(w));
-    let length =
-        SourceLength { samples: audio.pcm.source.frames_decoded, sample_rate_hz: audio.pcm.source.sample_rate_hz };
+    let length = SourceLength { samples: audio.source().frames_decoded, sample_rate_hz: audio.source().sample_rate_hz };
     let frames = params.grid.frame_count(length.samples, length.sample_rate_hz);
     let digest = audio.digest.hex();
+    let mono = audio.mono(cx.id)?;
     let mut plugin_outputs = BTreeMap::new();
     for (i, producer) in params.producers.iter().enumerate() {
         let ProducerParams::Plugin { name, settings } = producer else { continue };
@@ -252,7 +252,7 @@ pub fn producer_table(
             frames,
             grid: &params.grid,
             settings,
-            audio: decl.audio.then_some((audio.mono(), rate)),
+            audio: decl.audio.then_some((&mono, rate)),
         };
         let columns = run_plugin(&decl.to_command(), &request, cx.root()).map_err(|e| cx.fail(e.to_string()))?;
         plugin_outputs.insert(i, columns);
@@ -261,7 +261,7 @@ pub fn producer_table(
         name: &audio.name,
         file_name: file_name(source),
         length,
-        audio: Some(AudioInput { samples: audio.mono(), sample_rate_hz: rate, features: None }),
+        audio: Some(AudioInput { samples: &mono, sample_rate_hz: rate, features: None }),
     };
     let table = build_sidecar(params, &source, &plugin_outputs).map_err(|e| cx.fail(e.to_string()))?;
     let winners: Vec<String> = table.names.iter().zip(&table.winners).map(|(n, w)| format!("{n} ← {w}")).collect();

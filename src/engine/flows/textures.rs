@@ -462,7 +462,7 @@ const ROWS_ENTRY: &str = "rows.csv";
 /// many of its bundles are built; each bundle reports the decoder's warnings).
 fn load_source(cx: &Cx<'_>, audio: &AudioRef) -> Result<AudioPcm, BuildError> {
     let pcm = cx.pcm(audio, OUTPUT_RATE_HZ)?;
-    if pcm.mono().is_empty() {
+    if pcm.is_empty() {
         return Err(cx.fail(format!("source `{}`: no audio in the file", pcm.name)));
     }
     for w in pcm.warnings(&pcm.name) {
@@ -489,7 +489,14 @@ fn compute_bundle(
         Category::Clouds => spec.clouds_export.stereo,
         Category::Hiss => spec.hiss_export.stereo,
     };
-    let clip = pcm.as_ref().map(|p| SourceAudio { mono: p.mono(), channels: p.channels() }.clip(stereo));
+    let clip = match &pcm {
+        Some(p) => {
+            let (mono, channels) = (p.mono(id)?, p.channels(id)?);
+            let channels: Vec<&[f32]> = channels.iter().map(AsRef::as_ref).collect();
+            Some(SourceAudio { mono: &mono, channels: &channels }.clip(stereo))
+        }
+        None => None,
+    };
     let with_source =
         || clip.as_ref().ok_or_else(|| BuildError::failed(id, format!("{} needs a source file", category.name())));
     let seed = Rng::derive(spec.seed, &format!("{}/{}", source.name, category.name()));

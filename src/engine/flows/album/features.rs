@@ -8,7 +8,8 @@ use crate::engine::action::{Action, Cx};
 use crate::engine::error::BuildError;
 use crate::engine::query::AudioPcm;
 use crate::features::N_MFCC;
-use crate::features::prepare::{AudioPrep, prepare};
+use crate::features::prepare::AudioPrep;
+use crate::media::analyze::features_of_positional;
 use crate::media::npz::{self, NpyView, NpzCompression};
 use crate::media::plot::{PlotData, features_png};
 use crate::project::album::AudioRef;
@@ -77,22 +78,21 @@ impl Action for FeaturesPlot {
 }
 
 /// Analyse a track's shared decode (the mixdown at `sample_rate_hz`, bit for bit what the
-/// streaming `media::analyze::features_of_file` reads), trimmed and normalised as `prep` says.
-/// Returns the `features.npz` bytes and the decoder's warnings (e.g. truncated audio).
+/// streaming `media::analyze::features_of_file` reads), trimmed and normalised as `prep` says,
+/// in parallel tasks that each read the samples their frames need (a long source is never
+/// loaded whole). Returns the `features.npz` bytes and the decoder's warnings (e.g. truncated
+/// audio).
 fn features_npz(
     id: &str,
     audio: &AudioPcm,
     sample_rate_hz: u32,
     prep: &AudioPrep,
 ) -> Result<(Vec<u8>, Vec<String>), BuildError> {
-    let prepared;
-    let samples = if prep.is_identity() {
-        audio.mono()
-    } else {
-        prepared = prepare(audio.mono(), sample_rate_hz, prep);
-        &prepared
-    };
-    let f = &crate::features::features(samples, sample_rate_hz);
+    let plane = audio.mono_plane();
+    let (f, samples) =
+        features_of_positional(plane.len(), sample_rate_hz, prep, || (), |_, start, out| plane.read(start, out))
+            .map_err(|e| audio.read_error(id, e))?;
+    let f = &f;
     let source = &audio.pcm.source;
     let frames = f.frame_count();
     // Only what the key holds may reach the bytes: the source by content, never by path or name
@@ -103,7 +103,7 @@ fn features_npz(
         "source_sample_rate": source.sample_rate_hz,
         "source_channels": source.channels,
         "source_codec": source.codec,
-        "samples": samples.len(),
+        "samples": samples,
         "frames": frames,
         "n_fft": crate::features::N_FFT,
         "hop_length": crate::features::HOP_LEN,

@@ -11,6 +11,7 @@ use crate::engine::action::{Action, Cx, Estimate};
 use crate::engine::db::Db;
 use crate::engine::error::BuildError;
 use crate::features::prepare::Trim;
+use crate::media::VideoError;
 use crate::media::mp4;
 use crate::media::npz;
 use crate::media::opus::{self, OpusAudio};
@@ -98,16 +99,21 @@ impl Action for TrackVideo {
     /// The audio is encoded on a segment worker while the last segments decode (it needs only
     /// the frame count, known from the latents), not after every segment is done.
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
-        let (mut pcm, ch) = track_audio(cx, &self.track.audio, self.track.prep.trim)?;
+        let audio = track_audio(cx, &self.track.audio, self.track.prep.trim)?;
         let bitrate_bps = self.track.video.encode.audio_bitrate_kbps * 1000;
         let fps = self.settings.fps;
-        let fit = |pcm: &mut Vec<f32>, frames: usize| pcm.resize(samples_for(frames, fps) * usize::from(ch), 0.0);
+        // The audio fills exactly the frames: cut, or padded with silence.
+        let encode = |frames: usize| {
+            let mut scratch = Vec::new();
+            opus::encode_opus_with(samples_for(frames, fps), audio.channels, bitrate_bps, |first, out| {
+                audio.read(first, out, &mut scratch)
+            })
+        };
         let frames = segment::frame_count(cx.db, cx.id)?;
-        fit(&mut pcm, frames);
         let early = std::sync::Mutex::new(None);
         let enc = {
             let encode_early = || {
-                let audio = opus::encode_opus(&pcm, ch, bitrate_bps);
+                let audio = encode(frames);
                 *early.lock().unwrap_or_else(|p| p.into_inner()) = Some(audio);
             };
             segment::encoded_track_beside(cx.db, cx.id, cx.id, Some(&encode_early))?
@@ -117,10 +123,7 @@ impl Action for TrackVideo {
         // One access unit per frame; should a worker have skipped the job, encode here.
         let audio = match early {
             Some(audio) if enc.access_units.len() == frames => audio,
-            _ => {
-                fit(&mut pcm, enc.access_units.len());
-                opus::encode_opus(&pcm, ch, bitrate_bps)
-            }
+            _ => encode(enc.access_units.len()),
         }
         .map_err(|e| cx.fail(e.to_string()))?;
         mux_encoded(cx.id, &self.settings, &enc.access_units, &audio)
@@ -208,31 +211,46 @@ impl Action for AlbumVideo {
         }
         let settings = &self.settings;
         let mut units = Vec::new();
-        let mut tracks_pcm = Vec::new();
+        let mut tracks = Vec::new();
         let mut bitrate = 0;
         for video in &self.videos {
             let tv = super::track_video(cx.db, video).ok_or_else(|| BuildError::Unknown { id: video.clone() })?;
             let enc = segment::encoded_track(cx.db, cx.id, video)?;
             cx.read_parts(enc.segments.iter().copied());
-            let (pcm, ch) = track_audio(cx, &tv.track.audio, tv.track.prep.trim)?;
+            let audio = track_audio(cx, &tv.track.audio, tv.track.prep.trim)?;
             bitrate = bitrate.max(tv.track.video.encode.audio_bitrate_kbps);
-            tracks_pcm.push((pcm, ch, units.len(), enc.access_units.len()));
+            // Cumulative frame boundaries, so rounding never drifts across tracks.
+            let (first, frames) = (units.len(), enc.access_units.len());
+            let start = samples_for(first, settings.fps);
+            tracks.push((audio, start..samples_for(first + frames, settings.fps)));
             units.extend(enc.access_units);
         }
-        let channels = tracks_pcm.iter().map(|t| t.1).max().unwrap_or(1);
-        let mut pcm = Vec::with_capacity(samples_for(units.len(), settings.fps) * usize::from(channels));
-        for (track, ch, first, frames) in tracks_pcm {
-            // Cumulative frame boundaries, so rounding never drifts across tracks.
-            let want = samples_for(first + frames, settings.fps) - samples_for(first, settings.fps);
-            let per = usize::from(ch);
-            for i in 0..want {
-                for c in 0..usize::from(channels) {
-                    let v = track.get(i * per + c.min(per - 1)).copied().unwrap_or(0.0);
-                    pcm.push(v);
+        let channels = tracks.iter().map(|t| t.0.channels).max().unwrap_or(1);
+        let total = samples_for(units.len(), settings.fps);
+        let ch = usize::from(channels);
+        let (mut own, mut rest) = (Vec::new(), Vec::new());
+        // Each track fills its span; a mono track is heard on both sides of a stereo album.
+        let audio = opus::encode_opus_with(total, channels, bitrate * 1000, |first, out| {
+            let wanted = first..first + out.len() / ch;
+            for (track, span) in &tracks {
+                let (lo, hi) = (wanted.start.max(span.start), wanted.end.min(span.end));
+                if lo >= hi {
+                    continue;
+                }
+                let per = usize::from(track.channels);
+                own.resize((hi - lo) * per, 0.0);
+                track.read(lo - span.start, &mut own, &mut rest)?;
+                for (i, frame) in own.chunks_exact(per).enumerate() {
+                    let o = (lo - first + i) * ch;
+                    for c in 0..ch {
+                        out[o + c] = frame[c.min(per - 1)];
+                    }
                 }
             }
-        }
-        mux(cx.id, settings, &units, &pcm, channels, bitrate)
+            Ok(())
+        })
+        .map_err(|e| cx.fail(e.to_string()))?;
+        mux_encoded(cx.id, settings, &units, &audio)
     }
 
     fn heavy(&self) -> bool {
@@ -336,50 +354,70 @@ impl Action for Preview {
     }
 }
 
-/// A track's audio at 48 kHz, interleaved, mono or stereo (more channels are mixed to stereo:
-/// the first half of them to the left, the rest to the right), from the shared decode, cut to
-/// the track's `trim` window (the window the features, and so the frames, cover).
-fn track_audio(cx: &Cx<'_>, audio: &AudioRef, trim: Option<Trim>) -> Result<(Vec<f32>, u16), BuildError> {
+/// A track's audio at 48 kHz as its video carries it, mono or stereo (more channels are mixed
+/// to stereo: the first half of them to the left, the rest to the right), from the shared
+/// decode, cut to the track's `trim` window (the window the features, and so the frames,
+/// cover). Read piece by piece, so a long track is never held whole.
+struct TrackAudio {
+    pcm: crate::engine::query::AudioPcm,
+    /// The trim window, in samples of the decode.
+    window: std::ops::Range<usize>,
+    /// 1 or 2.
+    channels: u16,
+}
+
+impl TrackAudio {
+    /// Interleaved frames `first .. first + out.len() / channels` of the window into `out`,
+    /// silence past its end; `scratch` holds the source channels read.
+    fn read(&self, first: usize, out: &mut [f32], scratch: &mut Vec<Vec<f32>>) -> Result<(), VideoError> {
+        let sources = self.pcm.channel_planes();
+        let ch = usize::from(self.channels);
+        out.fill(0.0);
+        let have = self.window.len().saturating_sub(first).min(out.len() / ch);
+        if have == 0 {
+            return Ok(());
+        }
+        scratch.resize_with(sources.len(), Vec::new);
+        for (plane, buf) in sources.iter().zip(scratch.iter_mut()) {
+            buf.resize(have, 0.0);
+            plane.read(self.window.start + first, buf).map_err(|e| VideoError::AudioRead { detail: e.to_string() })?;
+        }
+        let planes = &scratch[..sources.len()];
+        if sources.len() <= 2 {
+            for (i, frame) in out.chunks_exact_mut(ch).take(have).enumerate() {
+                for (o, p) in frame.iter_mut().zip(planes) {
+                    *o = p[i];
+                }
+            }
+            return Ok(());
+        }
+        // Output channel 0 is the mean of the first half of the channels, 1 of the rest.
+        let half = sources.len() / 2;
+        let mean = |group: &[Vec<f32>], i: usize| group.iter().map(|p| p[i]).sum::<f32>() / group.len() as f32;
+        for (i, frame) in out.chunks_exact_mut(ch).take(have).enumerate() {
+            frame[0] = mean(&planes[..half], i);
+            frame[1] = mean(&planes[half..], i);
+        }
+        Ok(())
+    }
+}
+
+fn track_audio(cx: &Cx<'_>, audio: &AudioRef, trim: Option<Trim>) -> Result<TrackAudio, BuildError> {
     let pcm = cx.pcm(audio, VIDEO_AUDIO_RATE_HZ)?;
     pcm.warnings(&pcm.name).into_iter().for_each(|w| cx.warn(w));
-    let channels = pcm.channels();
-    if channels.is_empty() || channels[0].is_empty() {
+    let sources = pcm.channel_planes();
+    if sources.is_empty() || sources[0].is_empty() {
         return Err(cx.fail(format!("{}: no audio in the file", pcm.name)));
     }
-    let n = channels[0].len();
-    let mix = |chs: &[Vec<f32>]| -> Vec<f32> {
-        (0..n).map(|i| chs.iter().map(|c| c[i]).sum::<f32>() / chs.len() as f32).collect()
-    };
-    let planes: Vec<std::borrow::Cow<'_, [f32]>> = if channels.len() <= 2 {
-        channels.iter().map(|c| std::borrow::Cow::Borrowed(c.as_slice())).collect()
-    } else {
-        let half = channels.len() / 2;
-        vec![mix(&channels[..half]).into(), mix(&channels[half..]).into()]
-    };
+    let n = sources[0].len();
+    let channels = sources.len().min(2) as u16;
     let window = trim.map_or(0..n, |t| t.range(n, VIDEO_AUDIO_RATE_HZ));
-    let mut out = Vec::with_capacity(window.len() * planes.len());
-    for i in window {
-        out.extend(planes.iter().map(|c| c[i]));
-    }
-    Ok((out, planes.len() as u16))
+    Ok(TrackAudio { pcm, window, channels })
 }
 
 /// Samples per channel covering `frames` video frames exactly (rounded up).
 fn samples_for(frames: usize, fps: u32) -> usize {
     (frames as u64 * u64::from(VIDEO_AUDIO_RATE_HZ)).div_ceil(u64::from(fps)) as usize
-}
-
-fn mux(
-    id: &str,
-    settings: &VideoSettings,
-    units: &[Vec<u8>],
-    pcm: &[f32],
-    channels: u16,
-    bitrate_kbps: u32,
-) -> Result<Vec<u8>, BuildError> {
-    let audio =
-        opus::encode_opus(pcm, channels, bitrate_kbps * 1000).map_err(|e| BuildError::failed(id, e.to_string()))?;
-    mux_encoded(id, settings, units, &audio)
 }
 
 /// An MP4 of the H.264 `units` and the Opus `audio`.
