@@ -246,29 +246,24 @@ impl Spool {
         })
     }
 
-    /// Appends to the planes, spilling them all first when memory would pass its limit.
-    fn append(
-        &mut self,
-        samples: usize,
-        write: impl FnOnce(&mut Self) -> io::Result<()>,
-        spill: bool,
-    ) -> Result<(), SinkError> {
-        let spilled = matches!(self.mono, PlaneWriter::File(..));
-        let result = if !spilled && (spill || self.held + samples > self.memory_samples) {
-            let dir = self.spill_dir.clone();
-            std::iter::once(&mut self.mono).chain(self.channels.iter_mut()).try_for_each(|p| p.spill(&dir))
-        } else {
-            Ok(())
-        };
+    /// Appends to the planes, moving them all to files first when memory would pass its limit.
+    fn append(&mut self, samples: usize, write: impl FnOnce(&mut Self) -> io::Result<()>) -> Result<(), SinkError> {
+        let result = if self.held + samples > self.memory_samples { self.spill() } else { Ok(()) };
         self.held += samples;
-        match result.and_then(|()| write(self)) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                let message = format!("writing the decoded audio to a temporary file: {e}");
-                self.error = Some(e);
-                Err(SinkError(message))
-            }
-        }
+        let result = result.and_then(|()| write(self));
+        result.map_err(|e| self.failed(e))
+    }
+
+    /// Moves every plane to its file (once; later calls do nothing).
+    fn spill(&mut self) -> io::Result<()> {
+        let dir = &self.spill_dir;
+        std::iter::once(&mut self.mono).chain(self.channels.iter_mut()).try_for_each(|p| p.spill(dir))
+    }
+
+    fn failed(&mut self, e: io::Error) -> SinkError {
+        let message = format!("writing the decoded audio to a temporary file: {e}");
+        self.error = Some(e);
+        SinkError(message)
     }
 }
 
@@ -285,7 +280,7 @@ impl PcmSink for Spool {
             usize::try_from(resampled_len(n, format.sample_rate_hz, self.rate_hz)).unwrap_or(usize::MAX)
         });
         if declared.saturating_mul(planes) > self.memory_samples {
-            return self.append(0, |_| Ok(()), true);
+            return self.spill().map_err(|e| self.failed(e));
         }
         for plane in std::iter::once(&mut self.mono).chain(self.channels.iter_mut()) {
             if let PlaneWriter::Memory(v) = plane {
@@ -296,12 +291,12 @@ impl PcmSink for Spool {
     }
 
     fn mono(&mut self, samples: &[f32]) -> Result<(), SinkError> {
-        self.append(samples.len(), |s| s.mono.push(samples), false)
+        self.append(samples.len(), |s| s.mono.push(samples))
     }
 
     fn channels(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
         let samples = planes.iter().map(|p| p.len()).sum();
-        self.append(samples, |s| s.channels.iter_mut().zip(planes).try_for_each(|(c, p)| c.push(p)), false)
+        self.append(samples, |s| s.channels.iter_mut().zip(planes).try_for_each(|(c, p)| c.push(p)))
     }
 }
 

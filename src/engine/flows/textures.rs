@@ -491,7 +491,8 @@ fn compute_bundle(
     };
     let clip = match &pcm {
         Some(p) => {
-            let (mono, channels) = (p.mono(id)?, p.channels(id)?);
+            // A long source's channels are read back from disk only for a stereo export.
+            let (mono, channels) = (p.mono(id)?, if stereo { p.channels(id)? } else { Vec::new() });
             let channels: Vec<&[f32]> = channels.iter().map(AsRef::as_ref).collect();
             Some(SourceAudio { mono: &mono, channels: &channels }.clip(stereo))
         }
