@@ -67,7 +67,31 @@ pub struct FrameAnalyzer {
 
 impl FrameAnalyzer {
     /// Analyses one frame of `N_FFT` samples (already centred and zero-padded).
+    ///
+    /// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors and
+    /// used instead. Both copies do the same IEEE operations in the same order (no fused
+    /// multiply-add, fixed summation lanes), so they give the same bits; only the width of the
+    /// vector instructions differs.
     pub fn analyze(&mut self, frame: &[f32], out: &mut FrameStats) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { self.analyze_avx2(frame, out) };
+            return;
+        }
+        self.analyze_portable(frame, out);
+    }
+
+    /// [`Self::analyze_portable`] compiled with AVX2 enabled.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn analyze_avx2(&mut self, frame: &[f32], out: &mut FrameStats) {
+        self.analyze_portable(frame, out);
+    }
+
+    /// The analysis itself, inlined into each compiled copy.
+    #[inline(always)]
+    fn analyze_portable(&mut self, frame: &[f32], out: &mut FrameStats) {
         let sum_sq = sum_map(frame, |x| f64::from(x) * f64::from(x));
         out.rms = (sum_sq / frame.len().max(1) as f64).sqrt() as f32;
 
@@ -90,6 +114,7 @@ impl FrameAnalyzer {
 
 /// `Σ f·|S| / Σ |S|`; librosa leaves a column whose sum is below f32's smallest normal number
 /// unnormalised, so a silent frame gives 0.
+#[inline(always)]
 fn centroid_hz(magnitudes: &[f32], freqs_hz: &[f64]) -> f32 {
     let total = sum_map(magnitudes, f64::from);
     let weighted = dot_map(magnitudes, freqs_hz, |m, f| f * f64::from(m));
@@ -101,6 +126,7 @@ fn centroid_hz(magnitudes: &[f32], freqs_hz: &[f64]) -> f32 {
 /// The log-sum is the log of a product kept in 4 lanes: every 4 factors per lane the binary
 /// exponents are moved into an integer (exact, no rounding), so the products never leave f64's
 /// range and four `ln` per frame replace 1025.
+#[inline(always)]
 fn flatness(power: &[f32]) -> f32 {
     const EXP_MASK: u64 = 0x7FF << 52;
     const PRODUCT_LANES: usize = 4;
@@ -159,6 +185,30 @@ mod tests {
         let mean: f64 = power.iter().map(|&p| f64::from(p.max(AMIN_POWER))).sum::<f64>() / n;
         let expected = ((logs / n).exp() / mean) as f32;
         assert!((flatness(&power) - expected).abs() <= 1e-6 * expected);
+    }
+
+    #[test]
+    fn every_compiled_copy_gives_the_same_bits() {
+        let plan = FrameAnalysisPlan::new(44_100);
+        let mut analyzer = plan.analyzer();
+        let mut rng = crate::dsp::rng::Rng::new(7);
+        let frames: Vec<Vec<f32>> = vec![
+            (0..N_FFT).map(|i| (i as f32 * 0.031).sin() * 0.5 + (i as f32 * 0.57).sin() * 0.01).collect(),
+            (0..N_FFT).map(|_| rng.range(-1.0, 1.0) as f32).collect(),
+            (0..N_FFT).map(|i| if i % 97 == 0 { 1.0e6 } else { 1.0e-9 }).collect(),
+            vec![0.0; N_FFT],
+        ];
+        for frame in &frames {
+            let (mut dispatched, mut portable) = (FrameStats::default(), FrameStats::default());
+            analyzer.analyze(frame, &mut dispatched);
+            analyzer.analyze_portable(frame, &mut portable);
+            let bits = |s: &FrameStats| {
+                let mut v = vec![s.rms.to_bits(), s.centroid_hz.to_bits(), s.flatness.to_bits()];
+                v.extend(s.mel_db.iter().map(|d| d.to_bits()));
+                v
+            };
+            assert_eq!(bits(&dispatched), bits(&portable));
+        }
     }
 
     #[test]
