@@ -234,6 +234,16 @@ pub fn make_drones(source: &Clip, settings: &DroneSettings) -> Vec<Result<Clip, 
     if let Err(e) = settings.validate() {
         return plan.iter().map(|_| Err(TextureError::NoCandidate(format!("invalid drone settings: {e}")))).collect();
     }
+    // Every drone is read from the middle of the source: a long source is cut to the part
+    // around it first, so a half-hour recording costs what a short one does.
+    let window = analysed_window(source.len(), settings);
+    let cut;
+    let source = if window.len() < source.len() {
+        cut = source.slice(window.start, window.end);
+        &cut
+    } else {
+        source
+    };
     let vocoder = Vocoder::new();
     let needs_vocoder = plan.iter().any(|(_, r)| match r {
         Recipe::Loop { shift_st, stretch } => *shift_st != 0.0 || *stretch != 1.0,
@@ -249,6 +259,27 @@ pub fn make_drones(source: &Clip, settings: &DroneSettings) -> Vec<Result<Clip, 
     // Items are independent; each is computed the same way on any thread, so the results do
     // not depend on the thread count.
     plan.par_iter().map(|(_, recipe)| ctx.make(*recipe).and_then(non_silent)).collect()
+}
+
+/// Source kept either side of the longest stretch of source a drone reads, in seconds: the
+/// vocoder's frames (2048 samples), the resampler's kernel and the filters' margins all stay
+/// well inside it.
+const WINDOW_MARGIN_S: f64 = 4.0;
+
+/// The centred part of a `len`-sample source that drones are made from: the longest source
+/// stretch any recipe reads (a loop or swell length over the smallest time stretch) plus
+/// [`WINDOW_MARGIN_S`] either side; the whole source when it is no longer than that. Its middle
+/// is the source's middle, so every drone comes from the same place as it would from the whole.
+fn analysed_window(len: usize, settings: &DroneSettings) -> std::ops::Range<usize> {
+    let fade = seconds_to_samples(settings.crossfade_ms / 1000.0);
+    let longest = (seconds_to_samples(settings.loop_s) + fade).max(seconds_to_samples(settings.swell_s));
+    let slowest = settings.time_stretches.iter().copied().fold(1.0f64, f64::min).max(MIN_STRETCH);
+    let need = (longest as f64 / slowest).ceil() as usize + 2 * seconds_to_samples(WINDOW_MARGIN_S);
+    if need >= len {
+        return 0..len;
+    }
+    let start = (len - need) / 2;
+    start..start + need
 }
 
 fn non_silent(clip: Clip) -> Result<Clip, TextureError> {
@@ -848,6 +879,25 @@ mod tests {
         assert!(frequency_hz(&airy) > 8000.0);
         let backwards: Vec<f32> = plain.iter().rev().copied().collect();
         assert_eq!(reversed, backwards);
+    }
+
+    #[test]
+    fn a_long_source_gives_the_drones_of_its_middle() {
+        // 40 s: a 220 Hz tone (with air) over the middle 20 s, a loud 3 kHz tone either side.
+        let len = 40 * 44_100;
+        let middle_tone = with_air(220.0, len);
+        let edge_tone = sine(3_000.0, len);
+        let x: Vec<f32> = (0..len)
+            .map(|i| if (10 * 44_100..30 * 44_100).contains(&i) { middle_tone[i] } else { 1.5 * edge_tone[i] })
+            .collect();
+        let settings = short_settings();
+        let whole = make_drones(&Clip::mono(x.clone()), &settings);
+        let (piece, start) = (20 * 44_100, 10 * 44_100);
+        let middle = make_drones(&Clip::mono(x[start..start + piece].to_vec()), &settings);
+        assert!(whole.iter().all(Result::is_ok));
+        assert_eq!(whole, middle);
+        let pad01 = &whole[0].as_ref().unwrap().channels[0];
+        assert!((frequency_hz(pad01) / 220.0 - 1.0).abs() < 0.01);
     }
 
     #[test]

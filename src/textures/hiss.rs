@@ -162,15 +162,13 @@ pub fn make_hiss(source: Option<&Clip>, settings: &HissSettings, seed: u64) -> V
     if let Err(e) = settings.validate() {
         return plan.iter().map(|_| Err(TextureError::NoCandidate(format!("invalid hiss settings: {e}")))).collect();
     }
-    let material: Option<Vec<Vec<f32>>> = source.map(|clip| {
-        clip.channels.iter().map(|c| c.iter().map(|&x| if x.is_finite() { x } else { 0.0 }).collect()).collect()
-    });
+    let material = source.map(|clip| clip.channels.as_slice());
     plan.iter()
         .map(|(kind, name)| {
             let mut rng = Rng::new(Rng::derive(seed, &format!("hiss/{name}")));
             match kind {
-                HissKind::Loop => make_loop(material.as_deref(), settings, &mut rng),
-                HissKind::Flicker => make_flicker(material.as_deref(), settings, &mut rng),
+                HissKind::Loop => make_loop(material, settings, &mut rng),
+                HissKind::Flicker => make_flicker(material, settings, &mut rng),
             }
         })
         .collect()
@@ -198,8 +196,8 @@ fn make_flicker(material: Option<&[Vec<f32>]>, s: &HissSettings, rng: &mut Rng) 
 }
 
 /// `len` samples of every channel of the material from one uniform random start (wrapping
-/// around when the material is shorter), or one channel of `len` samples of `0.1·N(0, 1)`
-/// white noise without material.
+/// around when the material is shorter; a non-finite sample reads as 0), or one channel of
+/// `len` samples of `0.1·N(0, 1)` white noise without material.
 fn take_chunk(material: Option<&[Vec<f32>]>, len: usize, rng: &mut Rng) -> Result<Vec<Vec<f32>>, TextureError> {
     let Some(channels) = material else {
         return Ok(vec![(0..len).map(|_| (0.1 * rng.normal()) as f32).collect()]);
@@ -210,7 +208,8 @@ fn take_chunk(material: Option<&[Vec<f32>]>, len: usize, rng: &mut Rng) -> Resul
     }
     let span = if n > len { n - len + 1 } else { n };
     let start = ((rng.uniform() * span as f64) as usize).min(span - 1);
-    Ok(channels.iter().map(|src| (0..len).map(|i| src[(start + i) % n]).collect()).collect())
+    let finite = |x: f32| if x.is_finite() { x } else { 0.0 };
+    Ok(channels.iter().map(|src| (0..len).map(|i| finite(src[(start + i) % n])).collect()).collect())
 }
 
 fn band_passed(x: Vec<f32>, s: &HissSettings) -> Result<Vec<f32>, TextureError> {

@@ -151,7 +151,7 @@ pub fn mine_pads(source: &Clip, settings: &PadSettings) -> PadReport {
         tally.add(&format!("{REASON_SETTINGS}: {e}"));
         return PadReport { pads: Vec::new(), windows: 0, rejected: tally.finish() };
     }
-    let analysis = Analysis::new(&source.mixdown());
+    let analysis = Analysis::new(source.mixdown());
     let mut pads = Vec::new();
     let mut windows = 0;
     for &duration_s in &settings.target_durations_s {
@@ -210,8 +210,8 @@ struct Analysis {
 }
 
 impl Analysis {
-    fn new(mono: &[f32]) -> Self {
-        let f = features(mono, OUTPUT_RATE_HZ);
+    fn new(mono: Vec<f32>) -> Self {
+        let f = features(&mono, OUTPUT_RATE_HZ);
         let onset_env: Vec<f64> = f.onset.iter().map(|&v| f64::from(v)).collect();
         let peaks = pick_onsets(&onset_env);
         let mut peak_flags = vec![0.0; onset_env.len()];
@@ -219,8 +219,8 @@ impl Analysis {
             peak_flags[p] = 1.0;
         }
         Self {
-            mono: mono.to_vec(),
             sum_sq: prefix(mono.iter().map(|&v| f64::from(v) * f64::from(v))),
+            mono,
             flatness: prefix(f.flatness.iter().map(|&v| f64::from(v))),
             onset: prefix(onset_env.iter().copied()),
             onset_peaks: prefix(peak_flags.into_iter()),

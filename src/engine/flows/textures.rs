@@ -4,6 +4,7 @@
 //! bundles' rows. Editing one source re-runs only its bundles; changing cloud settings re-runs
 //! only the cloud bundles.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -304,7 +305,7 @@ struct BundleKey<'a> {
 
 impl Action for TextureBundle {
     const QUERY: &'static str = "texture_bundle";
-    const VERSION: u32 = 5;
+    const VERSION: u32 = 6;
 
     fn key(&self) -> impl Serialize + '_ {
         let spec = &self.spec;
@@ -491,10 +492,16 @@ fn compute_bundle(
     };
     let clip = match &pcm {
         Some(p) => {
-            // A long source's channels are read back from disk only for a stereo export.
-            let (mono, channels) = (p.mono(id)?, if stereo { p.channels(id)? } else { Vec::new() });
-            let channels: Vec<&[f32]> = channels.iter().map(AsRef::as_ref).collect();
-            Some(SourceAudio { mono: &mono, channels: &channels }.clip(stereo))
+            // Only the planes the clip is made of are read: a long source's come back from disk
+            // and move into the clip.
+            let audio = if SourceAudio::clip_is_stereo(stereo, p.channel_planes().len()) {
+                let channels =
+                    p.channel_planes()[..2].iter().map(|plane| plane.load().map_err(|e| p.read_error(id, e)));
+                SourceAudio { mono: Cow::Borrowed(&[]), channels: channels.collect::<Result<_, _>>()? }
+            } else {
+                SourceAudio { mono: p.mono(id)?, channels: Vec::new() }
+            };
+            Some(audio.into_clip(stereo))
         }
         None => None,
     };
