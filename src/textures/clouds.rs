@@ -6,6 +6,7 @@
 //! grains, resamples each once with a 4-point cubic interpolator, adds it directly into the
 //! output buffer and runs one zero-phase order-4 low-pass over the result.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::dsp::rng::Rng;
@@ -149,16 +150,23 @@ pub fn make_cloud(source: &Clip, settings: &CloudSettings, seed: u64) -> Result<
 /// source channel, each built from the same grains of that channel (a stereo source gives a
 /// stereo cloud with the source's own image; a mono source a mono cloud).
 #[derive(Clone, Debug)]
-pub struct CloudSource {
-    mono: Vec<f32>,
+pub struct CloudSource<'a> {
+    /// The mixdown (non-finite samples as 0; borrowed from the clip when it is one finite
+    /// channel, as decoded audio always is).
+    mono: Cow<'a, [f32]>,
     /// The source's channels (non-finite samples as 0); empty for a one-channel source,
     /// whose only channel is `mono`.
-    channels: Vec<Vec<f32>>,
+    channels: Vec<Cow<'a, [f32]>>,
     peak: f32,
     /// Per analysis frame (hop [`STABILITY_HOP`]): whether it is stable.
     stable: Vec<bool>,
     /// Per analysis frame: whether it is within 40 dB of the loudest frame.
     loud: Vec<bool>,
+}
+
+/// `x` with every non-finite sample as 0, copied only when there is one.
+fn finite(x: Cow<'_, [f32]>) -> Cow<'_, [f32]> {
+    if x.iter().all(|v| v.is_finite()) { x } else { x.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect() }
 }
 
 /// STFT length of the stability analysis (46 ms at 44.1 kHz).
@@ -176,7 +184,7 @@ pub const STABILITY_FLUX_FLOOR: f64 = 1.0;
 /// Half-width of the moving average that turns spectral flux into local change (frames).
 const STABILITY_SMOOTH: usize = 2;
 
-impl CloudSource {
+impl<'a> CloudSource<'a> {
     /// Mixes `source` down (non-finite samples become 0) and finds its stable frames.
     ///
     /// Stability rule: frame `t` (centred on sample `1024·t`) is *loud* when its rms is
@@ -186,8 +194,8 @@ impl CloudSource {
     /// local change, or at most 1.0. Onsets and the frames around them therefore fall
     /// outside (even when most of the source is percussive, the calmest quarter sets the bar),
     /// while a steady tone or texture is stable throughout.
-    pub fn new(source: &Clip) -> Self {
-        let mono: Vec<f32> = source.mixdown().into_iter().map(|x| if x.is_finite() { x } else { 0.0 }).collect();
+    pub fn new(source: &'a Clip) -> Self {
+        let mono = finite(source.mixdown());
         let peak = mono.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         let (rms, flux) = frame_rms_and_flux(&mono);
         let loudest = rms.iter().copied().fold(0.0f64, f64::max);
@@ -200,7 +208,7 @@ impl CloudSource {
         let limit = (quartile * STABILITY_QUARTILE_FACTOR).max(STABILITY_FLUX_FLOOR);
         let stable = change.iter().zip(&loud).map(|(&c, &l)| l && c <= limit).collect();
         let channels = if source.channels.len() > 1 {
-            source.channels.iter().map(|c| c.iter().map(|&x| if x.is_finite() { x } else { 0.0 }).collect()).collect()
+            source.channels.iter().map(|c| finite(Cow::Borrowed(c))).collect()
         } else {
             Vec::new()
         };
@@ -236,7 +244,7 @@ impl CloudSource {
             )));
         }
         let sources: Vec<&[f32]> =
-            if self.channels.is_empty() { vec![&self.mono] } else { self.channels.iter().map(Vec::as_slice).collect() };
+            if self.channels.is_empty() { vec![&self.mono] } else { self.channels.iter().map(AsRef::as_ref).collect() };
         let mut channels = Vec::with_capacity(sources.len());
         for source in sources {
             let grains: Vec<Vec<f32>> = picks
@@ -566,7 +574,7 @@ mod tests {
     }
 
     fn stereo_mixdown(left: &[f32]) -> Vec<f32> {
-        Clip { channels: vec![left.to_vec(), left.iter().map(|v| -0.5 * v).collect()] }.mixdown()
+        Clip { channels: vec![left.to_vec(), left.iter().map(|v| -0.5 * v).collect()] }.mixdown().into_owned()
     }
 
     #[test]
@@ -649,7 +657,8 @@ mod tests {
                 *s = 0.95;
             }
         }
-        let source = CloudSource::new(&Clip::mono(x));
+        let clip = Clip::mono(x);
+        let source = CloudSource::new(&clip);
         let stable_frames: Vec<usize> = (0..source.stable.len()).filter(|&t| source.stable[t]).collect();
         let in_clicks = stable_frames.iter().filter(|&&t| t * STABILITY_HOP < 44_100).count();
         assert!(in_clicks * 5 < stable_frames.len(), "{in_clicks} of {}", stable_frames.len());

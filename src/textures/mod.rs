@@ -48,11 +48,11 @@ impl Clip {
         self.len() as f64 / f64::from(OUTPUT_RATE_HZ)
     }
 
-    /// The mean of the channels, sample by sample.
-    pub fn mixdown(&self) -> Vec<f32> {
+    /// The mean of the channels, sample by sample (a one-channel clip's own channel, borrowed).
+    pub fn mixdown(&self) -> Cow<'_, [f32]> {
         match self.channels.len() {
-            0 => Vec::new(),
-            1 => self.channels[0].clone(),
+            0 => Cow::Borrowed(&[]),
+            1 => Cow::Borrowed(&self.channels[0]),
             n => {
                 let scale = 1.0 / n as f32;
                 (0..self.len()).map(|i| self.channels.iter().map(|c| c[i]).sum::<f32>() * scale).collect()

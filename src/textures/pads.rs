@@ -5,6 +5,8 @@
 //! `n_fft` 2048, hop 512: rms, spectral flatness, librosa onset strength); every window then
 //! reads prefix sums of those frames, so mining a 3-minute source costs one STFT.
 
+use std::borrow::Cow;
+
 use crate::features::{HOP_LEN, features};
 
 use super::looping::{correlation_trim_len, crossfade_loop};
@@ -151,7 +153,7 @@ pub fn mine_pads(source: &Clip, settings: &PadSettings) -> PadReport {
         tally.add(&format!("{REASON_SETTINGS}: {e}"));
         return PadReport { pads: Vec::new(), windows: 0, rejected: tally.finish() };
     }
-    let analysis = Analysis::new(source.mixdown());
+    let analysis = Analysis::new(source.mixdown(), settings);
     let mut pads = Vec::new();
     let mut windows = 0;
     for &duration_s in &settings.target_durations_s {
@@ -201,16 +203,16 @@ struct Candidates {
 }
 
 /// Per-source analysis: prefix sums over samples and frames, and the picked onsets.
-struct Analysis {
-    mono: Vec<f32>,
-    sum_sq: Vec<f64>,
+struct Analysis<'a> {
+    mono: Cow<'a, [f32]>,
+    sum_sq: SampledSum,
     flatness: Vec<f64>,
     onset: Vec<f64>,
     onset_peaks: Vec<f64>,
 }
 
-impl Analysis {
-    fn new(mono: Vec<f32>) -> Self {
+impl<'a> Analysis<'a> {
+    fn new(mono: Cow<'a, [f32]>, settings: &PadSettings) -> Self {
         let f = features(&mono, OUTPUT_RATE_HZ);
         let onset_env: Vec<f64> = f.onset.iter().map(|&v| f64::from(v)).collect();
         let peaks = pick_onsets(&onset_env);
@@ -219,7 +221,10 @@ impl Analysis {
             peak_flags[p] = 1.0;
         }
         Self {
-            sum_sq: prefix(mono.iter().map(|&v| f64::from(v) * f64::from(v))),
+            sum_sq: SampledSum::new(
+                mono.iter().map(|&v| f64::from(v) * f64::from(v)),
+                &window_bounds(mono.len(), settings),
+            ),
             mono,
             flatness: prefix(f.flatness.iter().map(|&v| f64::from(v))),
             onset: prefix(onset_env.iter().copied()),
@@ -250,7 +255,7 @@ impl Analysis {
 
     /// The window's score, or the first gate it fails.
     fn gate(&self, start: usize, len: usize, s: &PadSettings) -> Result<f64, &'static str> {
-        let rms = ((self.sum_sq[start + len] - self.sum_sq[start]).max(0.0) / len as f64).sqrt();
+        let rms = ((self.sum_sq.at(start + len) - self.sum_sq.at(start)).max(0.0) / len as f64).sqrt();
         let rms_db = 20.0 * rms.max(1e-12).log10();
         if rms_db.is_nan() || rms_db < s.rms_db_min {
             return Err(REASON_TOO_QUIET);
@@ -271,6 +276,57 @@ impl Analysis {
             return Err(REASON_FLAT);
         }
         Ok(-mean(&self.onset) - flatness)
+    }
+}
+
+/// The sample positions a window of [`Analysis::candidates`] starts or ends at, sorted: every
+/// multiple of the hop, and each of them plus each target duration, up to `n`.
+fn window_bounds(n: usize, settings: &PadSettings) -> Vec<usize> {
+    let sr = f64::from(OUTPUT_RATE_HZ);
+    let hop = ((settings.hop_s * sr).round() as usize).max(1);
+    let lens: Vec<usize> = settings.target_durations_s.iter().map(|d| (d * sr).round() as usize).collect();
+    let mut bounds: Vec<usize> = (0..=n / hop)
+        .flat_map(|k| std::iter::once(0).chain(lens.iter().copied()).map(move |len| k * hop + len))
+        .filter(|&p| p <= n)
+        .collect();
+    bounds.sort_unstable();
+    bounds.dedup();
+    bounds
+}
+
+/// The running sum `x0 + … + x(p−1)` kept only at chosen positions `p`: the same additions in
+/// the same order as a full prefix array, so the same values, in a few kilobytes instead of
+/// eight bytes a sample.
+struct SampledSum {
+    positions: Vec<usize>,
+    sums: Vec<f64>,
+}
+
+impl SampledSum {
+    /// Sums `values` once, keeping the running sum at each of the sorted `positions`.
+    fn new(values: impl Iterator<Item = f64>, positions: &[usize]) -> Self {
+        let mut sums = Vec::with_capacity(positions.len());
+        let mut wanted = positions.iter().peekable();
+        let mut acc = 0.0;
+        let mut index = 0;
+        let mut keep = |index: usize, acc: f64, sums: &mut Vec<f64>| {
+            while wanted.next_if(|&&p| p == index).is_some() {
+                sums.push(acc);
+            }
+        };
+        keep(index, acc, &mut sums);
+        for v in values {
+            acc += v;
+            index += 1;
+            keep(index, acc, &mut sums);
+        }
+        let kept = sums.len();
+        Self { positions: positions[..kept].to_vec(), sums }
+    }
+
+    /// The running sum at `position`, which must be one of the kept positions.
+    fn at(&self, position: usize) -> f64 {
+        self.positions.binary_search(&position).map_or(f64::NAN, |i| self.sums[i])
     }
 }
 
@@ -386,6 +442,29 @@ mod tests {
 
     fn count(report: &PadReport, reason: &str) -> usize {
         report.rejected.iter().find(|(r, _)| r == reason).map_or(0, |(_, n)| *n)
+    }
+
+    #[test]
+    fn the_sampled_running_sum_equals_the_full_prefix_at_every_window_bound() {
+        let mut rng = Rng::new(11);
+        let x: Vec<f64> = (0..400_003).map(|_| rng.range(-1.0, 1.0).powi(2)).collect();
+        let full = prefix(x.iter().copied());
+        let settings = PadSettings { target_durations_s: vec![0.7, 1.3, 2.0], hop_s: 0.11, ..PadSettings::default() };
+        let bounds = window_bounds(x.len(), &settings);
+        let sampled = SampledSum::new(x.iter().copied(), &bounds);
+        let hop = (settings.hop_s * SR).round() as usize;
+        let mut checked = 0;
+        for d in &settings.target_durations_s {
+            let len = (d * SR).round() as usize;
+            for start in (0..=(x.len() - len) / hop).map(|k| k * hop) {
+                assert_eq!(sampled.at(start).to_bits(), full[start].to_bits(), "start {start}");
+                assert_eq!(sampled.at(start + len).to_bits(), full[start + len].to_bits(), "end {}", start + len);
+                checked += 1;
+            }
+        }
+        assert!(checked > 100);
+        // It keeps a few values per hop, not one per sample.
+        assert!(bounds.len() < x.len() / 1000);
     }
 
     #[test]
