@@ -454,7 +454,7 @@ impl Cx<'_> {
         let env = self.db.env();
         let pcm = env.memo("pcm", key, || {
             env.log(Exec::Decoded(name.clone(), rate_hz));
-            let spill_dir = env.store.root().join("tmp");
+            let spill_dir = env.store.tmp_dir();
             spool_pcm(Path::new(&path), rate_hz, PcmLayout::Both, env.pcm_memory_samples(), &spill_dir)
                 .map_err(|e| self.fail(e.to_string().replace(&path, &name)))
         })?;

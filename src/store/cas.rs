@@ -61,8 +61,9 @@ impl Store {
         &self.root
     }
 
-    /// Where blobs and action entries are written before being renamed into place.
-    fn tmp_dir(&self) -> PathBuf {
+    /// Where blobs and action entries are written before being renamed into place (and other
+    /// temporary files of a render live; swept at start-up).
+    pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }
 

@@ -76,46 +76,17 @@ impl Clip {
     }
 }
 
-/// A texture source at [`OUTPUT_RATE_HZ`]: its mixdown (the channel mean resampled, what
-/// analysis reads) and its channels (each resampled), from one decode. A plane read back from
-/// disk is owned and moves into the clip; one held in memory is copied.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SourceAudio<'a> {
-    /// The mono signal every category analyses (may be left empty when
-    /// [`SourceAudio::clip_is_stereo`] says the clip comes from the channels).
-    pub mono: Cow<'a, [f32]>,
-    /// The source's channels, in file order (one for a mono file; may be left empty when the
-    /// clip comes from the mixdown).
-    pub channels: Vec<Cow<'a, [f32]>>,
-}
-
-impl SourceAudio<'_> {
-    /// Whether the clip for a `stereo` export of a source with `channel_count` channels is made
-    /// of its first two channels (else of the mixdown): stereo is never made up from mono.
-    pub fn clip_is_stereo(stereo: bool, channel_count: usize) -> bool {
-        stereo && channel_count > 1
-    }
-
-    /// The clip a texture category renders from: the mixdown unless `stereo`; with `stereo`,
-    /// the source's own first two channels. A one-channel source stays one channel.
-    ///
-    /// ```
-    /// use std::borrow::Cow;
-    /// use ntsbuild::textures::SourceAudio;
-    /// let channels = vec![Cow::from(&[1.0, 0.0][..]), Cow::from(&[0.0, 1.0][..]), Cow::from(&[0.5, 0.5][..])];
-    /// let source = SourceAudio { mono: Cow::from(&[0.5, 0.5][..]), channels };
-    /// assert_eq!(source.clone().into_clip(false).channels, vec![vec![0.5, 0.5]]);
-    /// assert_eq!(source.into_clip(true).channels, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
-    /// let mono = SourceAudio { mono: Cow::from(&[0.25][..]), channels: vec![Cow::from(&[0.25][..])] };
-    /// assert_eq!(mono.into_clip(true).channels.len(), 1);
-    /// ```
-    pub fn into_clip(self, stereo: bool) -> Clip {
-        if Self::clip_is_stereo(stereo, self.channels.len()) {
-            Clip { channels: self.channels.into_iter().take(2).map(Cow::into_owned).collect() }
-        } else {
-            Clip::mono(self.mono.into_owned())
-        }
-    }
+/// Whether a category exporting `stereo` renders a source of `channel_count` channels from its
+/// first two channels (else from its mixdown, the channel mean every category analyses):
+/// stereo is never made up from mono.
+///
+/// ```
+/// use ntsbuild::textures::renders_channels;
+/// assert!(renders_channels(true, 2) && renders_channels(true, 6));
+/// assert!(!renders_channels(true, 1) && !renders_channels(false, 2));
+/// ```
+pub fn renders_channels(stereo: bool, channel_count: usize) -> bool {
+    stereo && channel_count > 1
 }
 
 /// Why a texture could not be made. The engine records these in the manifest (`saved = false`)

@@ -18,13 +18,14 @@ use crate::engine::flow::{CheckCx, DeclCx, Flow};
 use crate::engine::globs::Globs;
 use crate::engine::inputs::source_list_problems;
 use crate::engine::query::AudioPcm;
+use crate::media::spool::Plane;
 use crate::project::album::AudioRef;
 use crate::project::reader::TableReader;
 use crate::project::textures::{Export, SourceRef, TexturesSpec};
 use crate::project::{Diagnostic, ReadCx, Target, TargetKind};
 use crate::store::Digest;
 use crate::textures::manifest::{self, Grade, GradeThresholds, Row};
-use crate::textures::{Clip, OUTPUT_RATE_HZ, SourceAudio, TextureError, clouds, drones, hiss, pads};
+use crate::textures::{Clip, OUTPUT_RATE_HZ, TextureError, clouds, drones, hiss, pads, renders_channels};
 
 pub struct TexturesFlow;
 
@@ -491,18 +492,13 @@ fn compute_bundle(
         Category::Hiss => spec.hiss_export.stereo,
     };
     let clip = match &pcm {
-        Some(p) => {
-            // Only the planes the clip is made of are read: a long source's come back from disk
-            // and move into the clip.
-            let audio = if SourceAudio::clip_is_stereo(stereo, p.channel_planes().len()) {
-                let channels =
-                    p.channel_planes()[..2].iter().map(|plane| plane.load().map_err(|e| p.read_error(id, e)));
-                SourceAudio { mono: Cow::Borrowed(&[]), channels: channels.collect::<Result<_, _>>()? }
-            } else {
-                SourceAudio { mono: p.mono(id)?, channels: Vec::new() }
-            };
-            Some(audio.into_clip(stereo))
+        // Only the planes the clip is made of are read: a long source's come back from disk and
+        // move into the clip (one held in memory is copied).
+        Some(p) if renders_channels(stereo, p.channel_planes().len()) => {
+            let load = |plane: &Plane| plane.load().map(Cow::into_owned).map_err(|e| p.read_error(id, e));
+            Some(Clip { channels: p.channel_planes()[..2].iter().map(load).collect::<Result<_, _>>()? })
         }
+        Some(p) => Some(Clip::mono(p.mono(id)?.into_owned())),
         None => None,
     };
     let with_source =

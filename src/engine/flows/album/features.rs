@@ -89,10 +89,9 @@ fn features_npz(
     prep: &AudioPrep,
 ) -> Result<(Vec<u8>, Vec<String>), BuildError> {
     let plane = audio.mono_plane();
-    let (f, samples) =
+    let (ref f, samples) =
         features_of_positional(plane.len(), sample_rate_hz, prep, || (), |_, start, out| plane.read(start, out))
             .map_err(|e| audio.read_error(id, e))?;
-    let f = &f;
     let source = &audio.pcm.source;
     let frames = f.frame_count();
     // Only what the key holds may reach the bytes: the source by content, never by path or name
