@@ -191,9 +191,9 @@ impl Outcome {
 
 fn run_pads(source: &Clip) -> Outcome {
     let mut out = Outcome::new();
-    let report = mine_pads(source, &PadSettings::default());
-    for pad in report.pads {
-        out.add(Ok(pad.clip), -1.0, true, true);
+    match mine_pads(source, &PadSettings::default()) {
+        Ok(report) => report.pads.into_iter().for_each(|pad| out.add(Ok(pad.clip), -1.0, true, true)),
+        Err(e) => out.add(Err(e), -1.0, true, true),
     }
     out
 }
@@ -210,7 +210,13 @@ fn run_drones(source: &Clip) -> Outcome {
 fn run_clouds(source: &Clip) -> Outcome {
     let settings = CloudSettings::default();
     let mut out = Outcome::new();
-    let prepared = CloudSource::new(source);
+    let prepared = match CloudSource::new(source) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            out.add(Err(e), -3.0, false, true);
+            return out;
+        }
+    };
     for i in 0..settings.clouds_per_source {
         let seed = Rng::derive(SEED, &format!("cloud{i}"));
         out.add(prepared.cloud(&settings, seed).map(|(clip, _)| clip), -3.0, false, true);

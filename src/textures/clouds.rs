@@ -6,14 +6,13 @@
 //! grains, resamples each once with a 4-point cubic interpolator, adds it directly into the
 //! output buffer and runs one zero-phase order-4 low-pass over the result.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::dsp::rng::Rng;
-use crate::dsp::stft::{SpectrumPlan, centred_frame, centred_frame_count};
+use crate::dsp::stft::{SpectrumPlan, centred_frame_count};
 use crate::textures::filter::{Band, butter_zero_phase};
 use crate::textures::looping::fade_in_out;
-use crate::textures::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
+use crate::textures::{Clip, ClipSource, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError, for_each_mixdown_block};
 
 /// Cloud parameters (DOMAIN §G defaults); field names double as TOML keys.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -140,23 +139,26 @@ pub struct GrainStats {
 /// Errors: settings that fail [`CloudSettings::validate`] (`NoCandidate`), a source shorter
 /// than `grain_ms_max` (`TooShort`), a silent source or result (`Silent`), no grain passing
 /// the gate (`NoCandidate`).
-pub fn make_cloud(source: &Clip, settings: &CloudSettings, seed: u64) -> Result<(Clip, GrainStats), TextureError> {
-    CloudSource::new(source).cloud(settings, seed)
+pub fn make_cloud(
+    source: &dyn ClipSource,
+    settings: &CloudSettings,
+    seed: u64,
+) -> Result<(Clip, GrainStats), TextureError> {
+    CloudSource::new(source)?.cloud(settings, seed)
 }
 
-/// A source prepared for clouds: its mixdown, its channels and per-frame stability analysis.
+/// A source prepared for clouds: its per-frame stability analysis, read from it in blocks; the
+/// grains are then read from it by position.
 ///
-/// Grains are chosen, gated and pitched on the mixdown; a cloud then has one channel per
-/// source channel, each built from the same grains of that channel (a stereo source gives a
-/// stereo cloud with the source's own image; a mono source a mono cloud).
-#[derive(Clone, Debug)]
+/// Grains are chosen, gated and pitched on the mixdown (non-finite samples as 0); a cloud then
+/// has one channel per source channel, each built from the same grains of that channel (a
+/// stereo source gives a stereo cloud with the source's own image; a mono source a mono cloud).
+#[derive(Clone)]
 pub struct CloudSource<'a> {
-    /// The mixdown (non-finite samples as 0; borrowed from the clip when it is one finite
-    /// channel, as decoded audio always is).
-    mono: Cow<'a, [f32]>,
-    /// The source's channels (non-finite samples as 0); empty for a one-channel source,
-    /// whose only channel is `mono`.
-    channels: Vec<Cow<'a, [f32]>>,
+    source: &'a dyn ClipSource,
+    /// Samples per channel.
+    len: usize,
+    /// Absolute peak of the mixdown.
     peak: f32,
     /// Per analysis frame (hop [`STABILITY_HOP`]): whether it is stable.
     stable: Vec<bool>,
@@ -164,9 +166,22 @@ pub struct CloudSource<'a> {
     loud: Vec<bool>,
 }
 
-/// `x` with every non-finite sample as 0, copied only when there is one.
-fn finite(x: Cow<'_, [f32]>) -> Cow<'_, [f32]> {
-    if x.iter().all(|v| v.is_finite()) { x } else { x.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect() }
+impl std::fmt::Debug for CloudSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudSource")
+            .field("len", &self.len)
+            .field("channels", &self.source.channel_count())
+            .field("peak", &self.peak)
+            .field("stable_fraction", &self.stable_fraction())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets every non-finite sample to 0.
+fn zero_non_finite(x: &mut [f32]) {
+    for v in x.iter_mut().filter(|v| !v.is_finite()) {
+        *v = 0.0;
+    }
 }
 
 /// STFT length of the stability analysis (46 ms at 44.1 kHz).
@@ -194,10 +209,21 @@ impl<'a> CloudSource<'a> {
     /// local change, or at most 1.0. Onsets and the frames around them therefore fall
     /// outside (even when most of the source is percussive, the calmest quarter sets the bar),
     /// while a steady tone or texture is stable throughout.
-    pub fn new(source: &'a Clip) -> Self {
-        let mono = finite(source.mixdown());
-        let peak = mono.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        let (rms, flux) = frame_rms_and_flux(&mono);
+    ///
+    /// `Err` only when the source cannot be read ([`TextureError::Read`]).
+    pub fn new(source: &'a dyn ClipSource) -> Result<Self, TextureError> {
+        let len = source.len();
+        let mut peak = 0.0f32;
+        let mut frames = StabilityFrames::new(len);
+        let mut block = Vec::new();
+        for_each_mixdown_block(source, |samples| {
+            block.clear();
+            block.extend_from_slice(samples);
+            zero_non_finite(&mut block);
+            peak = block.iter().fold(peak, |m, x| m.max(x.abs()));
+            frames.push(&block);
+        })?;
+        let (rms, flux) = frames.finish();
         let loudest = rms.iter().copied().fold(0.0f64, f64::max);
         let floor = loudest * 10f64.powf(STABILITY_FLOOR_DB / 20.0);
         let loud: Vec<bool> = rms.iter().map(|&r| loudest > 0.0 && r >= floor).collect();
@@ -207,12 +233,23 @@ impl<'a> CloudSource<'a> {
         let quartile = loud_change.get(loud_change.len() / 4).copied().unwrap_or(0.0);
         let limit = (quartile * STABILITY_QUARTILE_FACTOR).max(STABILITY_FLUX_FLOOR);
         let stable = change.iter().zip(&loud).map(|(&c, &l)| l && c <= limit).collect();
-        let channels = if source.channels.len() > 1 {
-            source.channels.iter().map(|c| finite(Cow::Borrowed(c))).collect()
-        } else {
-            Vec::new()
-        };
-        Self { mono, channels, peak, stable, loud }
+        Ok(Self { source, len, peak, stable, loud })
+    }
+
+    /// Samples `start .. start + len` of the mixdown, non-finite samples as 0 (as analysed).
+    fn mixdown_window(&self, start: usize, len: usize) -> Result<Vec<f32>, TextureError> {
+        let mut mono = self.source.read(start, len)?.into_mixdown();
+        zero_non_finite(&mut mono);
+        Ok(mono)
+    }
+
+    /// Samples `start .. start + len` of every channel, non-finite samples as 0.
+    fn window(&self, start: usize, len: usize) -> Result<Clip, TextureError> {
+        let mut clip = self.source.read(start, len)?;
+        for c in &mut clip.channels {
+            zero_non_finite(c);
+        }
+        Ok(clip)
     }
 
     /// Fraction of analysis frames that are stable (0 for an empty source).
@@ -226,16 +263,16 @@ impl<'a> CloudSource<'a> {
         settings.validate().map_err(|e| TextureError::NoCandidate(format!("invalid cloud settings: {e}")))?;
         let sr = f64::from(OUTPUT_RATE_HZ);
         let (_, max_len) = grain_len_range(settings);
-        if self.mono.len() < max_len {
+        if self.len < max_len {
             return Err(TextureError::TooShort {
                 need_s: settings.grain_ms_max / 1000.0,
-                have_s: self.mono.len() as f64 / sr,
+                have_s: self.len as f64 / sr,
             });
         }
         if self.peak < SILENCE_PEAK {
             return Err(TextureError::Silent { peak: self.peak });
         }
-        let (picks, stats) = self.gated_grains(settings, seed);
+        let (picks, stats) = self.gated_grains(settings, seed)?;
         if picks.is_empty() {
             return Err(TextureError::NoCandidate(format!(
                 "no grain passed the quality gate ({} skipped: {})",
@@ -243,14 +280,17 @@ impl<'a> CloudSource<'a> {
                 reasons_text(&stats.rejected_reasons)
             )));
         }
-        let sources: Vec<&[f32]> =
-            if self.channels.is_empty() { vec![&self.mono] } else { self.channels.iter().map(AsRef::as_ref).collect() };
-        let mut channels = Vec::with_capacity(sources.len());
-        for source in sources {
-            let grains: Vec<Vec<f32>> = picks
-                .iter()
-                .map(|g| resample_cubic(&hann_windowed(&source[g.start..g.start + g.len]), g.ratio))
-                .collect();
+        // Each grain is read once, every channel; each channel's grains are then windowed,
+        // pitched, overlap-added and low-passed.
+        let mut per_channel: Vec<Vec<Vec<f32>>> = vec![Vec::with_capacity(picks.len()); self.source.channel_count()];
+        for g in &picks {
+            let window = self.window(g.start, g.len)?;
+            for (grains, samples) in per_channel.iter_mut().zip(&window.channels) {
+                grains.push(resample_cubic(&hann_windowed(samples), g.ratio));
+            }
+        }
+        let mut channels = Vec::with_capacity(per_channel.len());
+        for grains in per_channel {
             let out = overlap_add(&grains, settings);
             channels.push(
                 butter_zero_phase(&out, OUTPUT_RATE_HZ, Band::Lowpass { cutoff_hz: settings.lowpass_hz }, 4)
@@ -272,7 +312,7 @@ impl<'a> CloudSource<'a> {
     ///
     /// Two independent streams come from `seed`: `"clouds/grains"` for lengths and positions,
     /// `"clouds/pitch"` for the shifts, so changing `max_tries` does not move the pitches.
-    fn gated_grains(&self, settings: &CloudSettings, seed: u64) -> (Vec<GrainPick>, GrainStats) {
+    fn gated_grains(&self, settings: &CloudSettings, seed: u64) -> Result<(Vec<GrainPick>, GrainStats), TextureError> {
         let mut pick = Rng::new(Rng::derive(seed, "clouds/grains"));
         let mut pitch = Rng::new(Rng::derive(seed, "clouds/pitch"));
         let (min_len, max_len) = grain_len_range(settings);
@@ -286,7 +326,7 @@ impl<'a> CloudSource<'a> {
             for _ in 0..settings.max_tries {
                 let len = uniform_int(&mut pick, min_len, max_len);
                 let start = self.grain_start(&pool, len, &mut pick);
-                let (score, reason) = grain_quality(&self.mono[start..start + len]);
+                let (score, reason) = grain_quality(&self.mixdown_window(start, len)?);
                 if score >= settings.min_grain_quality {
                     accepted = Some((start, len));
                     break;
@@ -308,7 +348,7 @@ impl<'a> CloudSource<'a> {
             }
         }
         stats.rejected_reasons = reasons.into_iter().map(|(r, n)| (r.to_string(), n)).collect();
-        (grains, stats)
+        Ok((grains, stats))
     }
 
     /// Frames a grain may be centred on, best first available: stable frames whose
@@ -338,7 +378,7 @@ impl<'a> CloudSource<'a> {
     /// A start sample for a grain of `len`: centred on a random candidate frame, jittered by up
     /// to half a hop, clamped into the source.
     fn grain_start(&self, pool: &[usize], len: usize, rng: &mut Rng) -> usize {
-        let last = self.mono.len() - len;
+        let last = self.len - len;
         let frame = pool.get(uniform_int(rng, 0, pool.len().saturating_sub(1))).copied().unwrap_or(0);
         let jitter = rng.range(-0.5, 0.5) * STABILITY_HOP as f64;
         let centre = (frame * STABILITY_HOP) as f64 + jitter;
@@ -354,33 +394,84 @@ struct GrainPick {
     ratio: f64,
 }
 
-/// Per centred frame: rms of the frame and spectral flux against the previous frame.
-fn frame_rms_and_flux(mono: &[f32]) -> (Vec<f64>, Vec<f64>) {
-    if mono.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    let mut plan = SpectrumPlan::new(STABILITY_FFT);
-    let mut frame = vec![0.0f32; STABILITY_FFT];
-    let mut prev = vec![0.0f64; plan.bin_count()];
-    let mut mags = vec![0.0f32; plan.bin_count()];
-    let count = centred_frame_count(mono.len(), STABILITY_HOP);
-    let (mut rms, mut flux) = (Vec::with_capacity(count), Vec::with_capacity(count));
-    for t in 0..count {
-        centred_frame(mono, t, STABILITY_HOP, &mut frame);
-        let energy: f64 = frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-        rms.push((energy / STABILITY_FFT as f64).sqrt());
-        plan.magnitudes(&frame, &mut mags);
-        let mut sum = 0.0;
-        for (p, &m) in prev.iter_mut().zip(&mags) {
-            let cur = (1.0 + 1000.0 * f64::from(m)).ln();
-            if t > 0 {
-                sum += (cur - *p).max(0.0);
-            }
-            *p = cur;
+/// Per centred frame (hop [`STABILITY_HOP`], zero-padded by half a frame at both ends): rms of
+/// the frame and spectral flux against the previous frame, from a signal pushed in blocks.
+struct StabilityFrames {
+    plan: SpectrumPlan,
+    frame: Vec<f32>,
+    prev: Vec<f64>,
+    mags: Vec<f32>,
+    /// Frames of the whole signal.
+    count: usize,
+    /// The next frame to analyse.
+    next: usize,
+    /// The padded signal from padded index `buffer_start` (frame `t` is padded `t·hop ..`).
+    buffer: Vec<f32>,
+    buffer_start: usize,
+    rms: Vec<f64>,
+    flux: Vec<f64>,
+}
+
+impl StabilityFrames {
+    /// For a signal of `len` samples (none for an empty one).
+    fn new(len: usize) -> Self {
+        let plan = SpectrumPlan::new(STABILITY_FFT);
+        let bins = plan.bin_count();
+        let count = if len == 0 { 0 } else { centred_frame_count(len, STABILITY_HOP) };
+        Self {
+            plan,
+            frame: vec![0.0; STABILITY_FFT],
+            prev: vec![0.0; bins],
+            mags: vec![0.0; bins],
+            count,
+            next: 0,
+            buffer: vec![0.0; STABILITY_FFT / 2],
+            buffer_start: 0,
+            rms: Vec::with_capacity(count),
+            flux: Vec::with_capacity(count),
         }
-        flux.push(sum);
     }
-    (rms, flux)
+
+    /// The next samples of the signal.
+    fn push(&mut self, samples: &[f32]) {
+        self.buffer.extend_from_slice(samples);
+        self.analyse_ready();
+    }
+
+    /// Pads the end and analyses the remaining frames: `(rms, flux)` per frame.
+    fn finish(mut self) -> (Vec<f64>, Vec<f64>) {
+        self.buffer.extend(std::iter::repeat_n(0.0, STABILITY_FFT / 2));
+        self.analyse_ready();
+        (self.rms, self.flux)
+    }
+
+    fn analyse_ready(&mut self) {
+        while self.next < self.count
+            && self.next * STABILITY_HOP + STABILITY_FFT <= self.buffer_start + self.buffer.len()
+        {
+            let at = self.next * STABILITY_HOP - self.buffer_start;
+            self.frame.copy_from_slice(&self.buffer[at..at + STABILITY_FFT]);
+            let energy: f64 = self.frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+            self.rms.push((energy / STABILITY_FFT as f64).sqrt());
+            self.plan.magnitudes(&self.frame, &mut self.mags);
+            let mut sum = 0.0;
+            for (p, &m) in self.prev.iter_mut().zip(&self.mags) {
+                let cur = (1.0 + 1000.0 * f64::from(m)).ln();
+                if self.next > 0 {
+                    sum += (cur - *p).max(0.0);
+                }
+                *p = cur;
+            }
+            self.flux.push(sum);
+            self.next += 1;
+        }
+        // Samples before the next frame are no longer needed.
+        let keep_from = (self.next * STABILITY_HOP).min(self.buffer_start + self.buffer.len());
+        if keep_from > self.buffer_start {
+            self.buffer.drain(..keep_from - self.buffer_start);
+            self.buffer_start = keep_from;
+        }
+    }
 }
 
 /// Mean of `x[t − half..=t + half]` (clipped at the ends) for every `t`.
@@ -658,7 +749,7 @@ mod tests {
             }
         }
         let clip = Clip::mono(x);
-        let source = CloudSource::new(&clip);
+        let source = CloudSource::new(&clip).expect("a clip in memory reads");
         let stable_frames: Vec<usize> = (0..source.stable.len()).filter(|&t| source.stable[t]).collect();
         let in_clicks = stable_frames.iter().filter(|&&t| t * STABILITY_HOP < 44_100).count();
         assert!(in_clicks * 5 < stable_frames.len(), "{in_clicks} of {}", stable_frames.len());

@@ -18,7 +18,7 @@ use crate::dsp::window::hann_periodic;
 
 use super::filter::{Band, butter_zero_phase};
 use super::looping::{crossfade_loop, fade_in_out};
-use super::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
+use super::{Clip, ClipSource, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
 
 /// Phase-vocoder FFT length in samples.
 pub const N_FFT: usize = 2048;
@@ -229,21 +229,19 @@ pub fn plan_drones(settings: &DroneSettings) -> Vec<DronePlanItem> {
 ///   fades of `swell_fade_in_s` / `swell_fade_out_s`.
 ///
 /// Nothing is normalised (the engine normalises peaks on export).
-pub fn make_drones(source: &Clip, settings: &DroneSettings) -> Vec<Result<Clip, TextureError>> {
+pub fn make_drones(source: &dyn ClipSource, settings: &DroneSettings) -> Vec<Result<Clip, TextureError>> {
     let plan = recipes(settings);
     if let Err(e) = settings.validate() {
         return plan.iter().map(|_| Err(TextureError::NoCandidate(format!("invalid drone settings: {e}")))).collect();
     }
-    // Every drone is read from the middle of the source: a long source is cut to the part
-    // around it first, so a half-hour recording costs what a short one does.
+    // Every drone is read from the middle of the source: only the part around it is read, so
+    // a half-hour recording costs what a short one does.
     let window = analysed_window(source.len(), settings);
-    let cut;
-    let source = if window.len() < source.len() {
-        cut = source.slice(window.start, window.end);
-        &cut
-    } else {
-        source
+    let source = match source.read(window.start, window.len()) {
+        Ok(clip) => clip,
+        Err(e) => return plan.iter().map(|_| Err(e.clone())).collect(),
     };
+    let source = &source;
     let vocoder = Vocoder::new();
     let needs_vocoder = plan.iter().any(|(_, r)| match r {
         Recipe::Loop { shift_st, stretch } => *shift_st != 0.0 || *stretch != 1.0,

@@ -8,7 +8,7 @@
 use crate::dsp::rng::Rng;
 use crate::textures::filter::{Band, butter_zero_phase};
 use crate::textures::looping::{crossfade_loop, fade_in_out};
-use crate::textures::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
+use crate::textures::{Clip, ClipSource, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError};
 
 /// Hiss parameters (DOMAIN §G defaults); field names double as TOML keys.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -157,12 +157,16 @@ pub fn plan_hiss(settings: &HissSettings) -> Vec<(HissKind, String)> {
 /// Peak normalisation (−6 dBFS loops, −3 dBFS flickers) is left to the engine. An item whose
 /// peak is below `1e-8` is `Err(Silent)`; an empty source makes every item `Err(TooShort)`;
 /// invalid settings make every item `Err(NoCandidate)`.
-pub fn make_hiss(source: Option<&Clip>, settings: &HissSettings, seed: u64) -> Vec<Result<Clip, TextureError>> {
+pub fn make_hiss(
+    source: Option<&dyn ClipSource>,
+    settings: &HissSettings,
+    seed: u64,
+) -> Vec<Result<Clip, TextureError>> {
     let plan = plan_hiss(settings);
     if let Err(e) = settings.validate() {
         return plan.iter().map(|_| Err(TextureError::NoCandidate(format!("invalid hiss settings: {e}")))).collect();
     }
-    let material = source.map(|clip| clip.channels.as_slice());
+    let material = source;
     plan.iter()
         .map(|(kind, name)| {
             let mut rng = Rng::new(Rng::derive(seed, &format!("hiss/{name}")));
@@ -174,7 +178,7 @@ pub fn make_hiss(source: Option<&Clip>, settings: &HissSettings, seed: u64) -> V
         .collect()
 }
 
-fn make_loop(material: Option<&[Vec<f32>]>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
+fn make_loop(material: Option<&dyn ClipSource>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
     let fade = ms_to_samples(s.loop_crossfade_ms);
     let len = ((s.chunk_s * f64::from(OUTPUT_RATE_HZ)).round() as usize).max(1);
     let mut channels = Vec::new();
@@ -186,7 +190,7 @@ fn make_loop(material: Option<&[Vec<f32>]>, s: &HissSettings, rng: &mut Rng) -> 
     not_silent(crossfade_loop(&Clip { channels }, fade)?)
 }
 
-fn make_flicker(material: Option<&[Vec<f32>]>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
+fn make_flicker(material: Option<&dyn ClipSource>, s: &HissSettings, rng: &mut Rng) -> Result<Clip, TextureError> {
     let ms = rng.range(s.flicker_ms_min, s.flicker_ms_max);
     let len = ms_to_samples(ms).max(1);
     let channels = take_chunk(material, len, rng)?.into_iter().map(|c| band_passed(c, s)).collect::<Result<_, _>>()?;
@@ -198,18 +202,22 @@ fn make_flicker(material: Option<&[Vec<f32>]>, s: &HissSettings, rng: &mut Rng) 
 /// `len` samples of every channel of the material from one uniform random start (wrapping
 /// around when the material is shorter; a non-finite sample reads as 0), or one channel of
 /// `len` samples of `0.1·N(0, 1)` white noise without material.
-fn take_chunk(material: Option<&[Vec<f32>]>, len: usize, rng: &mut Rng) -> Result<Vec<Vec<f32>>, TextureError> {
-    let Some(channels) = material else {
+fn take_chunk(material: Option<&dyn ClipSource>, len: usize, rng: &mut Rng) -> Result<Vec<Vec<f32>>, TextureError> {
+    let Some(source) = material else {
         return Ok(vec![(0..len).map(|_| (0.1 * rng.normal()) as f32).collect()]);
     };
-    let n = channels.first().map_or(0, Vec::len);
+    let n = source.len();
     if n == 0 {
         return Err(TextureError::TooShort { need_s: len as f64 / f64::from(OUTPUT_RATE_HZ), have_s: 0.0 });
     }
     let span = if n > len { n - len + 1 } else { n };
     let start = ((rng.uniform() * span as f64) as usize).min(span - 1);
+    // Only the chunk is read; a source shorter than the chunk is read whole and wrapped.
+    let (read_start, offset) = if n > len { (start, 0) } else { (0, start) };
+    let window = source.read(read_start, len.min(n))?;
+    let m = window.len();
     let finite = |x: f32| if x.is_finite() { x } else { 0.0 };
-    Ok(channels.iter().map(|src| (0..len).map(|i| finite(src[(start + i) % n])).collect()).collect())
+    Ok(window.channels.iter().map(|src| (0..len).map(|i| finite(src[(offset + i) % m])).collect()).collect())
 }
 
 fn band_passed(x: Vec<f32>, s: &HissSettings) -> Result<Vec<f32>, TextureError> {

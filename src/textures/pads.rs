@@ -2,15 +2,14 @@
 //! scored, de-overlapped, trimmed by correlation and turned into seamless loops.
 //!
 //! Analysis runs once per source on the mixdown ([`crate::features::features`] at 44.1 kHz,
-//! `n_fft` 2048, hop 512: rms, spectral flatness, librosa onset strength); every window then
-//! reads prefix sums of those frames, so mining a 3-minute source costs one STFT.
+//! `n_fft` 2048, hop 512: rms, spectral flatness, librosa onset strength), read in blocks;
+//! every window then reads prefix sums of those frames, so mining a 3-minute source costs one
+//! STFT, and a 30-minute one holds its frames, not its samples.
 
-use std::borrow::Cow;
-
-use crate::features::{HOP_LEN, features};
+use crate::features::{FeatureAccumulator, HOP_LEN};
 
 use super::looping::{correlation_trim_len, crossfade_loop};
-use super::{Clip, OUTPUT_RATE_HZ};
+use super::{Clip, ClipSource, OUTPUT_RATE_HZ, TextureError, for_each_mixdown_block};
 
 /// Rejection reason: the window's rms is below `rms_db_min` (silence and non-finite samples land here).
 pub const REASON_TOO_QUIET: &str = "rms_db below rms_db_min";
@@ -147,25 +146,28 @@ pub struct PadReport {
 /// trimmed by [`correlation_trim_len`] (≤ N/4, window = the crossfade) and looped with
 /// [`crossfade_loop`]. Pads come ordered by target duration (settings order), then score
 /// descending, then start time.
-pub fn mine_pads(source: &Clip, settings: &PadSettings) -> PadReport {
+///
+/// The source is read twice by position: once in blocks for the analysis, then each chosen
+/// window. `Err` only when the source cannot be read ([`TextureError::Read`]).
+pub fn mine_pads(source: &dyn ClipSource, settings: &PadSettings) -> Result<PadReport, TextureError> {
     let mut tally = Tally::default();
     if let Err(e) = settings.validate() {
         tally.add(&format!("{REASON_SETTINGS}: {e}"));
-        return PadReport { pads: Vec::new(), windows: 0, rejected: tally.finish() };
+        return Ok(PadReport { pads: Vec::new(), windows: 0, rejected: tally.finish() });
     }
-    let analysis = Analysis::new(source.mixdown(), settings);
+    let analysis = Analysis::new(source, settings)?;
     let mut pads = Vec::new();
     let mut windows = 0;
     for &duration_s in &settings.target_durations_s {
         let candidates = analysis.candidates(duration_s, settings, &mut tally);
         windows += candidates.examined;
         for w in best_non_overlapping(candidates.passed, settings.best_per_duration) {
-            if let Some(pad) = make_pad(source, &analysis.mono, w, duration_s, settings.crossfade_ms) {
+            if let Some(pad) = make_pad(source.read(w.start, w.len)?, w, duration_s, settings.crossfade_ms) {
                 pads.push(pad);
             }
         }
     }
-    PadReport { pads, windows, rejected: tally.finish() }
+    Ok(PadReport { pads, windows, rejected: tally.finish() })
 }
 
 /// Reason counts in first-seen order (deterministic: the order of the checks).
@@ -203,33 +205,39 @@ struct Candidates {
 }
 
 /// Per-source analysis: prefix sums over samples and frames, and the picked onsets.
-struct Analysis<'a> {
-    mono: Cow<'a, [f32]>,
+struct Analysis {
+    /// Samples in the source.
+    len: usize,
     sum_sq: SampledSum,
     flatness: Vec<f64>,
     onset: Vec<f64>,
     onset_peaks: Vec<f64>,
 }
 
-impl<'a> Analysis<'a> {
-    fn new(mono: Cow<'a, [f32]>, settings: &PadSettings) -> Self {
-        let f = features(&mono, OUTPUT_RATE_HZ);
+impl Analysis {
+    /// One pass over the mixdown in blocks: the frame features and the running sum of squares.
+    fn new(source: &dyn ClipSource, settings: &PadSettings) -> Result<Self, TextureError> {
+        let len = source.len();
+        let mut accumulator = FeatureAccumulator::new(OUTPUT_RATE_HZ);
+        let mut sum_sq = SampledSum::new(window_bounds(len, settings));
+        for_each_mixdown_block(source, |block| {
+            accumulator.push(block);
+            sum_sq.extend(block.iter().map(|&v| f64::from(v) * f64::from(v)));
+        })?;
+        let f = accumulator.finish();
         let onset_env: Vec<f64> = f.onset.iter().map(|&v| f64::from(v)).collect();
         let peaks = pick_onsets(&onset_env);
         let mut peak_flags = vec![0.0; onset_env.len()];
         for p in peaks {
             peak_flags[p] = 1.0;
         }
-        Self {
-            sum_sq: SampledSum::new(
-                mono.iter().map(|&v| f64::from(v) * f64::from(v)),
-                &window_bounds(mono.len(), settings),
-            ),
-            mono,
+        Ok(Self {
+            len,
+            sum_sq,
             flatness: prefix(f.flatness.iter().map(|&v| f64::from(v))),
             onset: prefix(onset_env.iter().copied()),
             onset_peaks: prefix(peak_flags.into_iter()),
-        }
+        })
     }
 
     /// Gates every window of `duration_s`, counting rejections into `tally`.
@@ -237,7 +245,7 @@ impl<'a> Analysis<'a> {
         let sr = f64::from(OUTPUT_RATE_HZ);
         let len = (duration_s * sr).round() as usize;
         let hop = ((settings.hop_s * sr).round() as usize).max(1);
-        let n = self.mono.len();
+        let n = self.len;
         if len == 0 || len > n {
             tally.add(REASON_SHORT);
             return Candidates { examined: 0, passed: Vec::new() };
@@ -296,37 +304,43 @@ fn window_bounds(n: usize, settings: &PadSettings) -> Vec<usize> {
 
 /// The running sum `x0 + … + x(p−1)` kept only at chosen positions `p`: the same additions in
 /// the same order as a full prefix array, so the same values, in a few kilobytes instead of
-/// eight bytes a sample.
+/// eight bytes a sample. Values arrive in pieces ([`SampledSum::extend`]).
 struct SampledSum {
     positions: Vec<usize>,
     sums: Vec<f64>,
+    acc: f64,
+    index: usize,
 }
 
 impl SampledSum {
-    /// Sums `values` once, keeping the running sum at each of the sorted `positions`.
-    fn new(values: impl Iterator<Item = f64>, positions: &[usize]) -> Self {
-        let mut sums = Vec::with_capacity(positions.len());
-        let mut wanted = positions.iter().peekable();
-        let mut acc = 0.0;
-        let mut index = 0;
-        let mut keep = |index: usize, acc: f64, sums: &mut Vec<f64>| {
-            while wanted.next_if(|&&p| p == index).is_some() {
-                sums.push(acc);
-            }
-        };
-        keep(index, acc, &mut sums);
-        for v in values {
-            acc += v;
-            index += 1;
-            keep(index, acc, &mut sums);
-        }
-        let kept = sums.len();
-        Self { positions: positions[..kept].to_vec(), sums }
+    /// Keeps the running sum at each of the sorted `positions` (the one at 0 at once).
+    fn new(positions: Vec<usize>) -> Self {
+        let mut sum = Self { positions, sums: Vec::new(), acc: 0.0, index: 0 };
+        sum.keep();
+        sum
     }
 
-    /// The running sum at `position`, which must be one of the kept positions.
+    /// Adds the next values.
+    fn extend(&mut self, values: impl Iterator<Item = f64>) {
+        for v in values {
+            self.acc += v;
+            self.index += 1;
+            self.keep();
+        }
+    }
+
+    fn keep(&mut self) {
+        while self.positions.get(self.sums.len()) == Some(&self.index) {
+            self.sums.push(self.acc);
+        }
+    }
+
+    /// The running sum at `position`, which must be one of the kept positions reached so far.
     fn at(&self, position: usize) -> f64 {
-        self.positions.binary_search(&position).map_or(f64::NAN, |i| self.sums[i])
+        match self.positions[..self.sums.len()].binary_search(&position) {
+            Ok(i) => self.sums[i],
+            Err(_) => f64::NAN,
+        }
     }
 }
 
@@ -389,12 +403,12 @@ fn best_non_overlapping(mut windows: Vec<Window>, keep: usize) -> Vec<Window> {
     chosen
 }
 
-/// Correlation trim (≤ N/4) then the equal-power crossfade loop of one window.
-fn make_pad(source: &Clip, mono: &[f32], w: Window, duration_s: f64, crossfade_ms: f64) -> Option<Pad> {
+/// Correlation trim (≤ N/4) then the equal-power crossfade loop of one window (`window`: its
+/// samples, every channel).
+fn make_pad(window: Clip, w: Window, duration_s: f64, crossfade_ms: f64) -> Option<Pad> {
     let fade = (crossfade_ms / 1000.0 * f64::from(OUTPUT_RATE_HZ)).round() as usize;
-    let window_mono = &mono[w.start..w.start + w.len];
-    let trimmed = correlation_trim_len(window_mono, w.len / MAX_TRIM_FRACTION, fade);
-    let clip = crossfade_loop(&source.slice(w.start, w.start + trimmed), fade).ok()?;
+    let trimmed = correlation_trim_len(&window.mixdown(), w.len / MAX_TRIM_FRACTION, fade);
+    let clip = crossfade_loop(&window.slice(0, trimmed), fade).ok()?;
     Some(Pad {
         clip,
         start_s: w.start as f64 / f64::from(OUTPUT_RATE_HZ),
@@ -407,8 +421,13 @@ fn make_pad(source: &Clip, mono: &[f32], w: Window, duration_s: f64, crossfade_m
 mod tests {
     use super::*;
     use crate::dsp::rng::Rng;
+    use crate::features::features;
 
     const SR: f64 = OUTPUT_RATE_HZ as f64;
+
+    fn mined(source: &Clip, settings: &PadSettings) -> PadReport {
+        mine_pads(source, settings).expect("a clip in memory reads")
+    }
 
     /// A C-major triad at `amp` per partial.
     fn chord(len: usize, amp: f64) -> Vec<f32> {
@@ -451,7 +470,11 @@ mod tests {
         let full = prefix(x.iter().copied());
         let settings = PadSettings { target_durations_s: vec![0.7, 1.3, 2.0], hop_s: 0.11, ..PadSettings::default() };
         let bounds = window_bounds(x.len(), &settings);
-        let sampled = SampledSum::new(x.iter().copied(), &bounds);
+        let mut sampled = SampledSum::new(bounds.clone());
+        // Values arrive in uneven pieces, as blocks of a source do.
+        for piece in x.chunks(65_537) {
+            sampled.extend(piece.iter().copied());
+        }
         let hop = (settings.hop_s * SR).round() as usize;
         let mut checked = 0;
         for d in &settings.target_durations_s {
@@ -486,7 +509,7 @@ mod tests {
         let mut x = noise(1, 3 * 44_100, 0.3);
         x.extend(chord(10 * 44_100, 0.03));
         x.extend(clicks_over_chord(4 * 44_100, 5.0));
-        let report = mine_pads(&Clip::mono(x), &PadSettings::default());
+        let report = mined(&Clip::mono(x), &PadSettings::default());
         assert_eq!(report.pads.len(), 3);
         for pad in &report.pads {
             let (start, end) = (pad.start_s, pad.start_s + pad.target_duration_s);
@@ -501,10 +524,10 @@ mod tests {
     #[test]
     fn white_noise_is_rejected_as_flat_and_a_chord_is_accepted() {
         let settings = PadSettings { target_durations_s: vec![1.0], ..PadSettings::default() };
-        let noisy = mine_pads(&Clip::mono(noise(5, 3 * 44_100, 0.17)), &settings);
+        let noisy = mined(&Clip::mono(noise(5, 3 * 44_100, 0.17)), &settings);
         assert!(noisy.pads.is_empty());
         assert_eq!(count(&noisy, REASON_FLAT), noisy.windows);
-        let tonal = mine_pads(&Clip::mono(chord(3 * 44_100, 0.03)), &settings);
+        let tonal = mined(&Clip::mono(chord(3 * 44_100, 0.03)), &settings);
         assert_eq!(tonal.pads.len(), 3);
         assert!(tonal.rejected.is_empty());
     }
@@ -513,7 +536,7 @@ mod tests {
     fn pads_are_sorted_non_overlapping_loops_of_at_most_the_target() {
         let x = Clip { channels: vec![chord(8 * 44_100, 0.03), chord(8 * 44_100, 0.02)] };
         let settings = PadSettings { target_durations_s: vec![2.0, 1.0], ..PadSettings::default() };
-        let report = mine_pads(&x, &settings);
+        let report = mined(&x, &settings);
         let twos: Vec<&Pad> = report.pads.iter().filter(|p| p.target_duration_s == 2.0).collect();
         assert_eq!(twos.len(), 3);
         assert_eq!(report.pads.len(), 6);
@@ -532,22 +555,22 @@ mod tests {
             assert!((min..=max).contains(&pad.clip.len()), "{}", pad.clip.len());
             assert_eq!(pad.clip.channels.len(), 2);
         }
-        assert_eq!(report, mine_pads(&x, &settings));
+        assert_eq!(report, mined(&x, &settings));
     }
 
     #[test]
     fn silence_and_short_sources_give_no_pads_with_a_reason() {
-        let silent = mine_pads(&Clip::mono(vec![0.0; 3 * 44_100]), &PadSettings::default());
+        let silent = mined(&Clip::mono(vec![0.0; 3 * 44_100]), &PadSettings::default());
         assert!(silent.pads.is_empty());
         assert_eq!(count(&silent, REASON_TOO_QUIET), silent.windows);
         assert!(silent.windows > 0);
-        let short = mine_pads(&Clip::mono(chord(44_100, 0.03)), &PadSettings::default());
+        let short = mined(&Clip::mono(chord(44_100, 0.03)), &PadSettings::default());
         assert!(short.pads.is_empty());
         assert_eq!(short.windows, 0);
         assert_eq!(count(&short, REASON_SHORT), 1);
-        let empty = mine_pads(&Clip::mono(Vec::new()), &PadSettings::default());
+        let empty = mined(&Clip::mono(Vec::new()), &PadSettings::default());
         assert!(empty.pads.is_empty());
-        let none = mine_pads(&Clip { channels: Vec::new() }, &PadSettings::default());
+        let none = mined(&Clip { channels: Vec::new() }, &PadSettings::default());
         assert!(none.pads.is_empty());
     }
 
@@ -562,7 +585,7 @@ mod tests {
         assert!(bad.validate().unwrap_err().contains("target_durations_s"));
         let bad = PadSettings { crossfade_ms: 900.0, ..PadSettings::default() };
         assert!(bad.validate().unwrap_err().contains("crossfade_ms"));
-        let report = mine_pads(&Clip::mono(chord(44_100 * 3, 0.03)), &bad);
+        let report = mined(&Clip::mono(chord(44_100 * 3, 0.03)), &bad);
         assert!(report.pads.is_empty() && report.rejected[0].0.contains("crossfade_ms"));
     }
 }

@@ -4,7 +4,6 @@
 //! bundles' rows. Editing one source re-runs only its bundles; changing cloud settings re-runs
 //! only the cloud bundles.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -25,7 +24,7 @@ use crate::project::textures::{Export, SourceRef, TexturesSpec};
 use crate::project::{Diagnostic, ReadCx, Target, TargetKind};
 use crate::store::Digest;
 use crate::textures::manifest::{self, Grade, GradeThresholds, Row};
-use crate::textures::{Clip, OUTPUT_RATE_HZ, TextureError, clouds, drones, hiss, pads, renders_channels};
+use crate::textures::{Clip, ClipSource, OUTPUT_RATE_HZ, TextureError, clouds, drones, hiss, pads, renders_channels};
 
 pub struct TexturesFlow;
 
@@ -473,6 +472,44 @@ fn load_source(cx: &Cx<'_>, audio: &AudioRef) -> Result<AudioPcm, BuildError> {
     Ok(pcm)
 }
 
+/// A decoded source as a category reads it: its first two channels when the category renders
+/// channels ([`renders_channels`]), else its mixdown, read by position.
+struct PlaneSource<'a> {
+    planes: Vec<&'a Plane>,
+    len: usize,
+}
+
+impl<'a> PlaneSource<'a> {
+    fn new(pcm: &'a AudioPcm, stereo: bool) -> Self {
+        let channels = pcm.channel_planes();
+        let planes = if renders_channels(stereo, channels.len()) {
+            channels[..2].iter().collect()
+        } else {
+            vec![pcm.mono_plane()]
+        };
+        Self { planes, len: pcm.len() }
+    }
+}
+
+impl ClipSource for PlaneSource<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn channel_count(&self) -> usize {
+        self.planes.len()
+    }
+
+    fn read(&self, start: usize, len: usize) -> Result<Clip, TextureError> {
+        let read = |plane: &&Plane| {
+            let mut samples = vec![0.0; len];
+            plane.read(start, &mut samples).map(|()| samples)
+        };
+        let channels = self.planes.iter().map(read).collect::<std::io::Result<_>>();
+        channels.map(|channels| Clip { channels }).map_err(|e| TextureError::Read(e.to_string()))
+    }
+}
+
 fn compute_bundle(
     cx: &Cx<'_>,
     spec: &TexturesSpec,
@@ -491,24 +528,34 @@ fn compute_bundle(
         Category::Clouds => spec.clouds_export.stereo,
         Category::Hiss => spec.hiss_export.stereo,
     };
-    let clip = match &pcm {
-        // Only the planes the clip is made of are read: a long source's come back from disk and
-        // move into the clip (one held in memory is copied).
-        Some(p) if renders_channels(stereo, p.channel_planes().len()) => {
-            let load = |plane: &Plane| plane.load().map(Cow::into_owned).map_err(|e| p.read_error(id, e));
-            Some(Clip { channels: p.channel_planes()[..2].iter().map(load).collect::<Result<_, _>>()? })
-        }
-        Some(p) => Some(Clip::mono(p.mono(id)?.into_owned())),
-        None => None,
+    // Each category reads the planes it renders by position: a long source's stay on disk.
+    let planes = pcm.as_ref().map(|p| PlaneSource::new(p, stereo));
+    let with_source = || {
+        planes
+            .as_ref()
+            .map(|p| p as &dyn ClipSource)
+            .ok_or_else(|| BuildError::failed(id, format!("{} needs a source file", category.name())))
     };
-    let with_source =
-        || clip.as_ref().ok_or_else(|| BuildError::failed(id, format!("{} needs a source file", category.name())));
+    // A source that cannot be read back fails the bundle (the machine's fault, not the audio's);
+    // every other error is recorded in its file's row.
+    let fail_read = |e: TextureError| match (&e, &pcm) {
+        (TextureError::Read(why), Some(p)) => p.read_error(id, std::io::Error::other(why.clone())),
+        _ => BuildError::failed(id, e.to_string()),
+    };
+    let recorded = |results: Vec<Result<Clip, TextureError>>| -> Result<Vec<Result<Clip, String>>, BuildError> {
+        results
+            .into_iter()
+            .map(|r| match r {
+                Err(e @ TextureError::Read(_)) => Err(fail_read(e)),
+                r => Ok(r.map_err(|e| e.to_string())),
+            })
+            .collect()
+    };
     let seed = Rng::derive(spec.seed, &format!("{}/{}", source.name, category.name()));
     // (result, is_loop, tonal, export)
     let (results, is_loop, tonal, export): (Vec<Result<Clip, String>>, Vec<bool>, bool, &Export) = match category {
         Category::Pads => {
-            let clip = with_source()?;
-            let report = pads::mine_pads(clip, &spec.pads);
+            let report = pads::mine_pads(with_source()?, &spec.pads).map_err(fail_read)?;
             let why = if report.rejected.is_empty() {
                 format!("no window passed the pad gates ({} windows)", report.windows)
             } else {
@@ -533,31 +580,29 @@ fn compute_bundle(
             (results, vec![true; n], true, &spec.pads_export)
         }
         Category::Drones => {
-            let clip = with_source()?;
             let plan = drones::plan_drones(&spec.drones);
-            let results: Vec<Result<Clip, String>> =
-                drones::make_drones(clip, &spec.drones).into_iter().map(|r| r.map_err(|e| e.to_string())).collect();
+            let results = recorded(drones::make_drones(with_source()?, &spec.drones))?;
             let loops = plan.iter().map(|p| matches!(p.category, drones::DroneCategory::Pads)).collect();
             (results, loops, true, &spec.drones_export)
         }
         Category::Clouds => {
             // The stability analysis is done once for all of the source's clouds.
-            let analysed = clouds::CloudSource::new(with_source()?);
-            let results: Vec<Result<Clip, String>> = (0..spec.clouds.clouds_per_source)
-                .map(|i| {
-                    let seed = Rng::derive(seed, &format!("cloud{i}"));
-                    analysed.cloud(&spec.clouds, seed).map(|(c, _)| c).map_err(|e| e.to_string())
-                })
-                .collect();
+            let analysed = clouds::CloudSource::new(with_source()?).map_err(fail_read)?;
+            let results = recorded(
+                (0..spec.clouds.clouds_per_source)
+                    .map(|i| {
+                        let seed = Rng::derive(seed, &format!("cloud{i}"));
+                        analysed.cloud(&spec.clouds, seed).map(|(c, _)| c)
+                    })
+                    .collect(),
+            )?;
             let n = results.len();
             (results, vec![false; n], true, &spec.clouds_export)
         }
         Category::Hiss => {
             let plan = hiss::plan_hiss(&spec.hiss);
-            let results: Vec<Result<Clip, String>> = hiss::make_hiss(clip.as_ref(), &spec.hiss, seed)
-                .into_iter()
-                .map(|r| r.map_err(|e| e.to_string()))
-                .collect();
+            let material = planes.as_ref().map(|p| p as &dyn ClipSource);
+            let results = recorded(hiss::make_hiss(material, &spec.hiss, seed))?;
             let loops = plan.iter().map(|(k, _)| matches!(k, hiss::HissKind::Loop)).collect();
             (results, loops, false, &spec.hiss_export)
         }
