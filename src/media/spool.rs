@@ -79,6 +79,16 @@ impl Plane {
     }
 }
 
+impl crate::producers::audio::MonoSource for Plane {
+    fn len(&self) -> usize {
+        Plane::len(self)
+    }
+
+    fn read(&self, start: usize, out: &mut [f32]) -> io::Result<()> {
+        Plane::read(self, start, out)
+    }
+}
+
 /// Little-endian f32 samples from `offset` bytes into `file`, read in place.
 fn read_samples_at(file: &File, offset: u64, out: &mut [f32]) -> io::Result<()> {
     // SAFETY: every bit pattern is a valid f32, u8 has no alignment requirement, and the byte

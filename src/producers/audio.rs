@@ -10,17 +10,57 @@
 //!   grid by linear interpolation at each frame's centre `(k + 0.5) / fps` between the two nearest
 //!   feature frames, held constant beyond the first and last (`numpy.interp` semantics).
 
+use std::io;
+
+use crate::features::accumulator::features_of_reader;
 use crate::features::{Features, HOP_LEN};
 
 use super::grid::Grid;
 use super::spec::AudioColumn;
 use super::table::Column;
 
+/// Mono samples read by position: a `Vec` in memory, or the engine's decoded plane, which a
+/// long source keeps on disk (the columns then hold a frame or a feature task's samples at a
+/// time, not the whole signal).
+pub trait MonoSource: Sync {
+    /// Samples in the signal.
+    fn len(&self) -> usize;
+
+    /// Whether there is no sample.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Samples `start .. start + out.len()`, which lie inside the signal.
+    fn read(&self, start: usize, out: &mut [f32]) -> io::Result<()>;
+}
+
+impl MonoSource for Vec<f32> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn read(&self, start: usize, out: &mut [f32]) -> io::Result<()> {
+        let window = start.checked_add(out.len()).and_then(|end| self.get(start..end));
+        let window = window.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("samples {start}..+{} past the end", out.len()))
+        })?;
+        out.copy_from_slice(window);
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for dyn MonoSource + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MonoSource({} samples)", self.len())
+    }
+}
+
 /// Mono audio of a source, and its features when the caller already has them.
 #[derive(Debug, Clone, Copy)]
 pub struct AudioInput<'a> {
     /// Mono samples.
-    pub samples: &'a [f32],
+    pub samples: &'a dyn MonoSource,
     /// Their rate.
     pub sample_rate_hz: u32,
     /// `crate::features::features(samples, sample_rate_hz)`, if already computed (it is
@@ -28,16 +68,19 @@ pub struct AudioInput<'a> {
     pub features: Option<&'a Features>,
 }
 
-/// The seed's `rms_db` on `grid`, `frames` values.
-pub fn rms_db(samples: &[f32], sample_rate_hz: u32, grid: &Grid, frames: usize) -> Vec<f32> {
+/// The seed's `rms_db` on `grid`, `frames` values, reading one frame's samples at a time.
+pub fn rms_db(samples: &dyn MonoSource, sample_rate_hz: u32, grid: &Grid, frames: usize) -> io::Result<Vec<f32>> {
     let n = samples.len() as u64;
+    let mut block = Vec::new();
     (0..frames)
         .map(|k| {
             let start = grid.frame_start(k, sample_rate_hz);
             let end = grid.frame_start(k + 1, sample_rate_hz).max(start + 1);
             let (lo, hi) = (start.min(n) as usize, end.min(n) as usize);
-            let mean = sum_of_squares(&samples[lo..hi]) / (end - start) as f64;
-            (20.0 * ((mean + 1e-12).sqrt() + 1e-12).log10()) as f32
+            block.resize(hi - lo, 0.0);
+            samples.read(lo, &mut block)?;
+            let mean = sum_of_squares(&block) / (end - start) as f64;
+            Ok((20.0 * ((mean + 1e-12).sqrt() + 1e-12).log10()) as f32)
         })
         .collect()
 }
@@ -80,14 +123,27 @@ pub fn resample_feature(values: &[f32], sample_rate_hz: u32, grid: &Grid, frames
         .collect()
 }
 
-/// The requested audio columns of one source, `frames` values each.
-pub fn audio_columns(columns: &[AudioColumn], audio: &AudioInput<'_>, grid: &Grid, frames: usize) -> Vec<Column> {
+/// The requested audio columns of one source, `frames` values each. The features, when a
+/// column needs them and none were given, are computed in parallel tasks that each read the
+/// samples their frames need (the bits of [`crate::features::features`] on the whole signal).
+pub fn audio_columns(
+    columns: &[AudioColumn],
+    audio: &AudioInput<'_>,
+    grid: &Grid,
+    frames: usize,
+) -> io::Result<Vec<Column>> {
     let computed;
     let features = if columns.iter().any(|c| c.needs_features()) {
         match audio.features {
             Some(f) => Some(f),
             None => {
-                computed = crate::features::features(audio.samples, audio.sample_rate_hz);
+                let source = audio.samples;
+                computed = features_of_reader(
+                    source.len(),
+                    audio.sample_rate_hz,
+                    || (),
+                    |(), start, out| source.read(start, out),
+                )?;
                 Some(&computed)
             }
         }
@@ -99,7 +155,7 @@ pub fn audio_columns(columns: &[AudioColumn], audio: &AudioInput<'_>, grid: &Gri
         .map(|&c| {
             let sr = audio.sample_rate_hz;
             let values = match (c, features) {
-                (AudioColumn::RmsDb, _) => rms_db(audio.samples, sr, grid, frames),
+                (AudioColumn::RmsDb, _) => rms_db(audio.samples, sr, grid, frames)?,
                 (AudioColumn::Rms, Some(f)) => resample_feature(&f.rms, f.sample_rate_hz, grid, frames),
                 (AudioColumn::Centroid, Some(f)) => resample_feature(&f.centroid_hz, f.sample_rate_hz, grid, frames),
                 (AudioColumn::Flatness, Some(f)) => resample_feature(&f.flatness, f.sample_rate_hz, grid, frames),
@@ -109,7 +165,7 @@ pub fn audio_columns(columns: &[AudioColumn], audio: &AudioInput<'_>, grid: &Gri
                 }
                 (_, None) => unreachable!("features are computed whenever a column needs them"),
             };
-            Column::new(c.name(), values)
+            Ok(Column::new(c.name(), values))
         })
         .collect()
 }
@@ -118,7 +174,15 @@ pub fn audio_columns(columns: &[AudioColumn], audio: &AudioInput<'_>, grid: &Gri
 mod tests {
     use super::*;
 
-    fn seed_rms_db(x: &[f32], hop: usize, frames: usize) -> Vec<f32> {
+    fn rms(x: &[f32], sr: u32, grid: &Grid, frames: usize) -> Vec<f32> {
+        rms_db(&x.to_vec(), sr, grid, frames).expect("in memory")
+    }
+
+    fn columns(columns: &[AudioColumn], audio: &AudioInput<'_>, grid: &Grid, frames: usize) -> Vec<Column> {
+        audio_columns(columns, audio, grid, frames).expect("in memory")
+    }
+
+    fn seed_rms(x: &[f32], hop: usize, frames: usize) -> Vec<f32> {
         // The seed's definition written out: pad/trim to frames·hop, blocks, float64.
         let mut padded = x.to_vec();
         padded.resize(frames * hop, 0.0);
@@ -139,11 +203,11 @@ mod tests {
         let g = Grid::Fps { fps: 75.0 };
         let t = g.frame_count(x.len() as u64, sr);
         assert_eq!(t, 76);
-        assert_eq!(rms_db(&x, sr, &g, t), seed_rms_db(&x, 320, t));
+        assert_eq!(rms(&x, sr, &g, t), seed_rms(&x, 320, t));
         // A 0.5-amplitude sine reads about −9.03 dB; silence reads 20·log10(1e-6 + 1e-12).
-        let mid = rms_db(&x, sr, &g, t)[10];
+        let mid = rms(&x, sr, &g, t)[10];
         assert!((mid + 9.03).abs() < 0.05, "{mid}");
-        let silent = rms_db(&[0.0; 640], 48_000, &g, 1)[0];
+        let silent = rms(&[0.0; 640], 48_000, &g, 1)[0];
         assert!((f64::from(silent) - 20.0 * (1e-6f64 + 1e-12).log10()).abs() < 1e-4, "{silent}");
     }
 
@@ -153,7 +217,7 @@ mod tests {
         // float64 blocks, zero-padded, rounded to float32.
         let x: Vec<f32> = (0..1000u64).map(|n| ((((n * 7919) % 1000) as f64 - 500.0) / 1000.0) as f32).collect();
         let g = Grid::Hop { hop: 320, sample_rate_hz: 24_000 };
-        let bits: Vec<u32> = rms_db(&x, 24_000, &g, 4).iter().map(|v| v.to_bits()).collect();
+        let bits: Vec<u32> = rms(&x, 24_000, &g, 4).iter().map(|v| v.to_bits()).collect();
         assert_eq!(bits, [3240945845, 3240935643, 3240927511, 3248322097]);
     }
 
@@ -161,7 +225,7 @@ mod tests {
     fn rms_db_zero_pads_the_last_frame() {
         // 1.5 frames of ones at 640 samples a frame: the second frame is half full.
         let x = vec![1.0f32; 960];
-        let v = rms_db(&x, 48_000, &Grid::Fps { fps: 75.0 }, 2);
+        let v = rms(&x, 48_000, &Grid::Fps { fps: 75.0 }, 2);
         assert!(v[0].abs() < 1e-5);
         assert!((f64::from(v[1]) - 20.0 * (0.5f64.sqrt()).log10()).abs() < 1e-4);
     }
@@ -190,12 +254,60 @@ mod tests {
         let f = crate::features::features(&x, sr);
         let g = Grid::Fps { fps: 75.0 };
         let input = AudioInput { samples: &x, sample_rate_hz: sr, features: Some(&f) };
-        let cols = audio_columns(&[AudioColumn::Centroid, AudioColumn::Mfcc(0), AudioColumn::RmsDb], &input, &g, 75);
+        let cols = columns(&[AudioColumn::Centroid, AudioColumn::Mfcc(0), AudioColumn::RmsDb], &input, &g, 75);
         assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["centroid", "mfcc0", "rms_db"]);
         assert!(cols.iter().all(|c| c.values.len() == 75));
         assert!((cols[0].values[37] - 1000.0).abs() < 5.0, "{}", cols[0].values[37]);
         // Computing the features here gives the same bits.
         let fresh = AudioInput { features: None, ..input };
-        assert_eq!(audio_columns(&[AudioColumn::Centroid], &fresh, &g, 75)[0], cols[0]);
+        assert_eq!(columns(&[AudioColumn::Centroid], &fresh, &g, 75)[0], cols[0]);
+    }
+
+    /// A signal read only by position, keeping its largest read, or failing every read.
+    struct Watched {
+        samples: Vec<f32>,
+        largest: std::sync::atomic::AtomicUsize,
+        broken: bool,
+    }
+
+    impl MonoSource for Watched {
+        fn len(&self) -> usize {
+            self.samples.len()
+        }
+
+        fn read(&self, start: usize, out: &mut [f32]) -> io::Result<()> {
+            if self.broken {
+                return Err(io::Error::other("the disk went away"));
+            }
+            self.largest.fetch_max(out.len(), std::sync::atomic::Ordering::Relaxed);
+            self.samples.read(start, out)
+        }
+    }
+
+    /// A long signal's columns come from reads of a frame or a feature task at a time, with
+    /// the bits of the signal in memory; a read that fails is an error, not a column.
+    #[test]
+    fn a_long_signal_is_read_by_position_with_the_same_bits() {
+        let sr = 48_000;
+        let mut rng = crate::dsp::rng::Rng::new(3);
+        let x: Vec<f32> = (0..40 * sr as usize)
+            .map(|n| (0.3 * (n as f64 * 0.05).sin() * (n as f64 / 90_000.0).cos() + 0.01 * rng.normal()) as f32)
+            .collect();
+        let g = Grid::Fps { fps: 30.0 };
+        let t = g.frame_count(x.len() as u64, sr);
+        let wanted = [AudioColumn::RmsDb, AudioColumn::Centroid, AudioColumn::Onset, AudioColumn::Mfcc(3)];
+        let in_memory = columns(&wanted, &AudioInput { samples: &x, sample_rate_hz: sr, features: None }, &g, t);
+        let watched = Watched { samples: x.clone(), largest: 0.into(), broken: false };
+        let read = columns(&wanted, &AudioInput { samples: &watched, sample_rate_hz: sr, features: None }, &g, t);
+        assert_eq!(read, in_memory);
+        let largest = watched.largest.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(largest > 0 && largest * 10 < x.len(), "{largest} of {}", x.len());
+
+        let broken = Watched { broken: true, ..watched };
+        for column in [AudioColumn::RmsDb, AudioColumn::Centroid] {
+            let input = AudioInput { samples: &broken, sample_rate_hz: sr, features: None };
+            let e = audio_columns(&[column], &input, &g, t).expect_err("a failed read");
+            assert!(e.to_string().contains("disk went away"), "{e}");
+        }
     }
 }

@@ -37,6 +37,8 @@ pub enum ProducerProblem {
     BadSetting(String),
     /// A plug-in's output was not supplied, or the plug-in failed (its own message).
     Plugin(String),
+    /// The source's decoded audio could not be read back.
+    Read(String),
 }
 
 /// A producer failed for one source.
@@ -66,6 +68,7 @@ impl fmt::Display for ProducerProblem {
                 write!(f, "{msg}")
             }
             ProducerProblem::NoAudio => write!(f, "needs the source's audio, which was not decoded"),
+            ProducerProblem::Read(why) => write!(f, "reading the decoded audio: {why}"),
         }
     }
 }

@@ -113,7 +113,7 @@ fn produce(
         }
         ProducerParams::Audio { columns } => {
             let audio = source.audio.as_ref().ok_or(ProducerProblem::NoAudio)?;
-            audio_columns(columns, audio, grid, frames)
+            audio_columns(columns, audio, grid, frames).map_err(|e| ProducerProblem::Read(e.to_string()))?
         }
         ProducerParams::Plugin { .. } => plugin_outputs
             .get(&index)

@@ -240,7 +240,13 @@ pub fn producer_table(
     let length = SourceLength { samples: audio.source().frames_decoded, sample_rate_hz: audio.source().sample_rate_hz };
     let frames = params.grid.frame_count(length.samples, length.sample_rate_hz);
     let digest = audio.digest.hex();
-    let mono = audio.mono(cx.id)?;
+    // The built-in columns read the decoded mixdown by position (a long source's stays on
+    // disk); only a plug-in that asks for the audio gets it whole.
+    let plugin_wants_audio = |producer: &ProducerParams| match producer {
+        ProducerParams::Plugin { name, .. } => plugins.get(name).is_some_and(|d| d.audio),
+        _ => false,
+    };
+    let whole = if params.producers.iter().any(plugin_wants_audio) { Some(audio.mono(cx.id)?) } else { None };
     let mut plugin_outputs = BTreeMap::new();
     for (i, producer) in params.producers.iter().enumerate() {
         let ProducerParams::Plugin { name, settings } = producer else { continue };
@@ -252,7 +258,7 @@ pub fn producer_table(
             frames,
             grid: &params.grid,
             settings,
-            audio: decl.audio.then_some((&mono, rate)),
+            audio: whole.as_deref().filter(|_| decl.audio).map(|mono| (mono, rate)),
         };
         let columns = run_plugin(&decl.to_command(), &request, cx.root()).map_err(|e| cx.fail(e.to_string()))?;
         plugin_outputs.insert(i, columns);
@@ -261,7 +267,7 @@ pub fn producer_table(
         name: &audio.name,
         file_name: file_name(source),
         length,
-        audio: Some(AudioInput { samples: &mono, sample_rate_hz: rate, features: None }),
+        audio: Some(AudioInput { samples: audio.mono_plane(), sample_rate_hz: rate, features: None }),
     };
     let table = build_sidecar(params, &source, &plugin_outputs).map_err(|e| cx.fail(e.to_string()))?;
     let winners: Vec<String> = table.names.iter().zip(&table.winners).map(|(n, w)| format!("{n} ← {w}")).collect();
