@@ -33,8 +33,9 @@ const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
 const MAX_IDLE_PACKETS: usize = 100_000;
 /// Upper bound on decoded frames (≈ 400 h at 48 kHz): a guard against runaway streams.
 const MAX_FRAMES: u64 = 1 << 36;
-/// Largest up-front reservation for the collected mono signal, in samples (1 GiB of f32).
-const MAX_RESERVE_SAMPLES: u64 = 1 << 28;
+/// Largest up-front reservation for a collected signal, over all its planes, in samples (1 GiB
+/// of f32).
+pub(crate) const MAX_RESERVE_SAMPLES: u64 = 1 << 28;
 
 /// What went wrong decoding one file. Every message names the file and fits on one line.
 #[derive(Debug, thiserror::Error)]

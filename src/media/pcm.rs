@@ -13,10 +13,11 @@
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
-use crate::dsp::resample::{ResampleError, StreamResampler, resampled_len};
+use crate::dsp::resample::{ResampleError, StreamResampler};
 use crate::media::decode::{
     DecodeError, DecodeInfo, FrameSink, SinkError, StreamFormat, decode_frames_bytes, decode_frames_path, downmix,
 };
+use crate::media::spool::collect_pcm;
 
 /// Which signals a decode produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -152,16 +153,12 @@ pub fn stream_pcm_bytes(
 /// # Ok::<(), ntsbuild::media::pcm::PcmError>(())
 /// ```
 pub fn load_pcm(path: &Path, rate_hz: u32, layout: PcmLayout) -> Result<SourcePcm, PcmError> {
-    let mut collect = Collect::new(rate_hz, layout);
-    let source = stream_pcm(path, rate_hz, layout, &mut collect)?;
-    Ok(collect.into_pcm(source))
+    collect_pcm(&path.display().to_string(), rate_hz, layout, |sink| stream_pcm(path, rate_hz, layout, sink))
 }
 
 /// [`load_pcm`] for an in-memory file.
 pub fn load_pcm_bytes(bytes: &[u8], name: &str, rate_hz: u32, layout: PcmLayout) -> Result<SourcePcm, PcmError> {
-    let mut collect = Collect::new(rate_hz, layout);
-    let source = stream_pcm_bytes(bytes, name, rate_hz, layout, &mut collect)?;
-    Ok(collect.into_pcm(source))
+    collect_pcm(name, rate_hz, layout, |sink| stream_pcm_bytes(bytes, name, rate_hz, layout, sink))
 }
 
 /// Decodes `path` once and writes it at `rate_hz` as a 32-bit float WAV to `out`, streaming:
@@ -308,60 +305,6 @@ impl FrameSink for Resampling<'_> {
     }
 }
 
-struct Collect {
-    rate_hz: u32,
-    layout: PcmLayout,
-    mono: Vec<f32>,
-    channels: Vec<Vec<f32>>,
-}
-
-impl Collect {
-    fn new(rate_hz: u32, layout: PcmLayout) -> Self {
-        Self { rate_hz, layout, mono: Vec::new(), channels: Vec::new() }
-    }
-
-    fn into_pcm(self, source: DecodeInfo) -> SourcePcm {
-        SourcePcm {
-            rate_hz: self.rate_hz,
-            mono: self.layout.mono().then_some(self.mono),
-            channels: self.layout.channels().then_some(self.channels),
-            source,
-        }
-    }
-}
-
-/// Largest up-front reservation per signal, in samples (an hour at 48 kHz).
-const MAX_RESERVE_FRAMES: u64 = 48_000 * 3_600;
-
-impl PcmSink for Collect {
-    fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
-        // Reserve what the container declares, within reason: a lying header costs nothing.
-        let declared = format.declared_frames.map_or(0, |n| {
-            resampled_len(n.min(MAX_RESERVE_FRAMES), format.sample_rate_hz, self.rate_hz).min(MAX_RESERVE_FRAMES)
-                as usize
-        });
-        if self.layout.mono() {
-            self.mono.reserve_exact(declared);
-        }
-        if self.layout.channels() {
-            self.channels = (0..format.channels).map(|_| Vec::with_capacity(declared)).collect();
-        }
-        Ok(())
-    }
-
-    fn mono(&mut self, samples: &[f32]) -> Result<(), SinkError> {
-        self.mono.extend_from_slice(samples);
-        Ok(())
-    }
-
-    fn channels(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
-        for (c, p) in self.channels.iter_mut().zip(planes) {
-            c.extend_from_slice(p);
-        }
-        Ok(())
-    }
-}
-
 /// Streams interleaved f32 frames into a WAV, patching the sizes at the end.
 struct WavWriter<'w, W: Write + Seek> {
     out: &'w mut W,
@@ -454,6 +397,7 @@ impl<W: Write + Seek> PcmSink for WavWriter<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::resample::resampled_len;
     use crate::media::decode::{decode_bytes, decode_channels_bytes};
 
     /// A float WAV with interleaved little-endian samples.

@@ -9,8 +9,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::dsp::resample::resampled_len;
-use crate::media::decode::{DecodeInfo, SinkError, StreamFormat};
-use crate::media::pcm::{PcmError, PcmLayout, PcmSink, stream_pcm};
+use crate::media::decode::{DecodeInfo, MAX_RESERVE_SAMPLES, SinkError, StreamFormat};
+use crate::media::pcm::{PcmError, PcmLayout, PcmSink, SourcePcm, stream_pcm};
 
 /// Samples held in memory, over every plane, before the planes move to files: 32 Mi samples
 /// (128 MiB), e.g. 3.9 minutes of a stereo source at 48 kHz as its mixdown and two channels.
@@ -63,6 +63,14 @@ impl Plane {
                 Ok(())
             }
             Plane::File { file, .. } => read_samples_at(file, start as u64 * 4, out),
+        }
+    }
+
+    /// The whole signal, moved out when in memory.
+    pub fn into_samples(self) -> io::Result<Vec<f32>> {
+        match self {
+            Plane::Memory(v) => Ok(v),
+            file => file.load().map(Cow::into_owned),
         }
     }
 
@@ -174,6 +182,32 @@ pub fn spool_pcm(
     spool.finish(result?).map_err(write_error)
 }
 
+/// Decodes through `stream` into memory: the spool without a limit (nothing spills; what a
+/// container declares is reserved only up to [`MAX_RESERVE_SAMPLES`], so a lying header costs
+/// nothing).
+/// `name` labels errors. Behind [`crate::media::pcm::load_pcm`].
+pub(crate) fn collect_pcm(
+    name: &str,
+    rate_hz: u32,
+    layout: PcmLayout,
+    stream: impl FnOnce(&mut dyn PcmSink) -> Result<DecodeInfo, PcmError>,
+) -> Result<SourcePcm, PcmError> {
+    let mut spool = Spool::new(rate_hz, layout, usize::MAX, Path::new(""));
+    let result = stream(&mut spool);
+    let write_error = |source| PcmError::Write { name: name.to_string(), source };
+    if let Some(e) = spool.error.take() {
+        return Err(write_error(e));
+    }
+    let pcm = spool.finish(result?).map_err(write_error)?;
+    let vec = |plane: Plane| plane.into_samples().map_err(write_error);
+    Ok(SourcePcm {
+        rate_hz,
+        mono: pcm.mono.map(vec).transpose()?,
+        channels: pcm.channels.map(|c| c.into_iter().map(vec).collect()).transpose()?,
+        source: pcm.source,
+    })
+}
+
 /// A plane being written: in memory, or appended to its file.
 enum PlaneWriter {
     Memory(Vec<f32>),
@@ -279,8 +313,9 @@ impl Spool {
 
 impl PcmSink for Spool {
     /// A source whose container declares more than the limit goes to files from the first
-    /// sample; otherwise the planes reserve what it declares (within the limit: a lying header
-    /// costs nothing), so they never grow past what they hold.
+    /// sample; otherwise the planes reserve what it declares (within the limit and at most
+    /// [`MAX_RESERVE_SAMPLES`] in all: a lying header costs nothing), so they never grow past
+    /// what they hold.
     fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
         if self.layout != PcmLayout::Mono {
             self.channels = (0..format.channels).map(|_| PlaneWriter::Memory(Vec::new())).collect();
@@ -294,7 +329,7 @@ impl PcmSink for Spool {
         }
         for plane in std::iter::once(&mut self.mono).chain(self.channels.iter_mut()) {
             if let PlaneWriter::Memory(v) = plane {
-                v.reserve_exact(declared);
+                v.reserve_exact(declared.min(MAX_RESERVE_SAMPLES as usize / planes.max(1)));
             }
         }
         Ok(())
