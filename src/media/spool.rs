@@ -172,10 +172,19 @@ pub fn spool_pcm(
     memory_samples: usize,
     spill_dir: &Path,
 ) -> Result<SpooledPcm, PcmError> {
-    let name = path.display().to_string();
-    let mut spool = Spool::new(rate_hz, layout, memory_samples, spill_dir);
-    let result = stream_pcm(path, rate_hz, layout, &mut spool);
-    let write_error = |source| PcmError::Write { name: name.clone(), source };
+    let spool = Spool::new(rate_hz, layout, memory_samples, spill_dir);
+    run_spool(spool, &path.display().to_string(), |sink| stream_pcm(path, rate_hz, layout, sink))
+}
+
+/// Runs `stream` into `spool` and finishes it; a failed write is reported before the decode
+/// error it caused. `name` labels errors.
+fn run_spool(
+    mut spool: Spool,
+    name: &str,
+    stream: impl FnOnce(&mut dyn PcmSink) -> Result<DecodeInfo, PcmError>,
+) -> Result<SpooledPcm, PcmError> {
+    let result = stream(&mut spool);
+    let write_error = |source| PcmError::Write { name: name.to_string(), source };
     if let Some(e) = spool.error.take() {
         return Err(write_error(e));
     }
@@ -192,14 +201,8 @@ pub(crate) fn collect_pcm(
     layout: PcmLayout,
     stream: impl FnOnce(&mut dyn PcmSink) -> Result<DecodeInfo, PcmError>,
 ) -> Result<SourcePcm, PcmError> {
-    let mut spool = Spool::new(rate_hz, layout, usize::MAX, Path::new(""));
-    let result = stream(&mut spool);
-    let write_error = |source| PcmError::Write { name: name.to_string(), source };
-    if let Some(e) = spool.error.take() {
-        return Err(write_error(e));
-    }
-    let pcm = spool.finish(result?).map_err(write_error)?;
-    let vec = |plane: Plane| plane.into_samples().map_err(write_error);
+    let pcm = run_spool(Spool::new(rate_hz, layout, usize::MAX, Path::new("")), name, stream)?;
+    let vec = |plane: Plane| plane.into_samples().map_err(|source| PcmError::Write { name: name.to_string(), source });
     Ok(SourcePcm {
         rate_hz,
         mono: pcm.mono.map(vec).transpose()?,

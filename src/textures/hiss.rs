@@ -142,7 +142,7 @@ pub fn plan_hiss(settings: &HissSettings) -> Vec<(HissKind, String)> {
 /// One result per [`plan_hiss`] item, in plan order, at 44.1 kHz with the source's channels
 /// (pass a mixed-down clip for mono hiss).
 ///
-/// Material: `source` (the drum source; every channel cut at the same place and processed
+/// Material: `material` (the drum source; every channel cut at the same place and processed
 /// alike) when given, else mono white noise `0.1·N(0, 1)` from the item's stream. A chunk
 /// starts at a uniform random offset and wraps around to the source's start when the source
 /// is shorter than the chunk.
@@ -158,7 +158,7 @@ pub fn plan_hiss(settings: &HissSettings) -> Vec<(HissKind, String)> {
 /// peak is below `1e-8` is `Err(Silent)`; an empty source makes every item `Err(TooShort)`;
 /// invalid settings make every item `Err(NoCandidate)`.
 pub fn make_hiss(
-    source: Option<&dyn ClipSource>,
+    material: Option<&dyn ClipSource>,
     settings: &HissSettings,
     seed: u64,
 ) -> Vec<Result<Clip, TextureError>> {
@@ -166,7 +166,6 @@ pub fn make_hiss(
     if let Err(e) = settings.validate() {
         return plan.iter().map(|_| Err(TextureError::NoCandidate(format!("invalid hiss settings: {e}")))).collect();
     }
-    let material = source;
     plan.iter()
         .map(|(kind, name)| {
             let mut rng = Rng::new(Rng::derive(seed, &format!("hiss/{name}")));
