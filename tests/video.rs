@@ -532,3 +532,33 @@ fn a_one_track_album_cut_is_its_video_and_two_tracks_are_joined() {
     assert_eq!(&top_boxes(&both)[..2], ["ftyp", "moov"]);
     assert!(both.len() > a.len().max(b.len()), "{} vs {} and {}", both.len(), a.len(), b.len());
 }
+
+#[test]
+fn a_lost_or_corrupt_video_blob_is_made_again_to_the_same_bytes() {
+    let p = album(&[("a", "audio/a.wav"), ("b", "audio/b.wav")], "");
+    p.write_bytes("audio/a.wav", &tone(1.5, |_| 1.0));
+    p.write_bytes("audio/b.wav", &tone(1.0, |t| 0.5 + 0.5 * t));
+    let r = p.render(&["album.v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rels = ["renders/album/v/a/video.mp4", "renders/album/v/album.mp4"];
+    let before: Vec<Vec<u8>> = rels.iter().map(|rel| p.bytes(rel)).collect();
+    let blob = |bytes: &[u8]| {
+        let hex = ntsbuild::store::Digest::of(bytes).hex();
+        p.path().join("cache/cas").join(&hex[..2]).join(hex)
+    };
+    // The track's video is corrupt in the store, the album's cut gone; both outputs are gone.
+    let mut bad = std::fs::read(blob(&before[0])).unwrap();
+    bad[before[0].len() / 2] ^= 0xff;
+    std::fs::write(blob(&before[0]), bad).unwrap();
+    std::fs::remove_file(blob(&before[1])).unwrap();
+    for rel in rels {
+        std::fs::remove_file(p.path().join(rel)).unwrap();
+    }
+    let r = p.render(&["album.v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (rel, bytes) in rels.iter().zip(&before) {
+        assert!(p.bytes(rel) == *bytes, "{rel} changed");
+    }
+    let audit = p.run(&["audit"]);
+    assert_eq!(audit.code, 0, "{}", audit.stdout);
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::db::Db;
 use super::error::BuildError;
 pub use super::select::Shard;
-use crate::store::Digest;
+use crate::store::{BlobWriter, Digest};
 
 /// One kind of artifact computation.
 pub trait Action: fmt::Debug + PartialEq + Send + Sync + 'static {
@@ -29,6 +29,14 @@ pub trait Action: fmt::Debug + PartialEq + Send + Sync + 'static {
 
     /// Make the artifact's bytes. Inputs are read through `cx` (their bytes, project files).
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError>;
+
+    /// Write the artifact's bytes into the store piece by piece instead of returning them: for
+    /// outputs too large to hold at once (a long video). `None`: this kind does not stream and
+    /// `compute` makes its bytes. The bytes must be `compute`'s (which still serves, e.g. to
+    /// recompute a lost blob).
+    fn write(&self, _cx: &Cx<'_>, _out: &mut BlobWriter) -> Option<Result<(), BuildError>> {
+        None
+    }
 
     /// Build even when an input failed: the failure becomes part of the key and the output
     /// records it (a texture manifest lists a corrupt source's rows).
@@ -87,6 +95,7 @@ pub trait DynAction: fmt::Debug + Send + Sync {
     /// The key params as JSON (objects sorted by key).
     fn key_json(&self) -> serde_json::Value;
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError>;
+    fn write(&self, cx: &Cx<'_>, out: &mut BlobWriter) -> Option<Result<(), BuildError>>;
     fn tolerates_failed_inputs(&self) -> bool;
     fn skipped(&self, cx: &Cx<'_>, inputs: &BTreeMap<String, Digest>, key: &Digest) -> Option<String>;
     fn heavy(&self) -> bool;
@@ -113,6 +122,10 @@ impl<T: Action> DynAction for T {
 
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
         Action::compute(self, cx)
+    }
+
+    fn write(&self, cx: &Cx<'_>, out: &mut BlobWriter) -> Option<Result<(), BuildError>> {
+        Action::write(self, cx, out)
     }
 
     fn tolerates_failed_inputs(&self) -> bool {

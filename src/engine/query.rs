@@ -116,7 +116,26 @@ fn build(db: &dyn Db, id: &str) -> Result<Built, BuildError> {
     if let Some(reason) = decl.action.skipped(&cx, &desc.inputs, &desc.key()) {
         return Err(BuildError::Skipped { id: id.to_string(), reason });
     }
-    run_action(db, id, &desc, || decl.action.compute(&cx).map(|bytes| (bytes, cx.take_parts())))
+    run_action(db, id, &desc, || produce(db, id, &*decl.action, &cx).map(|out| (out, cx.take_parts())))
+}
+
+/// What a computation made: its bytes, or a blob it wrote into the store itself.
+pub enum Output {
+    Bytes(Vec<u8>),
+    Stored { digest: Digest, size: u64 },
+}
+
+/// Run `action`: streamed into the store when it writes piece by piece, else its bytes.
+fn produce(db: &dyn Db, id: &str, action: &dyn DynAction, cx: &Cx<'_>) -> Result<Output, BuildError> {
+    let mut out = db.env().store.writer();
+    match action.write(cx, &mut out) {
+        Some(result) => {
+            result?;
+            let (digest, size) = out.finish().map_err(|e| BuildError::io(id, "writing to the store", e))?;
+            Ok(Output::Stored { digest, size })
+        }
+        None => action.compute(cx).map(Output::Bytes),
+    }
 }
 
 /// Look `desc` up in the action cache; on a miss compute, store the bytes and record the action
@@ -125,7 +144,7 @@ pub fn run_action(
     db: &dyn Db,
     id: &str,
     desc: &ActionDesc,
-    compute: impl FnOnce() -> Result<(Vec<u8>, Vec<Digest>), BuildError>,
+    compute: impl FnOnce() -> Result<(Output, Vec<Digest>), BuildError>,
 ) -> Result<Built, BuildError> {
     let env = db.env();
     let key = desc.key();
@@ -154,25 +173,34 @@ pub fn run_action(
             downloaded = true;
             return Ok(found);
         }
-        let (bytes, parts) = {
+        let (output, parts) = {
             let _permit = env.budget.acquire();
             compute()?
         };
-        let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
+        let (digest, size, bytes) = match output {
+            Output::Bytes(bytes) => {
+                let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
+                (digest, bytes.len() as u64, Some(bytes))
+            }
+            Output::Stored { digest, size } => (digest, size, None),
+        };
         let entry = ActionEntry {
             desc: serde_json::to_value(desc).unwrap_or_default(),
             output: digest,
-            size: bytes.len() as u64,
+            size,
             inputs: desc.inputs.values().copied().collect(),
             parts,
         };
         env.store.put_action(&key, &entry).map_err(|e| BuildError::io(id, "writing the action cache", e))?;
         if let Some(remote) = env.remote() {
             // A failed upload leaves the remote unavailable for this run (reported once); the
-            // result stands locally.
-            let _ = remote.upload(&key, &entry, &[(digest, bytes.as_slice())]);
+            // result stands locally. A streamed output is read back for it.
+            let stored = || env.store.read(&digest).ok();
+            if let Some(bytes) = bytes.or_else(stored) {
+                let _ = remote.upload(&key, &entry, &[(digest, bytes.as_slice())]);
+            }
         }
-        Ok((digest, bytes.len() as u64))
+        Ok((digest, size))
     });
     let (digest, size) = result.map_err(|e| match e {
         // Another artifact with the same action failed: report it under this id.
@@ -259,7 +287,7 @@ pub fn run_sub_action(
 ) -> Result<Built, BuildError> {
     let desc = ActionDesc::of(action, inputs);
     let cx = Cx::new(db, id, &[]);
-    run_action(db, id, &desc, || action.compute(&cx).map(|bytes| (bytes, cx.take_parts())))
+    run_action(db, id, &desc, || produce(db, id, action, &cx).map(|out| (out, cx.take_parts())))
 }
 
 /// The content digest of project file `file` as the build sees it.
@@ -387,6 +415,21 @@ impl Cx<'_> {
     /// The bytes of any artifact (it becomes an input of this computation).
     pub fn artifact_bytes(&self, id: &str) -> Result<Vec<u8>, BuildError> {
         artifact_bytes(self.db, id)
+    }
+
+    /// Copy any artifact's bytes into `out` in pieces (it becomes an input of this computation,
+    /// as with [`Cx::artifact_bytes`]); a lost or corrupt blob is fetched or recomputed.
+    pub fn copy_artifact(&self, id: &str, out: &mut crate::store::BlobWriter) -> Result<(), BuildError> {
+        let digest = digest_by_id(self.db, id)?;
+        let writing = |e: std::io::Error| self.io("writing to the store", e);
+        match self.db.env().store.copy_blob(&digest, out) {
+            Ok(_) => Ok(()),
+            Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
+                out.restart().map_err(writing)?;
+                std::io::Write::write_all(out, &artifact_bytes(self.db, id)?).map_err(writing)
+            }
+            Err(e) => Err(self.io(&format!("reading {id}"), e)),
+        }
     }
 
     /// Where input file `file` (a project path or `ROOT:path`) is read on this machine.

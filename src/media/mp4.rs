@@ -27,29 +27,6 @@ pub struct VideoStream<'a> {
 /// The largest width or height an MP4 track header holds.
 const MAX_SIDE: u32 = 65_535;
 
-fn check_video(video: &VideoStream<'_>) -> Result<(), VideoError> {
-    if video.width == 0 || video.height == 0 || video.width > MAX_SIDE || video.height > MAX_SIDE {
-        return Err(VideoError::Dimensions {
-            width: video.width,
-            height: video.height,
-            allowed: "width and height must be 1..=65535",
-        });
-    }
-    if !FPS_RANGE.contains(&video.fps) {
-        return Err(VideoError::FrameRate { fps: video.fps });
-    }
-    let first = video.frames.first().ok_or(VideoError::NoFrames)?;
-    for (index, unit) in video.frames.iter().enumerate() {
-        if nal_types(unit).is_empty() {
-            return Err(VideoError::EmptyAccessUnit { index });
-        }
-    }
-    if !is_stream_start(first) {
-        return Err(VideoError::NoKeyFrameFirst);
-    }
-    Ok(())
-}
-
 /// The audio packets to mux, each with its length in samples: the real packets cut or padded
 /// so that the real audio ends as close as 20 ms packets allow to `frames / fps` seconds.
 fn fit_audio(audio: &OpusAudio, frames: usize, fps: u32) -> Result<Vec<(Vec<u8>, usize)>, VideoError> {
@@ -80,38 +57,306 @@ fn fit_audio(audio: &OpusAudio, frames: usize, fps: u32) -> Result<Vec<(Vec<u8>,
     Ok(fitted)
 }
 
-/// Fast-start MP4 (moov before mdat) with H.264 video and optional Opus audio; key frames
-/// detected from the NAL types. No timestamps or other varying data in the bytes: same input
-/// ⇒ same bytes. The audio track is cut or padded so that audio and video durations agree
-/// within one video frame (within 10 ms: half an Opus packet).
-pub fn mux_mp4(video: &VideoStream<'_>, audio: Option<&OpusAudio>) -> Result<Vec<u8>, VideoError> {
-    check_video(video)?;
-    let fitted = audio.map(|a| fit_audio(a, video.frames.len(), video.fps)).transpose()?;
-    let mux_err = |e: muxide::api::MuxerError| VideoError::Mux { detail: e.to_string() };
+/// A track's H.264 access units (Annex-B, one per frame, in decode = display order), visited
+/// in order as often as the muxer needs: once to size the tables, once to write `mdat`. A
+/// long track is never held whole: a visitor may read them piece by piece.
+/// What [`AccessUnits::visit`] calls with each unit.
+pub type EachUnit<'a, E> = dyn FnMut(&[u8]) -> Result<(), E> + 'a;
 
+pub trait AccessUnits {
+    /// What reading a unit can fail with; a muxing failure becomes one of them.
+    type Error: From<VideoError>;
+    /// Call `each` with every access unit, in order; stop at its first error.
+    fn visit(&self, each: &mut EachUnit<'_, Self::Error>) -> Result<(), Self::Error>;
+}
+
+impl AccessUnits for [&[u8]] {
+    type Error = VideoError;
+    fn visit(&self, each: &mut EachUnit<'_, VideoError>) -> Result<(), VideoError> {
+        self.iter().try_for_each(|unit| each(unit))
+    }
+}
+
+/// A video track's frame size and rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoFormat {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+}
+
+/// Fast-start MP4 (moov before mdat) with H.264 video and optional Opus audio, in memory; see
+/// [`write_mp4`].
+pub fn mux_mp4(video: &VideoStream<'_>, audio: Option<&OpusAudio>) -> Result<Vec<u8>, VideoError> {
+    let format = VideoFormat { width: video.width, height: video.height, fps: video.fps };
     let mut out = Vec::new();
-    let mut builder = MuxerBuilder::new(&mut out)
-        .video(VideoCodec::H264, video.width, video.height, f64::from(video.fps))
+    write_mp4(&format, video.frames.as_slice(), audio, &mut out)?;
+    Ok(out)
+}
+
+/// What the first pass learns of the video: each sample's size in the file (length-prefixed
+/// NAL units), which samples are key frames, and the first unit (its parameter sets).
+struct VideoPlan {
+    sizes: Vec<u32>,
+    keys: Vec<bool>,
+    first: Vec<u8>,
+}
+
+fn plan_video<U: AccessUnits + ?Sized>(units: &U) -> Result<VideoPlan, U::Error> {
+    let mut plan = VideoPlan { sizes: Vec::new(), keys: Vec::new(), first: Vec::new() };
+    units.visit(&mut |unit| {
+        let index = plan.sizes.len();
+        if nal_types(unit).is_empty() {
+            return Err(VideoError::EmptyAccessUnit { index }.into());
+        }
+        if index == 0 {
+            if !is_stream_start(unit) {
+                return Err(VideoError::NoKeyFrameFirst.into());
+            }
+            plan.first = unit.to_vec();
+        }
+        let size = u32::try_from(avcc_len(unit)).map_err(|_| VideoError::Mux { detail: too_large(index) })?;
+        plan.sizes.push(size);
+        plan.keys.push(is_key_frame(unit));
+        Ok(())
+    })?;
+    if plan.sizes.is_empty() {
+        return Err(VideoError::NoFrames.into());
+    }
+    Ok(plan)
+}
+
+fn too_large(index: usize) -> String {
+    format!("access unit {index} is larger than an MP4 sample may be (4 GiB)")
+}
+
+/// The size of a unit in the file: its NAL units, each after a 4-byte length (muxide's
+/// conversion, so the tables agree with the bytes it would write).
+fn avcc_len(unit: &[u8]) -> usize {
+    muxide::codec::h264::annexb_to_avcc(unit).len()
+}
+
+/// Stand-in for every unit after the first while muxide lays out the file: one NAL unit of one
+/// byte. Only the sizes differ from the real units, and those are patched afterwards.
+const PLACEHOLDER_UNIT: [u8; 5] = [0, 0, 0, 1, 0x01];
+
+/// Fast-start MP4 (moov before mdat) with H.264 video and optional Opus audio, written to
+/// `out`; returns the bytes written. Key frames are detected from the NAL types. No timestamps
+/// or other varying data in the bytes: same input ⇒ same bytes. The audio track is cut or
+/// padded so that audio and video durations agree within one video frame (within 10 ms: half an
+/// Opus packet).
+///
+/// Memory does not grow with the video: `muxide` lays out the file (its boxes, the interleaving
+/// of the tracks) from the audio and a one-byte stand-in per video unit; the video's sample
+/// sizes and every chunk offset are then written into that layout, and `mdat` is streamed from
+/// a second visit of the units. The bytes are those `muxide` writes when given every unit
+/// (tested), which needs them all in memory at once.
+pub fn write_mp4<U: AccessUnits + ?Sized>(
+    format: &VideoFormat,
+    units: &U,
+    audio: Option<&OpusAudio>,
+    out: &mut dyn std::io::Write,
+) -> Result<u64, U::Error> {
+    check_format(format)?;
+    let plan = plan_video(units)?;
+    let fitted = audio.map(|a| fit_audio(a, plan.sizes.len(), format.fps)).transpose()?;
+    let fitted = fitted.unwrap_or_default();
+    let mut layout = skeleton(format, &plan, audio, &fitted)?;
+    let audio_sizes: Vec<u32> = fitted.iter().map(|(p, _)| p.len() as u32).collect();
+    let order = patch_tables(&mut layout, &plan.sizes, &audio_sizes)?;
+    if let Some(a) = audio {
+        set_opus_pre_skip(&mut layout.head, a.pre_skip)?;
+    }
+
+    let io = |e: std::io::Error| VideoError::Write { detail: e.to_string() };
+    out.write_all(&layout.head).map_err(io)?;
+    out.write_all(&(layout.mdat_size as u32).to_be_bytes()).map_err(io)?;
+    out.write_all(b"mdat").map_err(io)?;
+    let mut written = layout.head.len() as u64 + 8;
+    // Audio packets are written as the interleaving reaches them, between the video units.
+    let mut next = order.iter().peekable();
+    let mut write_audio_until_video = |out: &mut dyn std::io::Write, written: &mut u64| -> Result<(), VideoError> {
+        while let Some(&&(Track::Audio, j)) = next.peek() {
+            out.write_all(&fitted[j].0).map_err(io)?;
+            *written += fitted[j].0.len() as u64;
+            next.next();
+        }
+        next.next();
+        Ok(())
+    };
+    let mut index = 0usize;
+    units.visit(&mut |unit| {
+        write_audio_until_video(out, &mut written)?;
+        let avcc = muxide::codec::h264::annexb_to_avcc(unit);
+        if plan.sizes.get(index).is_none_or(|&s| s as usize != avcc.len()) {
+            return Err(
+                VideoError::Mux { detail: format!("access unit {index} changed while the file was written") }.into()
+            );
+        }
+        out.write_all(&avcc).map_err(io)?;
+        written += avcc.len() as u64;
+        index += 1;
+        Ok(())
+    })?;
+    if index != plan.sizes.len() {
+        return Err(VideoError::Mux {
+            detail: format!("{index} access units the second time, {} the first", plan.sizes.len()),
+        }
+        .into());
+    }
+    write_audio_until_video(out, &mut written)?;
+    Ok(written)
+}
+
+fn check_format(format: &VideoFormat) -> Result<(), VideoError> {
+    let (width, height) = (format.width, format.height);
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(VideoError::Dimensions { width, height, allowed: "width and height must be 1..=65535" });
+    }
+    if !FPS_RANGE.contains(&format.fps) {
+        return Err(VideoError::FrameRate { fps: format.fps });
+    }
+    Ok(())
+}
+
+/// The file before `mdat`'s payload: `ftyp` and `moov` (with placeholder sizes and offsets
+/// until [`patch_tables`]), and the size `mdat` will have.
+struct Layout {
+    head: Vec<u8>,
+    mdat_size: u64,
+}
+
+/// muxide's layout of the file, from the audio packets and one stand-in per video unit.
+fn skeleton(
+    format: &VideoFormat,
+    plan: &VideoPlan,
+    audio: Option<&OpusAudio>,
+    fitted: &[(Vec<u8>, usize)],
+) -> Result<Layout, VideoError> {
+    let mux_err = |e: muxide::api::MuxerError| VideoError::Mux { detail: e.to_string() };
+    let mut bytes = Vec::new();
+    let mut builder = MuxerBuilder::new(&mut bytes)
+        .video(VideoCodec::H264, format.width, format.height, f64::from(format.fps))
         .with_fast_start(true);
     if let Some(a) = audio {
         builder = builder.audio(AudioCodec::Opus, OPUS_SAMPLE_RATE_HZ, a.channels);
     }
     let mut muxer = builder.build().map_err(mux_err)?;
-    for (index, unit) in video.frames.iter().enumerate() {
-        let pts_s = index as f64 / f64::from(video.fps);
-        muxer.write_video(pts_s, unit, is_key_frame(unit)).map_err(mux_err)?;
+    for (index, &key) in plan.keys.iter().enumerate() {
+        let pts_s = index as f64 / f64::from(format.fps);
+        let unit: &[u8] = if index == 0 { &plan.first } else { &PLACEHOLDER_UNIT };
+        muxer.write_video(pts_s, unit, key).map_err(mux_err)?;
     }
     let mut audio_end = 0u64;
-    for (packet, len) in fitted.iter().flatten() {
+    for (packet, len) in fitted {
         muxer.write_audio(audio_end as f64 / f64::from(OPUS_SAMPLE_RATE_HZ), packet).map_err(mux_err)?;
         audio_end += *len as u64;
     }
     muxer.finish().map_err(mux_err)?;
-
-    if let Some(a) = audio {
-        set_opus_pre_skip(&mut out, a.pre_skip)?;
+    let top = child_boxes(&bytes, 0..bytes.len());
+    let kinds: Vec<[u8; 4]> = top.iter().map(|b| b.kind).collect();
+    if kinds != [*b"ftyp", *b"moov", *b"mdat"] {
+        return Err(layout_error("the boxes are not ftyp, moov, mdat"));
     }
-    Ok(out)
+    let video: u64 = plan.sizes.iter().map(|&s| u64::from(s)).sum();
+    let payload = video + fitted.iter().map(|(p, _)| p.len() as u64).sum::<u64>();
+    let mdat_size = 8 + payload;
+    if mdat_size > u64::from(u32::MAX) {
+        return Err(VideoError::Mux {
+            detail: format!("the media data is {mdat_size} bytes; an MP4 of this kind holds at most 4 GiB"),
+        });
+    }
+    bytes.truncate(top[2].payload.start - 8);
+    Ok(Layout { head: bytes, mdat_size })
+}
+
+fn layout_error(what: &str) -> VideoError {
+    VideoError::Mux { detail: format!("unexpected MP4 layout from the muxer: {what}") }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Track {
+    Video,
+    Audio,
+}
+
+/// Write the real sample sizes and chunk offsets into the layout's `stsz` and `stco` boxes;
+/// returns the order of the samples in `mdat`.
+///
+/// muxide writes one sample per chunk when there is audio (interleaved by time) and one chunk
+/// of every sample when there is not; the order of the stand-ins' offsets is the order of the
+/// samples, whatever their sizes.
+fn patch_tables(
+    layout: &mut Layout,
+    video_sizes: &[u32],
+    audio_sizes: &[u32],
+) -> Result<Vec<(Track, usize)>, VideoError> {
+    let head = &mut layout.head;
+    let data_start = head.len() as u64 + 8;
+    let moov = find_box(head, &[b"moov"]).ok_or_else(|| layout_error("no moov"))?;
+    let mut tables = Vec::new();
+    for trak in child_boxes(head, moov).into_iter().filter(|b| &b.kind == b"trak") {
+        let mdia = child(head, trak.payload, b"mdia")?;
+        let hdlr = child(head, mdia.clone(), b"hdlr")?;
+        let track = match head.get(hdlr.start + 8..hdlr.start + 12) {
+            Some(b"vide") => Track::Video,
+            Some(b"soun") => Track::Audio,
+            _ => return Err(layout_error("a track is neither video nor sound")),
+        };
+        let stbl = child(head, child(head, mdia, b"minf")?, b"stbl")?;
+        tables.push((track, child(head, stbl.clone(), b"stsz")?, child(head, stbl, b"stco")?));
+    }
+    let mut chunks = Vec::new();
+    for (track, stsz, stco) in &tables {
+        let sizes = if *track == Track::Video { video_sizes } else { audio_sizes };
+        if read_u32(head, stsz.start + 8)? as usize != sizes.len() || stsz.len() != 12 + 4 * sizes.len() {
+            return Err(layout_error("a sample size table does not match the samples"));
+        }
+        for (i, size) in sizes.iter().enumerate() {
+            head[stsz.start + 12 + 4 * i..stsz.start + 16 + 4 * i].copy_from_slice(&size.to_be_bytes());
+        }
+        let count = read_u32(head, stco.start + 4)? as usize;
+        if stco.len() != 8 + 4 * count {
+            return Err(layout_error("a chunk offset table is malformed"));
+        }
+        for i in 0..count {
+            chunks.push((read_u32(head, stco.start + 8 + 4 * i)?, *track, i, stco.start + 8 + 4 * i));
+        }
+    }
+    let video_only = tables.len() == 1 && chunks.len() == 1;
+    if video_only {
+        if u64::from(chunks[0].0) != data_start {
+            return Err(layout_error("the only chunk does not start the media data"));
+        }
+        return Ok((0..video_sizes.len()).map(|i| (Track::Video, i)).collect());
+    }
+    if chunks.len() != video_sizes.len() + audio_sizes.len() {
+        return Err(layout_error("the tracks are not one sample per chunk"));
+    }
+    chunks.sort_by_key(|c| c.0);
+    let mut at = data_start;
+    let mut order = Vec::with_capacity(chunks.len());
+    for (_, track, i, field) in chunks {
+        let size = if track == Track::Video { video_sizes[i] } else { audio_sizes[i] };
+        head[field..field + 4].copy_from_slice(&(at as u32).to_be_bytes());
+        at += u64::from(size);
+        order.push((track, i));
+    }
+    Ok(order)
+}
+
+fn child(data: &[u8], range: Range<usize>, kind: &[u8; 4]) -> Result<Range<usize>, VideoError> {
+    child_boxes(data, range)
+        .into_iter()
+        .find(|b| &b.kind == kind)
+        .map(|b| b.payload)
+        .ok_or_else(|| layout_error(&format!("no {} box", String::from_utf8_lossy(kind))))
+}
+
+fn read_u32(data: &[u8], at: usize) -> Result<u32, VideoError> {
+    data.get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| layout_error("a table is cut short"))
 }
 
 /// One box: its four-character type and the byte range of its payload (after the header).
@@ -189,6 +434,32 @@ mod tests {
     use crate::media::h264::{H264Params, encode_segment};
     use crate::media::opus::encode_opus;
 
+    /// muxide given every unit at once (what `write_mp4` must equal byte for byte).
+    fn mux_whole(video: &VideoStream<'_>, audio: Option<&OpusAudio>) -> Vec<u8> {
+        let fitted = audio.map(|a| fit_audio(a, video.frames.len(), video.fps).unwrap());
+        let mut out = Vec::new();
+        let mut builder = MuxerBuilder::new(&mut out)
+            .video(VideoCodec::H264, video.width, video.height, f64::from(video.fps))
+            .with_fast_start(true);
+        if let Some(a) = audio {
+            builder = builder.audio(AudioCodec::Opus, OPUS_SAMPLE_RATE_HZ, a.channels);
+        }
+        let mut muxer = builder.build().unwrap();
+        for (index, unit) in video.frames.iter().enumerate() {
+            muxer.write_video(index as f64 / f64::from(video.fps), unit, is_key_frame(unit)).unwrap();
+        }
+        let mut end = 0u64;
+        for (packet, len) in fitted.iter().flatten() {
+            muxer.write_audio(end as f64 / f64::from(OPUS_SAMPLE_RATE_HZ), packet).unwrap();
+            end += *len as u64;
+        }
+        muxer.finish().unwrap();
+        if let Some(a) = audio {
+            set_opus_pre_skip(&mut out, a.pre_skip).unwrap();
+        }
+        out
+    }
+
     fn small_stream(frames: usize) -> Vec<Vec<u8>> {
         let rgb: Vec<Vec<u8>> = (0..frames).map(|t| vec![(t * 20) as u8; 32 * 32 * 3]).collect();
         let refs: Vec<&[u8]> = rgb.iter().map(Vec::as_slice).collect();
@@ -225,6 +496,107 @@ mod tests {
         assert!(matches!(mux_mp4(&bad_fps, None), Err(VideoError::FrameRate { fps: 0 })));
         let audio = OpusAudio { channels: 2, pre_skip: 312, packets: vec![vec![]], samples: 10 };
         assert!(matches!(mux_mp4(&stream(vec![&units[0]]), Some(&audio)), Err(VideoError::OpusPacket { index: 0 })));
+    }
+
+    /// Two segments of noisy frames (two key frames, units of many sizes).
+    fn two_segments() -> Vec<Vec<u8>> {
+        let mut units = Vec::new();
+        for seg in 0..2usize {
+            let rgb: Vec<Vec<u8>> = (0..7usize)
+                .map(|t| (0..32 * 32 * 3).map(|i: usize| ((i * (t + 3 + seg) + i / 97) % 251) as u8).collect())
+                .collect();
+            let refs: Vec<&[u8]> = rgb.iter().map(Vec::as_slice).collect();
+            units.extend(encode_segment(&refs, 32, 32, 25, &H264Params::default()).unwrap());
+        }
+        units
+    }
+
+    fn tone(seconds: f64, channels: usize) -> Vec<f32> {
+        let n = (48_000.0 * seconds) as usize;
+        (0..n * channels)
+            .map(|i| (0.3 * ((i / channels) as f64 * 0.05 * (1 + i % channels) as f64).sin()) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn streamed_files_equal_muxide_given_every_unit() {
+        let units = two_segments();
+        let sizes: std::collections::BTreeSet<usize> = units.iter().map(Vec::len).collect();
+        assert!(sizes.len() > 5, "the units should differ in size: {sizes:?}");
+        let frames: Vec<&[u8]> = units.iter().map(Vec::as_slice).collect();
+        let stream = VideoStream { width: 32, height: 32, fps: 25, frames };
+        // Audio shorter and longer than the 0.56 s of video, mono and stereo.
+        for (channels, seconds) in [(1usize, 0.3), (2, 0.9), (2, 0.56)] {
+            let audio = encode_opus(&tone(seconds, channels), channels as u16, 64_000).unwrap();
+            assert_eq!(
+                mux_mp4(&stream, Some(&audio)).unwrap(),
+                mux_whole(&stream, Some(&audio)),
+                "{channels} ch {seconds} s"
+            );
+        }
+        assert_eq!(mux_mp4(&stream, None).unwrap(), mux_whole(&stream, None));
+        let one = VideoStream { frames: vec![stream.frames[0]], ..stream };
+        assert_eq!(mux_mp4(&one, None).unwrap(), mux_whole(&one, None));
+    }
+
+    /// Units read piece by piece, failing with the reader's own error, or changing between visits.
+    struct Flaky<'a> {
+        units: &'a [Vec<u8>],
+        visits: std::cell::Cell<usize>,
+        fail_at: Option<usize>,
+        change_on_second_visit: bool,
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum ReadFail {
+        Disk(usize),
+        Video(VideoError),
+    }
+
+    impl From<VideoError> for ReadFail {
+        fn from(e: VideoError) -> Self {
+            ReadFail::Video(e)
+        }
+    }
+
+    impl AccessUnits for Flaky<'_> {
+        type Error = ReadFail;
+        fn visit(&self, each: &mut EachUnit<'_, ReadFail>) -> Result<(), ReadFail> {
+            self.visits.set(self.visits.get() + 1);
+            for (i, unit) in self.units.iter().enumerate() {
+                if self.fail_at == Some(i) {
+                    return Err(ReadFail::Disk(i));
+                }
+                if self.change_on_second_visit && self.visits.get() == 2 && i == 3 {
+                    each(&self.units[2])?;
+                } else {
+                    each(unit)?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_or_changing_reader_is_an_error() {
+        let units = two_segments();
+        let format = VideoFormat { width: 32, height: 32, fps: 25 };
+        let flaky =
+            |fail_at, change| Flaky { units: &units, visits: 0.into(), fail_at, change_on_second_visit: change };
+        let mut out = Vec::new();
+        assert_eq!(write_mp4(&format, &flaky(Some(5), false), None, &mut out), Err(ReadFail::Disk(5)));
+        match write_mp4(&format, &flaky(None, true), None, &mut out) {
+            Err(ReadFail::Video(VideoError::Mux { detail })) => {
+                assert!(detail.contains("access unit 3 changed"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let reader = flaky(None, false);
+        let mut out = Vec::new();
+        let n = write_mp4(&format, &reader, None, &mut out).unwrap();
+        assert_eq!((n as usize, reader.visits.get()), (out.len(), 2));
+        let frames: Vec<&[u8]> = units.iter().map(Vec::as_slice).collect();
+        assert_eq!(out, mux_whole(&VideoStream { width: 32, height: 32, fps: 25, frames }, None));
     }
 
     #[test]

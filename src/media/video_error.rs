@@ -44,6 +44,8 @@ pub enum VideoError {
     Opus { detail: String },
     #[error("MP4 muxing failed: {detail}")]
     Mux { detail: String },
+    #[error("writing the MP4 failed: {detail}")]
+    Write { detail: String },
     #[error("PNG encoding failed: {detail}")]
     Png { detail: String },
     #[error("GIF encoding failed: {detail}")]

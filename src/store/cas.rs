@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
-use super::fsutil::write_atomic_via;
+use super::fsutil::{TempFile, write_atomic_via};
 
 /// Why a blob could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,43 @@ impl Store {
             _ => write_atomic_via(&self.tmp_dir(), &path, bytes)?,
         }
         Ok(d)
+    }
+
+    /// A blob written piece by piece (an output too large to hold): hashed as it is written,
+    /// stored under its digest by [`BlobWriter::finish`]. Nothing is stored if it is dropped.
+    pub fn writer(&self) -> BlobWriter {
+        BlobWriter { store: self.clone(), file: None, hasher: blake3::Hasher::new(), size: 0 }
+    }
+
+    /// Copy a blob into `out`, verifying its hash on the way; returns its size. A corrupt blob
+    /// is quarantined (as by [`Store::read`]) after `out` received its bytes: a caller writing
+    /// somewhere that matters writes to a temp file and keeps it only on `Ok`.
+    pub fn copy_blob(&self, d: &Digest, out: &mut dyn io::Write) -> Result<u64, BlobError> {
+        let mut file = match File::open(self.blob_path(d)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::Missing(*d)),
+            Err(e) => return Err(BlobError::Io(*d, e)),
+        };
+        let mut hasher = blake3::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = match io::Read::read(&mut file, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(BlobError::Io(*d, e)),
+            };
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| BlobError::Io(*d, e))?;
+            size += n as u64;
+        }
+        let actual = Digest(*hasher.finalize().as_bytes());
+        if actual != *d {
+            self.quarantine(d);
+            return Err(BlobError::Corrupt(*d, actual));
+        }
+        Ok(size)
     }
 
     /// Whether a blob of the right size is present (no hashing).
@@ -206,6 +243,63 @@ impl Store {
     }
 }
 
+/// A blob being written: see [`Store::writer`]. The temp file is made at the first write.
+pub struct BlobWriter {
+    store: Store,
+    file: Option<TempFile>,
+    hasher: blake3::Hasher,
+    size: u64,
+}
+
+impl BlobWriter {
+    fn file(&mut self) -> io::Result<&mut TempFile> {
+        if self.file.is_none() {
+            self.file = Some(TempFile::create(Path::new("blob"), Some(&self.store.tmp_dir()))?);
+        }
+        Ok(self.file.as_mut().expect("just made"))
+    }
+
+    /// Drop what was written and start again.
+    pub fn restart(&mut self) -> io::Result<()> {
+        if let Some(file) = &mut self.file {
+            file.restart()?;
+        }
+        self.hasher.reset();
+        self.size = 0;
+        Ok(())
+    }
+
+    /// Store what was written under its digest (durably, as [`Store::put`] does); returns the
+    /// digest and the size. A blob already present is kept as it is.
+    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
+        let digest = Digest(*self.hasher.finalize().as_bytes());
+        let path = self.store.blob_path(&digest);
+        self.file()?;
+        let file = self.file.take().expect("just made");
+        match fs::metadata(&path) {
+            Ok(m) if m.len() == self.size => {}
+            _ => file.commit(&path, true)?,
+        }
+        Ok((digest, self.size))
+    }
+}
+
+impl io::Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file()?.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Held while a process builds; released when dropped or when the process dies.
 #[derive(Debug)]
 pub struct BuildLock {
@@ -255,5 +349,48 @@ mod tests {
         assert!(matches!(store.read(&d), Err(BlobError::Corrupt(..))));
         assert!(matches!(store.read(&d), Err(BlobError::Missing(_))));
         assert!(dir.path().join("quarantine").join(d.hex()).exists());
+    }
+
+    #[test]
+    fn a_blob_written_in_pieces_is_the_blob_put_whole() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let mut w = store.writer();
+        w.write_all(b"discarded").unwrap();
+        w.restart().unwrap();
+        for piece in bytes.chunks(700_001) {
+            w.write_all(piece).unwrap();
+        }
+        let (d, size) = w.finish().unwrap();
+        assert_eq!((d, size), (Digest::of(&bytes), bytes.len() as u64));
+        assert_eq!(store.read(&d).unwrap(), bytes);
+        // Finishing the same bytes again keeps the blob; an empty writer stores the empty blob.
+        let mut again = store.writer();
+        again.write_all(&bytes).unwrap();
+        assert_eq!(again.finish().unwrap().0, d);
+        assert_eq!(store.writer().finish().unwrap(), (Digest::of(b""), 0));
+        // A writer dropped unfinished leaves nothing behind.
+        let mut dropped = store.writer();
+        dropped.write_all(b"half").unwrap();
+        drop(dropped);
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_blob_is_copied_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let bytes = vec![7u8; 2_500_000];
+        let d = store.put(&bytes).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(store.copy_blob(&d, &mut out).unwrap(), bytes.len() as u64);
+        assert_eq!(out, bytes);
+        let mut bad = bytes.clone();
+        bad[2_000_000] = 8;
+        fs::write(store.blob_path(&d), &bad).unwrap();
+        assert!(matches!(store.copy_blob(&d, &mut Vec::new()), Err(BlobError::Corrupt(..))));
+        assert!(matches!(store.copy_blob(&d, &mut Vec::new()), Err(BlobError::Missing(_))));
     }
 }

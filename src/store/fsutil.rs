@@ -39,24 +39,79 @@ pub fn replace_file(dest: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn write_via_temp(dest: &Path, tmp_dir: Option<&Path>, bytes: &[u8], durable: bool) -> io::Result<()> {
-    if let Some(parent) = dest.parent() {
-        fs::create_dir_all(parent)?;
-    }
-    let tmp = temp_name(dest, tmp_dir);
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if durable {
-            f.sync_all()?;
+    let mut file = TempFile::create(dest, tmp_dir)?;
+    file.write_all(bytes)?;
+    file.commit(dest, durable)
+}
+
+/// A file written piece by piece under a temp name (next to `dest`, or in `tmp_dir` on the same
+/// file system) and renamed into place by [`TempFile::commit`]; dropped uncommitted, it is
+/// removed. Nothing half-written is ever seen under the final name.
+pub struct TempFile {
+    path: std::path::PathBuf,
+    file: io::BufWriter<File>,
+    committed: bool,
+}
+
+impl TempFile {
+    /// A temp file for `dest` (its name only names the temp file; the parent is created).
+    pub fn create(dest: &Path, tmp_dir: Option<&Path>) -> io::Result<TempFile> {
+        if let Some(dir) = tmp_dir {
+            fs::create_dir_all(dir)?;
+        } else if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)?;
         }
-        drop(f);
-        fs::rename(&tmp, dest)?;
-        if durable { sync_dir(dest) } else { Ok(()) }
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let path = temp_name(dest, tmp_dir);
+        let file = io::BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        Ok(TempFile { path, file, committed: false })
     }
-    result
+
+    /// Drop what was written and start again from an empty file.
+    pub fn restart(&mut self) -> io::Result<()> {
+        use std::io::Seek;
+        self.file.flush()?;
+        let file = self.file.get_mut();
+        file.set_len(0)?;
+        file.seek(io::SeekFrom::Start(0))?;
+        Ok(())
+    }
+
+    /// Rename the file to `dest` (creating its parent); `durable`: fsync the data and the rename
+    /// first, so that after a crash of the machine `dest` is whole or absent.
+    pub fn commit(mut self, dest: &Path, durable: bool) -> io::Result<()> {
+        self.file.flush()?;
+        if durable {
+            self.file.get_ref().sync_all()?;
+        }
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::rename(&self.path, dest)?;
+        self.committed = true;
+        if durable { sync_dir(dest) } else { Ok(()) }
+    }
+}
+
+impl Write for TempFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {

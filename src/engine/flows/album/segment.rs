@@ -748,58 +748,121 @@ fn build_segments(
     Ok(())
 }
 
-/// The H.264 access units and the preview frames of a track, from its encoded segments.
-pub struct EncodedTrack {
+/// A track's encoded segments, read one at a time: its H.264 access units (for the muxer, see
+/// [`AccessUnits`]) and its preview frames. A long track is never held whole.
+pub struct EncodedTrack<'a> {
+    db: &'a dyn Db,
+    /// The artifact reading them (errors are reported under it).
+    id: String,
+    video: String,
     /// The encoded segments' blobs, in order (what the track was built from).
     pub segments: Vec<Digest>,
-    pub access_units: Vec<Vec<u8>>,
-    /// (frame index, RGB8 frame) of the frames [`kept_for_preview`].
-    pub previews: Vec<(usize, Vec<u8>)>,
+    /// The track's frame count (one access unit each).
+    pub frames: usize,
 }
 
-pub fn encoded_track(db: &dyn Db, id: &str, video: &str) -> Result<EncodedTrack, BuildError> {
+/// Why muxing a track failed: the muxer's error, or reading a segment.
+#[derive(Debug)]
+pub enum MuxError {
+    Video(crate::media::VideoError),
+    Build(BuildError),
+}
+
+impl From<crate::media::VideoError> for MuxError {
+    fn from(e: crate::media::VideoError) -> Self {
+        MuxError::Video(e)
+    }
+}
+
+impl MuxError {
+    pub fn into_build(self, id: &str) -> BuildError {
+        match self {
+            MuxError::Video(e) => BuildError::failed(id, e.to_string()),
+            MuxError::Build(e) => e,
+        }
+    }
+}
+
+pub fn encoded_track<'a>(db: &'a dyn Db, id: &str, video: &str) -> Result<EncodedTrack<'a>, BuildError> {
     encoded_track_beside(db, id, video, None)
 }
 
 /// [`encoded_track`], running `side` once on the segment workers beside the segments.
-pub fn encoded_track_beside(
-    db: &dyn Db,
+pub fn encoded_track_beside<'a>(
+    db: &'a dyn Db,
     id: &str,
     video: &str,
     side: Option<SideJob<'_>>,
-) -> Result<EncodedTrack, BuildError> {
+) -> Result<EncodedTrack<'a>, BuildError> {
     let segments = all_encoded_beside(db, video, side)?;
-    let mut out = EncodedTrack {
+    Ok(EncodedTrack {
+        db,
+        id: id.to_string(),
+        video: video.to_string(),
         segments: segments.iter().map(|b| b.digest).collect(),
-        access_units: Vec::new(),
-        previews: Vec::new(),
-    };
-    for (k, built) in segments.iter().enumerate() {
-        let bytes = segment_bytes(db, video, "encoded", k as u32, built.digest)?;
-        let arrays = npz::read_npz(&bytes, id).map_err(|e| BuildError::failed(id, e.to_string()))?;
-        let get = |key: &str| arrays.iter().find(|(k, _)| k == key).map(|(_, a)| a);
-        let (Some(NpyData::U8(stream)), Some(NpyData::I64(sizes))) =
-            (get("h264").map(|a| &a.data), get("au_sizes").map(|a| &a.data))
-        else {
-            return Err(BuildError::failed(id, format!("segment {k} lacks its H.264 data")));
-        };
-        let mut at = 0usize;
-        for &size in sizes {
-            let end = at + size.max(0) as usize;
-            let unit =
-                stream.get(at..end).ok_or_else(|| BuildError::failed(id, format!("segment {k}: bad unit sizes")))?;
-            out.access_units.push(unit.to_vec());
-            at = end;
-        }
-        if let (Some(NpyData::I64(index)), Some(frames)) =
-            (get("preview_index").map(|a| &a.data), get("preview_frames"))
-            && let NpyData::U8(px) = &frames.data
-        {
-            let len = if index.is_empty() { 0 } else { px.len() / index.len() };
-            for (j, &i) in index.iter().enumerate() {
-                out.previews.push((i as usize, px[j * len..(j + 1) * len].to_vec()));
+        frames: frame_count(db, video)?,
+    })
+}
+
+impl EncodedTrack<'_> {
+    fn segment(&self, k: usize) -> Result<Vec<u8>, BuildError> {
+        segment_bytes(self.db, &self.video, "encoded", k as u32, self.segments[k])
+    }
+
+    /// (frame index, RGB8 frame) of each frame [`kept_for_preview`], in order.
+    pub fn each_preview(&self, mut each: impl FnMut(usize, &[u8]) -> Result<(), BuildError>) -> Result<(), BuildError> {
+        let id = &self.id;
+        for k in 0..self.segments.len() {
+            let bytes = self.segment(k)?;
+            let member =
+                |key: &str| npz::read_npz_member(&bytes, id, key).map_err(|e| BuildError::failed(id, e.to_string()));
+            let (Some(index), Some(frames)) = (member("preview_index")?, member("preview_frames")?) else { continue };
+            if let (NpyData::I64(index), NpyData::U8(px)) = (&index.data, &frames.data) {
+                let len = if index.is_empty() { 0 } else { px.len() / index.len() };
+                for (j, &i) in index.iter().enumerate() {
+                    each(i as usize, &px[j * len..(j + 1) * len])?;
+                }
             }
         }
+        Ok(())
     }
-    Ok(out)
+}
+
+impl crate::media::mp4::AccessUnits for [EncodedTrack<'_>] {
+    type Error = MuxError;
+
+    /// Every track's units in order, a segment at a time; a track whose segments hold another
+    /// number of units than its frames is an error.
+    fn visit(&self, each: &mut crate::media::mp4::EachUnit<'_, MuxError>) -> Result<(), MuxError> {
+        for track in self {
+            let id = &track.id;
+            let fail = |m: String| MuxError::Build(BuildError::failed(id, m));
+            let mut count = 0usize;
+            for k in 0..track.segments.len() {
+                let bytes = track.segment(k).map_err(MuxError::Build)?;
+                let member = |key: &str| npz::read_npz_member(&bytes, id, key).map_err(|e| fail(e.to_string()));
+                let (Some(stream), Some(sizes)) = (member("h264")?, member("au_sizes")?) else {
+                    return Err(fail(format!("segment {k} lacks its H.264 data")));
+                };
+                let (NpyData::U8(stream), NpyData::I64(sizes)) = (&stream.data, &sizes.data) else {
+                    return Err(fail(format!("segment {k} lacks its H.264 data")));
+                };
+                let mut at = 0usize;
+                for &size in sizes {
+                    let end = at + size.max(0) as usize;
+                    let unit = stream.get(at..end).ok_or_else(|| fail(format!("segment {k}: bad unit sizes")))?;
+                    each(unit)?;
+                    at = end;
+                    count += 1;
+                }
+            }
+            if count != track.frames {
+                return Err(fail(format!(
+                    "{}: the segments hold {count} frames, the track has {}",
+                    track.video, track.frames
+                )));
+            }
+        }
+        Ok(())
+    }
 }

@@ -17,6 +17,7 @@ use crate::media::npz;
 use crate::media::opus::{self, OpusAudio};
 use crate::project::album::{AudioRef, TrackSpec};
 use crate::project::video::{PostFxSpec, VideoSettings};
+use crate::store::BlobWriter;
 
 /// Audio rate inside MP4s (Opus runs at 48 kHz).
 pub const VIDEO_AUDIO_RATE_HZ: u32 = 48_000;
@@ -96,9 +97,37 @@ impl Action for TrackVideo {
         VideoKey::of(&self.settings, &self.track)
     }
 
+    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        let mut out = Vec::new();
+        self.mux(cx, &mut out)?;
+        Ok(out)
+    }
+
+    /// Streamed into the store: the segments are read one at a time.
+    fn write(&self, cx: &Cx<'_>, out: &mut BlobWriter) -> Option<Result<(), BuildError>> {
+        Some(self.mux(cx, out))
+    }
+
+    fn heavy(&self) -> bool {
+        true
+    }
+
+    fn share(&self, cx: &Cx<'_>, shard: crate::engine::action::Shard) -> Option<Result<String, BuildError>> {
+        Some(segment::build_share(cx.db, cx.id, shard))
+    }
+
+    /// Frames and segments from the audio's declared length (after `trim`): a project file's
+    /// header, the recipe's length of the artifact it names, or that artifact's header when it
+    /// is in the store.
+    fn estimate(&self, cx: &Cx<'_>) -> Option<Result<Estimate, String>> {
+        Some(estimate(cx, &self.settings, &self.track))
+    }
+}
+
+impl TrackVideo {
     /// The audio is encoded on a segment worker while the last segments decode (it needs only
     /// the frame count, known from the latents), not after every segment is done.
-    fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+    fn mux(&self, cx: &Cx<'_>, out: &mut dyn std::io::Write) -> Result<(), BuildError> {
         let audio = track_audio(cx, &self.track.audio, self.track.prep.trim)?;
         let bitrate_bps = self.track.video.encode.audio_bitrate_kbps * 1000;
         let fps = self.settings.fps;
@@ -120,28 +149,9 @@ impl Action for TrackVideo {
         };
         cx.read_parts(enc.segments.iter().copied());
         let early = early.into_inner().unwrap_or_else(|p| p.into_inner());
-        // One access unit per frame; should a worker have skipped the job, encode here.
-        let audio = match early {
-            Some(audio) if enc.access_units.len() == frames => audio,
-            _ => encode(enc.access_units.len()),
-        }
-        .map_err(|e| cx.fail(e.to_string()))?;
-        mux_encoded(cx.id, &self.settings, &enc.access_units, &audio)
-    }
-
-    fn heavy(&self) -> bool {
-        true
-    }
-
-    fn share(&self, cx: &Cx<'_>, shard: crate::engine::action::Shard) -> Option<Result<String, BuildError>> {
-        Some(segment::build_share(cx.db, cx.id, shard))
-    }
-
-    /// Frames and segments from the audio's declared length (after `trim`): a project file's
-    /// header, the recipe's length of the artifact it names, or that artifact's header when it
-    /// is in the store.
-    fn estimate(&self, cx: &Cx<'_>) -> Option<Result<Estimate, String>> {
-        Some(estimate(cx, &self.settings, &self.track))
+        // Should a worker have skipped the job, encode here.
+        let audio = early.unwrap_or_else(|| encode(frames)).map_err(|e| cx.fail(e.to_string()))?;
+        mux_encoded(cx.id, &self.settings, std::slice::from_ref(&enc), &audio, out)
     }
 }
 
@@ -209,48 +219,18 @@ impl Action for AlbumVideo {
         if let [only] = self.videos.as_slice() {
             return cx.artifact_bytes(only);
         }
-        let settings = &self.settings;
-        let mut units = Vec::new();
-        let mut tracks = Vec::new();
-        let mut bitrate = 0;
-        for video in &self.videos {
-            let tv = super::track_video(cx.db, video).ok_or_else(|| BuildError::Unknown { id: video.clone() })?;
-            let enc = segment::encoded_track(cx.db, cx.id, video)?;
-            cx.read_parts(enc.segments.iter().copied());
-            let audio = track_audio(cx, &tv.track.audio, tv.track.prep.trim)?;
-            bitrate = bitrate.max(tv.track.video.encode.audio_bitrate_kbps);
-            // Cumulative frame boundaries, so rounding never drifts across tracks.
-            let (first, frames) = (units.len(), enc.access_units.len());
-            let start = samples_for(first, settings.fps);
-            tracks.push((audio, start..samples_for(first + frames, settings.fps)));
-            units.extend(enc.access_units);
-        }
-        let channels = tracks.iter().map(|t| t.0.channels).max().unwrap_or(1);
-        let total = samples_for(units.len(), settings.fps);
-        let ch = usize::from(channels);
-        let (mut own, mut rest) = (Vec::new(), Vec::new());
-        // Each track fills its span; a mono track is heard on both sides of a stereo album.
-        let audio = opus::encode_opus_with(total, channels, bitrate * 1000, |first, out| {
-            let wanted = first..first + out.len() / ch;
-            for (track, span) in &tracks {
-                let (lo, hi) = (wanted.start.max(span.start), wanted.end.min(span.end));
-                if lo >= hi {
-                    continue;
-                }
-                let per = usize::from(track.channels);
-                own.resize((hi - lo) * per, 0.0);
-                track.read(lo - span.start, &mut own, &mut rest)?;
-                for (i, frame) in own.chunks_exact(per).enumerate() {
-                    let o = (lo - first + i) * ch;
-                    for c in 0..ch {
-                        out[o + c] = frame[c.min(per - 1)];
-                    }
-                }
-            }
-            Ok(())
+        let mut out = Vec::new();
+        self.mux(cx, &mut out)?;
+        Ok(out)
+    }
+
+    /// Streamed into the store: the segments are read one at a time, a single track's video
+    /// copied in pieces.
+    fn write(&self, cx: &Cx<'_>, out: &mut BlobWriter) -> Option<Result<(), BuildError>> {
+        Some(match self.videos.as_slice() {
+            [only] => cx.copy_artifact(only, out),
+            _ => self.mux(cx, out),
         })
-        .map_err(|e| cx.fail(e.to_string()))?;
-        mux_encoded(cx.id, settings, &units, &audio)
     }
 
     fn heavy(&self) -> bool {
@@ -320,30 +300,36 @@ impl Action for Preview {
         let enc = segment::encoded_track(cx.db, cx.id, &self.video)?;
         cx.read_parts(enc.segments.iter().copied());
         let (w, h) = (self.settings.width, self.settings.height);
-        let stills: Vec<&[u8]> =
-            enc.previews.iter().filter(|(i, _)| i.is_multiple_of(PREVIEW_EVERY)).map(|(_, f)| f.as_slice()).collect();
-        if stills.is_empty() {
+        let (every, span) = segment::gif_grid(self.settings.fps);
+        // Only the frames this preview shows are kept (a long track has hundreds of stills).
+        let middle = enc.frames.div_ceil(PREVIEW_EVERY) / 2 * PREVIEW_EVERY;
+        let wanted = |i: usize| match self.kind {
+            PreviewKind::Still => i == middle,
+            PreviewKind::Gif => i < span && i.is_multiple_of(every),
+            PreviewKind::Sheet => i.is_multiple_of(PREVIEW_EVERY) && i / PREVIEW_EVERY < SHEET_FRAMES,
+        };
+        let mut kept = Vec::new();
+        enc.each_preview(|i, frame| {
+            if wanted(i) {
+                kept.push(frame.to_vec());
+            }
+            Ok(())
+        })?;
+        if kept.is_empty() {
             return Err(cx.fail("the video has no frames"));
         }
+        let frames: Vec<&[u8]> = kept.iter().map(Vec::as_slice).collect();
         let err = |e: crate::media::VideoError| cx.fail(e.to_string());
         match self.kind {
-            PreviewKind::Still => image::encode_png_rgb8(w, h, stills[stills.len() / 2]).map_err(err),
+            PreviewKind::Still => image::encode_png_rgb8(w, h, frames[0]).map_err(err),
             PreviewKind::Gif => {
-                let (every, span) = segment::gif_grid(self.settings.fps);
-                let frames: Vec<&[u8]> = enc
-                    .previews
-                    .iter()
-                    .filter(|(i, _)| *i < span && i.is_multiple_of(every))
-                    .map(|(_, f)| f.as_slice())
-                    .collect();
                 // GIFs are previews: at most 256 px wide.
                 let (gw, gh, small) = shrink(w, h, &frames, 256);
                 let refs: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
                 image::encode_gif(gw, gh, &refs, (100 / GIF_FPS) as u16).map_err(err)
             }
             PreviewKind::Sheet => {
-                let n = stills.len().min(SHEET_FRAMES);
-                let (sw, sh, px) = image::contact_sheet(w, h, &stills[..n], 6, 160);
+                let (sw, sh, px) = image::contact_sheet(w, h, &frames, 6, 160);
                 image::encode_png_rgb8(sw, sh, &px).map_err(err)
             }
         }
@@ -351,6 +337,54 @@ impl Action for Preview {
 
     fn heavy(&self) -> bool {
         true
+    }
+}
+
+impl AlbumVideo {
+    fn mux(&self, cx: &Cx<'_>, out: &mut dyn std::io::Write) -> Result<(), BuildError> {
+        let settings = &self.settings;
+        let mut encoded = Vec::new();
+        let mut tracks = Vec::new();
+        let mut bitrate = 0;
+        let mut first = 0usize;
+        for video in &self.videos {
+            let tv = super::track_video(cx.db, video).ok_or_else(|| BuildError::Unknown { id: video.clone() })?;
+            let enc = segment::encoded_track(cx.db, cx.id, video)?;
+            cx.read_parts(enc.segments.iter().copied());
+            let audio = track_audio(cx, &tv.track.audio, tv.track.prep.trim)?;
+            bitrate = bitrate.max(tv.track.video.encode.audio_bitrate_kbps);
+            // Cumulative frame boundaries, so rounding never drifts across tracks.
+            let start = samples_for(first, settings.fps);
+            first += enc.frames;
+            tracks.push((audio, start..samples_for(first, settings.fps)));
+            encoded.push(enc);
+        }
+        let channels = tracks.iter().map(|t| t.0.channels).max().unwrap_or(1);
+        let total = samples_for(first, settings.fps);
+        let ch = usize::from(channels);
+        let (mut own, mut rest) = (Vec::new(), Vec::new());
+        // Each track fills its span; a mono track is heard on both sides of a stereo album.
+        let audio = opus::encode_opus_with(total, channels, bitrate * 1000, |first, out| {
+            let wanted = first..first + out.len() / ch;
+            for (track, span) in &tracks {
+                let (lo, hi) = (wanted.start.max(span.start), wanted.end.min(span.end));
+                if lo >= hi {
+                    continue;
+                }
+                let per = usize::from(track.channels);
+                own.resize((hi - lo) * per, 0.0);
+                track.read(lo - span.start, &mut own, &mut rest)?;
+                for (i, frame) in own.chunks_exact(per).enumerate() {
+                    let o = (lo - first + i) * ch;
+                    for c in 0..ch {
+                        out[o + c] = frame[c.min(per - 1)];
+                    }
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| cx.fail(e.to_string()))?;
+        mux_encoded(cx.id, settings, &encoded, &audio, out)
     }
 }
 
@@ -420,20 +454,16 @@ fn samples_for(frames: usize, fps: u32) -> usize {
     (frames as u64 * u64::from(VIDEO_AUDIO_RATE_HZ)).div_ceil(u64::from(fps)) as usize
 }
 
-/// An MP4 of the H.264 `units` and the Opus `audio`.
+/// The MP4 of the tracks' H.264 units (in order) and the Opus `audio`, written to `out`.
 fn mux_encoded(
     id: &str,
     settings: &VideoSettings,
-    units: &[Vec<u8>],
+    tracks: &[segment::EncodedTrack<'_>],
     audio: &OpusAudio,
-) -> Result<Vec<u8>, BuildError> {
-    let stream = mp4::VideoStream {
-        width: settings.width,
-        height: settings.height,
-        fps: settings.fps,
-        frames: units.iter().map(Vec::as_slice).collect(),
-    };
-    mp4::mux_mp4(&stream, Some(audio)).map_err(|e| BuildError::failed(id, e.to_string()))
+    out: &mut dyn std::io::Write,
+) -> Result<(), BuildError> {
+    let format = mp4::VideoFormat { width: settings.width, height: settings.height, fps: settings.fps };
+    mp4::write_mp4(&format, tracks, Some(audio), out).map(|_| ()).map_err(|e| e.into_build(id))
 }
 
 /// Downscale RGB8 frames by an integer box filter so the width is at most `max_w`.
