@@ -447,13 +447,20 @@ fn three_shards_then_a_final_run_that_builds_nothing() {
 /// Fill a remote at `url` from one checkout (with the signing key), then restore from a cold
 /// one reading `read_url` (the same store, maybe through another protocol).
 fn fill_then_restore(url: &str, read_url: &str, ids: &[&str], expect: usize) {
+    fill_then_restore_edited(url, read_url, ids, expect, &|_| {});
+}
+
+/// [`fill_then_restore`] of demo projects changed by `edit`.
+fn fill_then_restore_edited(url: &str, read_url: &str, ids: &[&str], expect: usize, edit: &dyn Fn(&Project)) {
     let (secret, public) = keygen();
     let ci = Project::demo();
+    edit(&ci);
     use_remote(&ci, url, &[&public], "timeout_s = 20\n");
     let first = render(&ci, ids, &[("NTSBUILD_SIGNING_KEY", &secret)]);
     assert_eq!(first.code, 0, "{url}: {}", first.stderr);
     assert!(warnings(&first).is_empty(), "{url}: {}", first.stdout);
     let cold = Project::demo();
+    edit(&cold);
     use_remote(&cold, read_url, &[&public], "timeout_s = 20\n");
     let r = render(&cold, ids, &[]);
     assert_eq!(r.code, 0, "{read_url}: {}", r.stderr);
@@ -487,6 +494,53 @@ fn webdav_http_and_redis_remotes_serve_a_cold_checkout() {
     if let Some(redis) = servers::redis() {
         let url = format!("redis://127.0.0.1:{}/ntsbuild?db=2", redis.port);
         fill_then_restore(&url, &url, &ids, expect);
+    }
+}
+
+/// A blob larger than a piece (8 MiB; a 128-second song) goes up and comes down in pieces on
+/// the services that take them (S3, the file system) and whole on the others; a cold checkout
+/// gets the same bytes everywhere.
+#[test]
+fn blobs_larger_than_a_piece_travel_on_every_service() {
+    let long = |p: &Project| {
+        p.write("recipes/song.toml", &p.read("recipes/song.toml").replace("bars = 8\n", "bars = 64\n"));
+    };
+    let ids = ["song.demo"];
+    // The kit's three voices (not its zip), the song and its loudness files.
+    let expect = 3 + 1 + common::SONG_LOUDNESS.len();
+    let check = Project::demo();
+    long(&check);
+    assert_eq!(render(&check, &ids, &[]).code, 0);
+    let size = check.bytes("renders/song/demo/song.wav").len() as u64;
+    assert!(size > ntsbuild::store::remote::PIECE * 2, "{size} bytes: not over two pieces");
+
+    let remote = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", remote.path().display());
+    fill_then_restore_edited(&url, &url, &ids, expect, &long);
+    if let Some(server) = servers::seaweedfs() {
+        let (secret, public) = keygen();
+        let mut writer = s3_env(S3_WRITER);
+        writer.push(("NTSBUILD_SIGNING_KEY", &secret));
+        let ci = s3_project(&server, "long", &public);
+        long(&ci);
+        let first = render(&ci, &ids, &writer);
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        assert!(warnings(&first).is_empty(), "{}", first.stdout);
+        let cold = s3_project(&server, "long", &public);
+        long(&cold);
+        let r = render(&cold, &ids, &s3_env(S3_READER));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.summary()["downloaded"], expect, "{}", r.stdout);
+        assert_eq!(cold.outputs(), ci.outputs());
+    }
+    if let Some(dav) = servers::wsgidav() {
+        let dav_url = format!("webdav+http://127.0.0.1:{}/cache", dav.port);
+        let http_url = format!("http://127.0.0.1:{}/cache", dav.port);
+        fill_then_restore_edited(&dav_url, &http_url, &ids, expect, &long);
+    }
+    if let Some(redis) = servers::redis() {
+        let url = format!("redis://127.0.0.1:{}/ntsbuild?db=3", redis.port);
+        fill_then_restore_edited(&url, &url, &ids, expect, &long);
     }
 }
 

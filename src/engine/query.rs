@@ -177,12 +177,12 @@ pub fn run_action(
             let _permit = env.budget.acquire();
             compute()?
         };
-        let (digest, size, bytes) = match output {
+        let (digest, size) = match output {
             Output::Bytes(bytes) => {
                 let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
-                (digest, bytes.len() as u64, Some(bytes))
+                (digest, bytes.len() as u64)
             }
-            Output::Stored { digest, size } => (digest, size, None),
+            Output::Stored { digest, size } => (digest, size),
         };
         let entry = ActionEntry {
             desc: serde_json::to_value(desc).unwrap_or_default(),
@@ -194,11 +194,8 @@ pub fn run_action(
         env.store.put_action(&key, &entry).map_err(|e| BuildError::io(id, "writing the action cache", e))?;
         if let Some(remote) = env.remote() {
             // A failed upload leaves the remote unavailable for this run (reported once); the
-            // result stands locally. A streamed output is read back for it.
-            let stored = || env.store.read(&digest).ok();
-            if let Some(bytes) = bytes.or_else(stored) {
-                let _ = remote.upload(&key, &entry, &[(digest, bytes.as_slice())]);
-            }
+            // result stands locally. The blob is read back from the store, in pieces when large.
+            let _ = remote.upload(&key, &entry, &env.store);
         }
         Ok((digest, size))
     });
@@ -236,15 +233,14 @@ fn download(db: &dyn Db, id: &str, key: &Digest) -> Option<(Digest, u64)> {
     };
     if !env.store.has(&entry.output, entry.size) {
         // An entry whose blob is missing (or bad) is a miss.
-        let bytes = match remote.blob(&entry.output, Some(entry.size)) {
-            Ok(Some(bytes)) => bytes,
+        match remote.download_blob(&entry.output, Some(entry.size), &env.store) {
+            Ok(Some(_)) => {}
             Ok(None) => return None,
             Err(e) => {
                 warn(e);
                 return None;
             }
-        };
-        env.store.put(&bytes).ok()?;
+        }
     }
     env.store.put_action(key, &entry).ok()?;
     Some((entry.output, entry.size))
@@ -272,9 +268,8 @@ fn peek(db: &dyn Db, id: &str, key: &Digest) -> Option<(Digest, u64)> {
 /// stored again; `None` when there is no remote or it does not have it.
 pub fn fetch_lost_blob(db: &dyn Db, digest: &Digest) -> Option<Vec<u8>> {
     let env = db.env();
-    let bytes = env.remote()?.blob(digest, None).ok()??;
-    env.store.put(&bytes).ok()?;
-    Some(bytes)
+    env.remote()?.download_blob(digest, None, &env.store).ok()??;
+    env.store.read(digest).ok()
 }
 
 /// Run `action` as the sub-artifact `id` (a video segment): same key, cache and single-flight

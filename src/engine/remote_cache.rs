@@ -176,8 +176,10 @@ pub fn push(db: &Database, remote: &Remote, ids: &[String]) -> Result<PushReport
         }
         let entry =
             store.action(&built.key).ok_or_else(|| format!("{id}: its action entry is not in the local store"))?;
-        let bytes = store.read(&entry.output).map_err(|e| format!("{id}: {e}"))?;
-        remote.upload(&built.key, &entry, &[(entry.output, bytes.as_slice())]).map_err(describe)?;
+        if !store.has(&entry.output, entry.size) {
+            return Err(format!("{id}: {}", crate::store::BlobError::Missing(entry.output)));
+        }
+        remote.upload(&built.key, &entry, store).map_err(|e| format!("{id}: {}", describe(e)))?;
         report.uploaded += 1;
     }
     Ok(report)

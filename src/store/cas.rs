@@ -259,6 +259,11 @@ impl BlobWriter {
         Ok(self.file.as_mut().expect("just made"))
     }
 
+    /// The digest of what was written so far.
+    pub fn digest(&self) -> Digest {
+        Digest(*self.hasher.finalize().as_bytes())
+    }
+
     /// Drop what was written and start again.
     pub fn restart(&mut self) -> io::Result<()> {
         if let Some(file) = &mut self.file {
@@ -272,7 +277,7 @@ impl BlobWriter {
     /// Store what was written under its digest (durably, as [`Store::put`] does); returns the
     /// digest and the size. A blob already present is kept as it is.
     pub fn finish(mut self) -> io::Result<(Digest, u64)> {
-        let digest = Digest(*self.hasher.finalize().as_bytes());
+        let digest = self.digest();
         let path = self.store.blob_path(&digest);
         self.file()?;
         let file = self.file.take().expect("just made");

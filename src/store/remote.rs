@@ -11,6 +11,7 @@
 //! reported once; the build goes on locally.
 
 use std::future::Future;
+use std::io::{Read as _, Write as _};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -19,7 +20,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use opendal::{ErrorKind, Operator, services};
 use serde::{Deserialize, Serialize};
 
-use super::cas::ActionEntry;
+use super::cas::{ActionEntry, Store};
 use super::digest::{Digest, canonical_json};
 use super::remote_url::RemoteUrl;
 use super::signing;
@@ -204,6 +205,10 @@ fn aws_credentials_configured() -> bool {
     files.into_iter().flatten().any(|f| f.is_file())
 }
 
+/// The most of a blob held in memory while it moves to or from the remote: larger blobs move in
+/// pieces of this size, each one request.
+pub const PIECE: u64 = 8 << 20;
+
 fn blob_path(d: &Digest) -> String {
     let hex = d.hex();
     format!("v1/cas/{}/{hex}", &hex[..2])
@@ -354,24 +359,65 @@ impl Remote {
         Ok(action.entry)
     }
 
-    /// A blob's bytes, verified against its name and size: `Ok(None)` when it is not there.
-    pub fn blob(&self, d: &Digest, size: Option<u64>) -> Result<Option<Vec<u8>>, RemoteError> {
-        let Some(buf) = self.call("downloading a blob", self.op.read(&blob_path(d)))? else {
-            return Ok(None);
+    /// Download a blob into the local store, verified against its name and `size` before it is
+    /// stored: `Ok(None)` when it is not there. Returns its size. A blob larger than [`PIECE`]
+    /// comes in pieces of that size, each one request under the time limit.
+    pub fn download_blob(&self, d: &Digest, size: Option<u64>, store: &Store) -> Result<Option<u64>, RemoteError> {
+        let path = blob_path(d);
+        // The size on the remote: asked for only when the entry does not tell it or the blob is
+        // large (a small one is read in one request and checked after).
+        let remote_size = match size {
+            Some(s) if s <= PIECE => None,
+            _ => match self.call("checking a blob", self.op.stat(&path))? {
+                Some(meta) => Some(meta.content_length()),
+                None => return Ok(None),
+            },
         };
-        let bytes = buf.to_vec();
-        let actual = Digest::of(&bytes);
-        if actual != *d || size.is_some_and(|s| s != bytes.len() as u64) {
+        let mut out = store.writer();
+        let local = |e: std::io::Error| RemoteError::Rejected(format!("storing remote blob {}: {e}", d.short()));
+        let mut got = 0u64;
+        match remote_size {
+            Some(total) if total > PIECE && size.is_none_or(|s| s == total) => {
+                let Some(reader) = self.call("downloading a blob", self.op.reader(&path))? else { return Ok(None) };
+                while got < total {
+                    let end = (got + PIECE).min(total);
+                    let Some(piece) = self.call("downloading a blob", reader.read(got..end))? else { return Ok(None) };
+                    if piece.is_empty() {
+                        break;
+                    }
+                    got += piece.len() as u64;
+                    for chunk in piece {
+                        out.write_all(&chunk).map_err(local)?;
+                    }
+                }
+            }
+            Some(total) if size.is_some_and(|s| s != total) => {
+                return Err(self.reject(format!(
+                    "remote blob {} is {total} bytes, its entry says {}; ignored",
+                    d.short(),
+                    size.unwrap_or_default()
+                )));
+            }
+            _ => {
+                let Some(bytes) = self.call("downloading a blob", self.op.read(&path))? else { return Ok(None) };
+                got = bytes.len() as u64;
+                for chunk in bytes {
+                    out.write_all(&chunk).map_err(local)?;
+                }
+            }
+        }
+        let actual = out.digest();
+        if actual != *d || size.is_some_and(|s| s != got) {
             return Err(self.reject(format!(
-                "remote blob {} is corrupt or truncated ({} bytes hashing to {}); ignored",
+                "remote blob {} is corrupt or truncated ({got} bytes hashing to {}); ignored",
                 d.short(),
-                bytes.len(),
                 actual.short()
             )));
         }
+        out.finish().map_err(local)?;
         self.counters.blobs_downloaded.fetch_add(1, Ordering::Relaxed);
-        self.counters.bytes_downloaded.fetch_add(bytes.len(), Ordering::Relaxed);
-        Ok(Some(bytes))
+        self.counters.bytes_downloaded.fetch_add(got as usize, Ordering::Relaxed);
+        Ok(Some(got))
     }
 
     /// Whether a blob of this size is on the remote (one small request, no download).
@@ -379,18 +425,25 @@ impl Remote {
         Ok(self.call("checking a blob", self.op.stat(&blob_path(d)))?.is_some_and(|m| m.content_length() == size))
     }
 
-    /// Upload an action's blobs (those not there yet), then its signed entry. Blobs first, so a
-    /// reader that finds the entry finds what it names. `blobs` are (digest, bytes) of blobs
-    /// the entry names. Does nothing when this process does not write.
-    pub fn upload(&self, key: &Digest, entry: &ActionEntry, blobs: &[(Digest, &[u8])]) -> Result<(), RemoteError> {
+    /// Upload an action's output blob from the local store (unless it is there already), then
+    /// its signed entry. The blob first, so a reader that finds the entry finds what it names. A
+    /// blob larger than [`PIECE`] goes up in pieces where the service takes them, verified as it
+    /// is read (a corrupt local blob is aborted, never completed). Does nothing when this
+    /// process does not write.
+    pub fn upload(&self, key: &Digest, entry: &ActionEntry, store: &Store) -> Result<(), RemoteError> {
         let Some(signer) = self.opts.signer.as_ref().filter(|_| self.writes()) else { return Ok(()) };
-        for (d, bytes) in blobs {
-            if self.has_blob(d, bytes.len() as u64)? {
-                continue;
+        let (d, size) = (entry.output, entry.size);
+        if !self.has_blob(&d, size)? {
+            let local = |e: String| RemoteError::Rejected(format!("local blob {}: {e}; not uploaded", d.short()));
+            let path = blob_path(&d);
+            if size <= PIECE || !self.op.info().full_capability().write_can_multi {
+                let bytes = store.read(&d).map_err(|e| local(e.to_string()))?;
+                self.call("uploading a blob", self.op.write(&path, bytes))?;
+            } else {
+                self.upload_in_pieces(&d, &path, store).map_err(|e| e.unwrap_or_else(local))?;
             }
-            self.call("uploading a blob", self.op.write(&blob_path(d), bytes.to_vec()))?;
             self.counters.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
-            self.counters.bytes_uploaded.fetch_add(bytes.len(), Ordering::Relaxed);
+            self.counters.bytes_uploaded.fetch_add(size as usize, Ordering::Relaxed);
         }
         let payload = String::from_utf8(canonical_json(&RemoteAction { key: *key, entry: entry.clone() }))
             .map_err(|e| RemoteError::Rejected(e.to_string()))?;
@@ -404,5 +457,122 @@ impl Remote {
         self.call("uploading an action entry", self.op.write(&action_path(key), bytes))?;
         self.counters.entries_uploaded.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The local blob `d` written to `path` a piece at a time, hashed as it is read; a blob that
+    /// does not hash to its name is aborted (`Err(Err(why))`); a transport error is `Err(Ok(_))`.
+    fn upload_in_pieces(&self, d: &Digest, path: &str, store: &Store) -> Result<(), Result<RemoteError, String>> {
+        let mut file = std::fs::File::open(store.blob_path(d)).map_err(|e| Err(e.to_string()))?;
+        let Some(mut writer) = self.call("uploading a blob", self.op.writer(path)).map_err(Ok)? else {
+            return Err(Ok(RemoteError::Unavailable("uploading a blob: the remote refused a writer".into())));
+        };
+        let mut hasher = blake3::Hasher::new();
+        loop {
+            let mut piece = Vec::with_capacity(PIECE as usize);
+            let n = std::io::Read::take(&mut file, PIECE).read_to_end(&mut piece).map_err(|e| Err(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&piece);
+            self.call("uploading a blob", writer.write(piece)).map_err(Ok)?;
+        }
+        let actual = Digest(*hasher.finalize().as_bytes());
+        if actual != *d {
+            let _ = self.call("aborting an upload", writer.abort());
+            return Err(Err(format!("its bytes hash to {}", actual.short())));
+        }
+        self.call("uploading a blob", writer.close()).map_err(Ok)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs_remote(root: &std::path::Path) -> Remote {
+        let (secret, public) = signing::generate().unwrap();
+        let signer = signing::parse_secret_key(&secret).unwrap();
+        Remote::open(RemoteOptions {
+            url: RemoteUrl::parse(&format!("file://{}", root.display())).unwrap(),
+            endpoint: None,
+            region: None,
+            timeout: Duration::from_secs(30),
+            trusted: vec![signing::parse_public_key(&public).unwrap()],
+            signer: Some(signer),
+            read_only: false,
+            shard_wait: Duration::ZERO,
+        })
+        .unwrap()
+    }
+
+    fn entry_for(store: &Store, bytes: &[u8]) -> (Digest, ActionEntry) {
+        let output = store.put(bytes).unwrap();
+        let entry = ActionEntry {
+            desc: serde_json::json!({}),
+            output,
+            size: bytes.len() as u64,
+            inputs: Vec::new(),
+            parts: Vec::new(),
+        };
+        (Digest::of(b"key"), entry)
+    }
+
+    #[test]
+    fn a_large_blob_travels_in_pieces_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let remote = fs_remote(&dir.path().join("remote"));
+        let ci = Store::open(&dir.path().join("ci")).unwrap();
+        // Two and a half pieces.
+        let bytes: Vec<u8> = (0..(PIECE * 5 / 2) as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        let (key, entry) = entry_for(&ci, &bytes);
+        remote.upload(&key, &entry, &ci).unwrap();
+        let there = dir.path().join("remote").join(blob_path(&entry.output));
+        assert_eq!(std::fs::read(&there).unwrap(), bytes);
+
+        let cold = Store::open(&dir.path().join("cold")).unwrap();
+        assert_eq!(remote.download_blob(&entry.output, Some(entry.size), &cold).unwrap(), Some(entry.size));
+        assert_eq!(cold.read(&entry.output).unwrap(), bytes);
+        let no_size = Store::open(&dir.path().join("no_size")).unwrap();
+        assert_eq!(remote.download_blob(&entry.output, None, &no_size).unwrap(), Some(entry.size));
+        assert_eq!(no_size.read(&entry.output).unwrap(), bytes);
+
+        // A remote blob altered in its last piece is rejected and not stored.
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        std::fs::write(&there, &bad).unwrap();
+        let fresh = Store::open(&dir.path().join("fresh")).unwrap();
+        match remote.download_blob(&entry.output, Some(entry.size), &fresh) {
+            Err(RemoteError::Rejected(m)) => assert!(m.contains("corrupt or truncated"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(!fresh.has(&entry.output, entry.size));
+        // Cut short, it is rejected before it is read.
+        std::fs::write(&there, &bytes[..bytes.len() - 10]).unwrap();
+        match remote.download_blob(&entry.output, Some(entry.size), &fresh) {
+            Err(RemoteError::Rejected(m)) => assert!(m.contains("its entry says"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(remote.unavailable().is_none());
+    }
+
+    #[test]
+    fn a_corrupt_local_blob_is_never_uploaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let remote = fs_remote(&dir.path().join("remote"));
+        let ci = Store::open(&dir.path().join("ci")).unwrap();
+        for len in [1_000u64, PIECE * 2 + 5] {
+            let bytes = vec![3u8; len as usize];
+            let (key, entry) = entry_for(&ci, &bytes);
+            let mut bad = bytes.clone();
+            bad[len as usize / 2] = 4;
+            std::fs::write(ci.blob_path(&entry.output), &bad).unwrap();
+            match remote.upload(&key, &entry, &ci) {
+                Err(RemoteError::Rejected(m)) => assert!(m.contains("not uploaded"), "{len}: {m}"),
+                other => panic!("{len}: {other:?}"),
+            }
+            assert!(!remote.has_blob(&entry.output, len).unwrap(), "{len}");
+            assert!(remote.action(&key).unwrap().is_none(), "{len}");
+        }
     }
 }
