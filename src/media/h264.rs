@@ -29,7 +29,7 @@ pub const QP_RANGE: std::ops::RangeInclusive<u8> = 12..=51;
 pub const FPS_RANGE: std::ops::RangeInclusive<u32> = 1..=240;
 
 /// NAL unit types (H.264 Table 7-1) that matter here.
-const NAL_IDR_SLICE: u8 = 5;
+pub const NAL_IDR_SLICE: u8 = 5;
 const NAL_SPS: u8 = 7;
 const NAL_PPS: u8 = 8;
 

@@ -11,7 +11,7 @@ use std::ops::Range;
 
 use muxide::api::{AudioCodec, MuxerBuilder, VideoCodec};
 
-use super::h264::{FPS_RANGE, is_key_frame, is_stream_start, nal_types};
+use super::h264::{FPS_RANGE, NAL_IDR_SLICE, is_stream_start, nal_types};
 use super::opus::{OPUS_SAMPLE_RATE_HZ, OpusAudio, packet_samples, silent_packet};
 pub use super::video_error::VideoError;
 
@@ -106,7 +106,8 @@ fn plan_video<U: AccessUnits + ?Sized>(units: &U) -> Result<VideoPlan, U::Error>
     let mut plan = VideoPlan { sizes: Vec::new(), keys: Vec::new(), first: Vec::new() };
     units.visit(&mut |unit| {
         let index = plan.sizes.len();
-        if nal_types(unit).is_empty() {
+        let types = nal_types(unit);
+        if types.is_empty() {
             return Err(VideoError::EmptyAccessUnit { index }.into());
         }
         if index == 0 {
@@ -117,7 +118,7 @@ fn plan_video<U: AccessUnits + ?Sized>(units: &U) -> Result<VideoPlan, U::Error>
         }
         let size = u32::try_from(avcc_len(unit)).map_err(|_| VideoError::Mux { detail: too_large(index) })?;
         plan.sizes.push(size);
-        plan.keys.push(is_key_frame(unit));
+        plan.keys.push(types.contains(&NAL_IDR_SLICE));
         Ok(())
     })?;
     if plan.sizes.is_empty() {
@@ -431,7 +432,7 @@ fn set_opus_pre_skip(mp4: &mut [u8], pre_skip: u16) -> Result<(), VideoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::h264::{H264Params, encode_segment};
+    use crate::media::h264::{H264Params, encode_segment, is_key_frame};
     use crate::media::opus::encode_opus;
 
     /// muxide given every unit at once (what `write_mp4` must equal byte for byte).
