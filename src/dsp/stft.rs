@@ -32,6 +32,77 @@ pub fn centred_frame(signal: &[f32], frame_index: usize, hop_len: usize, out: &m
     }
 }
 
+/// A signal arriving in pieces, framed as [`centred_frame`] frames it (`n_fft / 2` zeros before
+/// it and, after [`CentredStream::end`], after it): holds only the samples that the frames not
+/// yet taken need, so a long signal is analysed in bounded memory with the same frames.
+#[derive(Debug, Clone)]
+pub struct CentredStream {
+    n_fft: usize,
+    hop: usize,
+    /// The padded signal from padded index `start`.
+    buffer: Vec<f32>,
+    start: usize,
+    /// The first frame not yet taken.
+    next: usize,
+    /// Samples pushed (padding not counted).
+    seen: usize,
+}
+
+impl CentredStream {
+    pub fn new(n_fft: usize, hop: usize) -> Self {
+        Self { n_fft, hop: hop.max(1), buffer: vec![0.0; n_fft / 2], start: 0, next: 0, seen: 0 }
+    }
+
+    /// The next samples of the signal.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.seen += samples.len();
+        self.buffer.extend_from_slice(samples);
+    }
+
+    /// The signal ended: pad it, so that its last frames are complete.
+    pub fn end(&mut self) {
+        self.buffer.extend(std::iter::repeat_n(0.0, self.n_fft / 2));
+    }
+
+    /// Samples pushed so far.
+    pub fn samples_seen(&self) -> usize {
+        self.seen
+    }
+
+    /// The first frame not yet taken.
+    pub fn next_frame(&self) -> usize {
+        self.next
+    }
+
+    /// Complete frames held from [`CentredStream::next_frame`] on.
+    pub fn ready(&self) -> usize {
+        let end = self.start + self.buffer.len();
+        if end < self.n_fft { 0 } else { ((end - self.n_fft) / self.hop + 1).saturating_sub(self.next) }
+    }
+
+    /// The held samples and the padded index of the first: frames from `next_frame` on read
+    /// from here (a frame partly past the end reads zeros there).
+    pub fn held(&self) -> (&[f32], usize) {
+        (&self.buffer, self.start)
+    }
+
+    /// Frame `t`, one of the [`CentredStream::ready`] ones.
+    pub fn frame(&self, t: usize) -> &[f32] {
+        let at = t * self.hop - self.start;
+        &self.buffer[at..at + self.n_fft]
+    }
+
+    /// `count` more frames are taken: the samples only they needed are dropped.
+    pub fn take(&mut self, count: usize) {
+        self.next += count;
+        let keep_from = (self.next * self.hop).min(self.start + self.buffer.len());
+        if keep_from > self.start {
+            self.buffer.drain(..keep_from - self.start);
+            self.start = keep_from;
+        }
+    }
+}
+
 /// A planned windowed real FFT: `n_fft` samples in, `n_fft / 2 + 1` magnitudes out.
 ///
 /// The plan is shared (`Clone` is cheap); each clone owns its own scratch buffers, so one clone
@@ -110,6 +181,38 @@ pub fn fft_frequencies_hz(sample_rate_hz: u32, n_fft: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_in_pieces_gives_centred_frames_and_holds_little() {
+        let signal: Vec<f32> = (0..10_007).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        for (n_fft, hop) in [(2048usize, 512usize), (2048, 1024), (256, 256)] {
+            for piece in [1usize, 333, 4096, 20_000] {
+                let mut stream = CentredStream::new(n_fft, hop);
+                let mut frames = Vec::new();
+                let mut most_held = 0;
+                let take_ready = |stream: &mut CentredStream, frames: &mut Vec<Vec<f32>>| {
+                    let first = stream.next_frame();
+                    let n = stream.ready();
+                    frames.extend((first..first + n).map(|t| stream.frame(t).to_vec()));
+                    stream.take(n);
+                };
+                for chunk in signal.chunks(piece) {
+                    stream.push(chunk);
+                    take_ready(&mut stream, &mut frames);
+                    most_held = most_held.max(stream.held().0.len());
+                }
+                stream.end();
+                take_ready(&mut stream, &mut frames);
+                assert_eq!(frames.len(), centred_frame_count(signal.len(), hop), "{n_fft}/{hop}/{piece}");
+                let mut want = vec![0.0; n_fft];
+                for (t, frame) in frames.iter().enumerate() {
+                    centred_frame(&signal, t, hop, &mut want);
+                    assert_eq!(frame, &want, "frame {t} of {n_fft}/{hop} in pieces of {piece}");
+                }
+                assert!(most_held <= n_fft + piece, "{most_held} held for {n_fft}/{hop}/{piece}");
+            }
+        }
+    }
 
     #[test]
     fn frame_padding_matches_centring() {

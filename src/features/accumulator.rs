@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use crate::dsp::stft::centred_frame_count;
+use crate::dsp::stft::{CentredStream, centred_frame_count};
 use crate::features::frame::{FrameAnalysisPlan, FrameStats};
 use crate::features::mfcc::{mfcc_dct, mfcc_frame};
 use crate::features::onset::{ONSET_SHIFT_FRAMES, onset_rise};
@@ -27,11 +27,7 @@ const READ_TASK_FRAMES: usize = 256;
 pub struct FeatureAccumulator {
     sample_rate_hz: u32,
     plan: FrameAnalysisPlan,
-    /// Samples of the zero-padded signal starting at padded index `buffer_start`.
-    buffer: Vec<f32>,
-    buffer_start: usize,
-    next_frame: usize,
-    samples_seen: usize,
+    stream: CentredStream,
     blocks: Vec<Vec<FrameStats>>,
 }
 
@@ -41,27 +37,20 @@ impl FeatureAccumulator {
         Self {
             sample_rate_hz,
             plan: FrameAnalysisPlan::new(sample_rate_hz),
-            buffer: vec![0.0; N_FFT / 2],
-            buffer_start: 0,
-            next_frame: 0,
-            samples_seen: 0,
+            stream: CentredStream::new(N_FFT, HOP_LEN),
             blocks: Vec::new(),
         }
     }
 
     /// Samples pushed so far.
     pub fn samples_seen(&self) -> usize {
-        self.samples_seen
+        self.stream.samples_seen()
     }
 
     /// Appends `samples` and analyses every complete block of frames.
     pub fn push(&mut self, samples: &[f32]) {
-        self.samples_seen += samples.len();
-        self.buffer.extend_from_slice(samples);
-        let end = self.buffer_start + self.buffer.len();
-        let available = if end >= N_FFT { (end - N_FFT) / HOP_LEN + 1 } else { 0 };
-        let ready = available.saturating_sub(self.next_frame);
-        let whole_blocks = ready / BLOCK_FRAMES * BLOCK_FRAMES;
+        self.stream.push(samples);
+        let whole_blocks = self.stream.ready() / BLOCK_FRAMES * BLOCK_FRAMES;
         if whole_blocks > 0 {
             self.analyze(whole_blocks);
         }
@@ -69,9 +58,9 @@ impl FeatureAccumulator {
 
     /// Analyses the remaining frames and runs the global steps.
     pub fn finish(mut self) -> Features {
-        self.buffer.extend(std::iter::repeat_n(0.0, N_FFT / 2));
-        let total = centred_frame_count(self.samples_seen, HOP_LEN);
-        let remaining = total - self.next_frame;
+        self.stream.end();
+        let total = centred_frame_count(self.stream.samples_seen(), HOP_LEN);
+        let remaining = total - self.stream.next_frame();
         if remaining > 0 {
             self.analyze(remaining);
         }
@@ -79,18 +68,17 @@ impl FeatureAccumulator {
     }
 
     fn analyze(&mut self, count: usize) {
-        let source = Padded { data: &self.buffer, offset: self.buffer_start };
+        let (data, offset) = self.stream.held();
+        let source = Padded { data, offset };
+        let first = self.stream.next_frame();
         for start in (0..count).step_by(BLOCK_FRAMES) {
             let n = BLOCK_FRAMES.min(count - start);
-            let frames = analyze_frames(&self.plan, source, self.next_frame + start, n);
+            let frames = analyze_frames(&self.plan, source, first + start, n);
             // Every push analyses whole blocks, so all blocks but the last hold exactly
             // BLOCK_FRAMES frames (`frame_at` relies on it).
             self.blocks.push(frames);
         }
-        self.next_frame += count;
-        let consumed = self.next_frame * HOP_LEN - self.buffer_start;
-        self.buffer.drain(..consumed.min(self.buffer.len()));
-        self.buffer_start += consumed;
+        self.stream.take(count);
     }
 }
 

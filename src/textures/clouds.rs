@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::dsp::rng::Rng;
-use crate::dsp::stft::{SpectrumPlan, centred_frame_count};
+use crate::dsp::stft::{CentredStream, SpectrumPlan, centred_frame_count};
 use crate::textures::filter::{Band, butter_zero_phase};
 use crate::textures::looping::fade_in_out;
 use crate::textures::{Clip, ClipSource, OUTPUT_RATE_HZ, SILENCE_PEAK, TextureError, for_each_mixdown_block};
@@ -403,11 +403,7 @@ struct StabilityFrames {
     mags: Vec<f32>,
     /// Frames of the whole signal.
     count: usize,
-    /// The next frame to analyse.
-    next: usize,
-    /// The padded signal from padded index `buffer_start` (frame `t` is padded `t·hop ..`).
-    buffer: Vec<f32>,
-    buffer_start: usize,
+    stream: CentredStream,
     rms: Vec<f64>,
     flux: Vec<f64>,
 }
@@ -424,9 +420,7 @@ impl StabilityFrames {
             prev: vec![0.0; bins],
             mags: vec![0.0; bins],
             count,
-            next: 0,
-            buffer: vec![0.0; STABILITY_FFT / 2],
-            buffer_start: 0,
+            stream: CentredStream::new(STABILITY_FFT, STABILITY_HOP),
             rms: Vec::with_capacity(count),
             flux: Vec::with_capacity(count),
         }
@@ -434,43 +428,36 @@ impl StabilityFrames {
 
     /// The next samples of the signal.
     fn push(&mut self, samples: &[f32]) {
-        self.buffer.extend_from_slice(samples);
+        self.stream.push(samples);
         self.analyse_ready();
     }
 
     /// Pads the end and analyses the remaining frames: `(rms, flux)` per frame.
     fn finish(mut self) -> (Vec<f64>, Vec<f64>) {
-        self.buffer.extend(std::iter::repeat_n(0.0, STABILITY_FFT / 2));
+        self.stream.end();
         self.analyse_ready();
         (self.rms, self.flux)
     }
 
     fn analyse_ready(&mut self) {
-        while self.next < self.count
-            && self.next * STABILITY_HOP + STABILITY_FFT <= self.buffer_start + self.buffer.len()
-        {
-            let at = self.next * STABILITY_HOP - self.buffer_start;
-            self.frame.copy_from_slice(&self.buffer[at..at + STABILITY_FFT]);
+        let first = self.stream.next_frame();
+        let n = self.stream.ready().min(self.count.saturating_sub(first));
+        for t in first..first + n {
+            self.frame.copy_from_slice(self.stream.frame(t));
             let energy: f64 = self.frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
             self.rms.push((energy / STABILITY_FFT as f64).sqrt());
             self.plan.magnitudes(&self.frame, &mut self.mags);
             let mut sum = 0.0;
             for (p, &m) in self.prev.iter_mut().zip(&self.mags) {
                 let cur = (1.0 + 1000.0 * f64::from(m)).ln();
-                if self.next > 0 {
+                if t > 0 {
                     sum += (cur - *p).max(0.0);
                 }
                 *p = cur;
             }
             self.flux.push(sum);
-            self.next += 1;
         }
-        // Samples before the next frame are no longer needed.
-        let keep_from = (self.next * STABILITY_HOP).min(self.buffer_start + self.buffer.len());
-        if keep_from > self.buffer_start {
-            self.buffer.drain(..keep_from - self.buffer_start);
-            self.buffer_start = keep_from;
-        }
+        self.stream.take(n);
     }
 }
 
