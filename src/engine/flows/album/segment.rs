@@ -759,6 +759,8 @@ pub struct EncodedTrack<'a> {
     pub segments: Vec<Digest>,
     /// The track's frame count (one access unit each).
     pub frames: usize,
+    /// Frames per segment (the last may hold fewer).
+    segment_frames: usize,
 }
 
 /// Why muxing a track failed: the muxer's error, or reading a segment.
@@ -801,6 +803,7 @@ pub fn encoded_track_beside<'a>(
         video: video.to_string(),
         segments: segments.iter().map(|b| b.digest).collect(),
         frames: frame_count(db, video)?,
+        segment_frames: track_video(db, video)?.settings.segment_frames.max(1) as usize,
     })
 }
 
@@ -809,10 +812,17 @@ impl EncodedTrack<'_> {
         segment_bytes(self.db, &self.video, "encoded", k as u32, self.segments[k])
     }
 
-    /// (frame index, RGB8 frame) of each frame [`kept_for_preview`], in order.
-    pub fn each_preview(&self, mut each: impl FnMut(usize, &[u8]) -> Result<(), BuildError>) -> Result<(), BuildError> {
+    /// (frame index, RGB8 frame) of each frame [`kept_for_preview`] in `span`, in order; only
+    /// the segments holding those frames are read.
+    pub fn each_preview(
+        &self,
+        span: std::ops::Range<usize>,
+        mut each: impl FnMut(usize, &[u8]) -> Result<(), BuildError>,
+    ) -> Result<(), BuildError> {
         let id = &self.id;
-        for k in 0..self.segments.len() {
+        let first = span.start / self.segment_frames;
+        let last = span.end.div_ceil(self.segment_frames).min(self.segments.len());
+        for k in first..last {
             let bytes = self.segment(k)?;
             let member =
                 |key: &str| npz::read_npz_member(&bytes, id, key).map_err(|e| BuildError::failed(id, e.to_string()));
@@ -820,7 +830,9 @@ impl EncodedTrack<'_> {
             if let (NpyData::I64(index), NpyData::U8(px)) = (&index.data, &frames.data) {
                 let len = if index.is_empty() { 0 } else { px.len() / index.len() };
                 for (j, &i) in index.iter().enumerate() {
-                    each(i as usize, &px[j * len..(j + 1) * len])?;
+                    if span.contains(&(i as usize)) {
+                        each(i as usize, &px[j * len..(j + 1) * len])?;
+                    }
                 }
             }
         }

@@ -303,13 +303,14 @@ impl Action for Preview {
         let (every, span) = segment::gif_grid(self.settings.fps);
         // Only the frames this preview shows are kept (a long track has hundreds of stills).
         let middle = enc.frames.div_ceil(PREVIEW_EVERY) / 2 * PREVIEW_EVERY;
-        let wanted = |i: usize| match self.kind {
-            PreviewKind::Still => i == middle,
-            PreviewKind::Gif => i < span && i.is_multiple_of(every),
-            PreviewKind::Sheet => i.is_multiple_of(PREVIEW_EVERY) && i / PREVIEW_EVERY < SHEET_FRAMES,
+        // The frames it shows, and the span of the track they lie in (only its segments are read).
+        let (wanted, span): (&dyn Fn(usize) -> bool, _) = match self.kind {
+            PreviewKind::Still => (&|i| i == middle, middle..middle + 1),
+            PreviewKind::Gif => (&|i: usize| i.is_multiple_of(every), 0..span),
+            PreviewKind::Sheet => (&|i: usize| i.is_multiple_of(PREVIEW_EVERY), 0..SHEET_FRAMES * PREVIEW_EVERY),
         };
         let mut kept = Vec::new();
-        enc.each_preview(|i, frame| {
+        enc.each_preview(span, |i, frame| {
             if wanted(i) {
                 kept.push(frame.to_vec());
             }
