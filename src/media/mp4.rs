@@ -57,12 +57,12 @@ fn fit_audio(audio: &OpusAudio, frames: usize, fps: u32) -> Result<Vec<(Vec<u8>,
     Ok(fitted)
 }
 
-/// A track's H.264 access units (Annex-B, one per frame, in decode = display order), visited
-/// in order as often as the muxer needs: once to size the tables, once to write `mdat`. A
-/// long track is never held whole: a visitor may read them piece by piece.
 /// What [`AccessUnits::visit`] calls with each unit.
 pub type EachUnit<'a, E> = dyn FnMut(&[u8]) -> Result<(), E> + 'a;
 
+/// A track's H.264 access units (Annex-B, one per frame, in decode = display order), visited
+/// in order as often as the muxer needs: once to size the tables, once to write `mdat`. A
+/// long track is never held whole: a visitor may read them piece by piece.
 pub trait AccessUnits {
     /// What reading a unit can fail with; a muxing failure becomes one of them.
     type Error: From<VideoError>;
@@ -227,6 +227,25 @@ struct Layout {
     mdat_size: u64,
 }
 
+fn mux_err(e: muxide::api::MuxerError) -> VideoError {
+    VideoError::Mux { detail: e.to_string() }
+}
+
+/// A fast-start muxer of H.264 and, with `audio_channels`, Opus at 48 kHz.
+fn fast_start_muxer<'w>(
+    out: &'w mut Vec<u8>,
+    format: &VideoFormat,
+    audio_channels: Option<u16>,
+) -> Result<muxide::api::Muxer<&'w mut Vec<u8>>, VideoError> {
+    let mut builder = MuxerBuilder::new(out)
+        .video(VideoCodec::H264, format.width, format.height, f64::from(format.fps))
+        .with_fast_start(true);
+    if let Some(channels) = audio_channels {
+        builder = builder.audio(AudioCodec::Opus, OPUS_SAMPLE_RATE_HZ, channels);
+    }
+    builder.build().map_err(mux_err)
+}
+
 /// muxide's layout of the file, from the audio packets and one stand-in per video unit.
 fn skeleton(
     format: &VideoFormat,
@@ -234,15 +253,8 @@ fn skeleton(
     audio: Option<&OpusAudio>,
     fitted: &[(Vec<u8>, usize)],
 ) -> Result<Layout, VideoError> {
-    let mux_err = |e: muxide::api::MuxerError| VideoError::Mux { detail: e.to_string() };
     let mut bytes = Vec::new();
-    let mut builder = MuxerBuilder::new(&mut bytes)
-        .video(VideoCodec::H264, format.width, format.height, f64::from(format.fps))
-        .with_fast_start(true);
-    if let Some(a) = audio {
-        builder = builder.audio(AudioCodec::Opus, OPUS_SAMPLE_RATE_HZ, a.channels);
-    }
-    let mut muxer = builder.build().map_err(mux_err)?;
+    let mut muxer = fast_start_muxer(&mut bytes, format, audio.map(|a| a.channels))?;
     for (index, &key) in plan.keys.iter().enumerate() {
         let pts_s = index as f64 / f64::from(format.fps);
         let unit: &[u8] = if index == 0 { &plan.first } else { &PLACEHOLDER_UNIT };
@@ -439,13 +451,8 @@ mod tests {
     fn mux_whole(video: &VideoStream<'_>, audio: Option<&OpusAudio>) -> Vec<u8> {
         let fitted = audio.map(|a| fit_audio(a, video.frames.len(), video.fps).unwrap());
         let mut out = Vec::new();
-        let mut builder = MuxerBuilder::new(&mut out)
-            .video(VideoCodec::H264, video.width, video.height, f64::from(video.fps))
-            .with_fast_start(true);
-        if let Some(a) = audio {
-            builder = builder.audio(AudioCodec::Opus, OPUS_SAMPLE_RATE_HZ, a.channels);
-        }
-        let mut muxer = builder.build().unwrap();
+        let format = VideoFormat { width: video.width, height: video.height, fps: video.fps };
+        let mut muxer = fast_start_muxer(&mut out, &format, audio.map(|a| a.channels)).unwrap();
         for (index, unit) in video.frames.iter().enumerate() {
             muxer.write_video(index as f64 / f64::from(video.fps), unit, is_key_frame(unit)).unwrap();
         }

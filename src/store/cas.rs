@@ -21,6 +21,8 @@ pub enum BlobError {
     Corrupt(Digest, Digest),
     #[error("reading blob {0}: {1}")]
     Io(Digest, io::Error),
+    #[error("copying blob {0}: {1}")]
+    Write(Digest, io::Error),
 }
 
 /// What the action cache remembers about one unit of work.
@@ -113,7 +115,7 @@ impl Store {
                 Err(e) => return Err(BlobError::Io(*d, e)),
             };
             hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| BlobError::Io(*d, e))?;
+            out.write_all(&buf[..n]).map_err(|e| BlobError::Write(*d, e))?;
             size += n as u64;
         }
         let actual = Digest(*hasher.finalize().as_bytes());
