@@ -62,7 +62,8 @@ impl TempFile {
             fs::create_dir_all(parent)?;
         }
         let path = temp_name(dest, tmp_dir);
-        let file = io::BufWriter::with_capacity(1 << 20, File::create(&path)?);
+        // Small: most temp files are action entries and small blobs; large writes bypass the buffer.
+        let file = io::BufWriter::with_capacity(64 << 10, File::create(&path)?);
         Ok(TempFile { path, file, committed: false })
     }
 
