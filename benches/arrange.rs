@@ -270,7 +270,7 @@ fn demo() -> (Timing, Vec<(InstrumentParams, Vec<Clip>)>) {
 }
 
 fn render_all(t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) -> Vec<Stem> {
-    instruments.iter().map(|(inst, clips)| render_stem(inst, t, clips)).collect()
+    instruments.iter().map(|(inst, clips)| render_stem(inst, t, clips).expect("in-memory clips")).collect()
 }
 
 /// Every stem rendered block by block, as the engine renders them, each block handed to a
@@ -280,7 +280,8 @@ fn render_blocks(t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) -> f
     for (inst, clips) in instruments {
         render_stem_into(inst, t, clips, &mut |l, r| {
             acc += f64::from(l[0]) + f64::from(r[r.len() - 1]);
-        });
+        })
+        .expect("in-memory clips");
     }
     acc
 }
@@ -332,7 +333,7 @@ fn stem_files(t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) {
         instruments
             .iter()
             .map(|(inst, clips)| {
-                let s = render_stem(inst, t, clips);
+                let s = render_stem(inst, t, clips).expect("in-memory clips");
                 encode_pcm(&[&s.left, &s.right], SR, 24).unwrap()
             })
             .collect()
@@ -342,7 +343,7 @@ fn stem_files(t: &Timing, instruments: &[(InstrumentParams, Vec<Clip>)]) {
             .iter()
             .map(|(inst, clips)| {
                 let mut w = PcmWriter::new(2, SR, 24, t.length_samples).unwrap();
-                render_stem_into(inst, t, clips, &mut |l, r| w.push(&[l, r]).unwrap());
+                render_stem_into(inst, t, clips, &mut |l, r| w.push(&[l, r]).unwrap()).expect("in-memory clips");
                 w.finish().unwrap()
             })
             .collect()

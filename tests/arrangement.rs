@@ -108,3 +108,51 @@ fn the_demo_arrangement_samples_the_mined_pad_and_the_kit() {
     let lufs = json["integrated_lufs"].as_f64().unwrap();
     assert!((lufs + 16.0).abs() < 0.1 || json["true_peak_dbtp"].as_f64().unwrap() > -1.05, "{json}");
 }
+
+/// A sampler source too long for the memory limit is played from its decode on disk, a page at
+/// a time: every stem is byte for byte the one played from memory (stereo and four-channel
+/// sources, velocity layers, a loop with a pitch glide), and nothing is left behind.
+#[test]
+fn a_sampler_source_kept_on_disk_plays_the_same_bytes_as_one_in_memory() {
+    use ntsbuild::engine::render::{self, Quiet};
+    use ntsbuild::engine::{Db, Mode, Session};
+    let make = || {
+        let p = common::arrangement_project();
+        let wave = |hz: f32, rate: u32, n: usize| -> Vec<f32> {
+            (0..n).map(|i| 0.4 * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin()).collect()
+        };
+        let (l, r) = (wave(330.0, 44_100, 120_000), wave(554.0, 44_100, 120_000));
+        p.write_bytes("audio/pad.wav", &ntsbuild::media::wav::encode_pcm(&[&l, &r], 44_100, 16).unwrap());
+        let chans: Vec<Vec<f32>> = [220.0, 440.0, 660.0, 880.0].iter().map(|&hz| wave(hz, 48_000, 90_000)).collect();
+        let refs: Vec<&[f32]> = chans.iter().map(Vec::as_slice).collect();
+        p.write_bytes("audio/quad.wav", &ntsbuild::media::wav::encode_pcm(&refs, 48_000, 24).unwrap());
+        let song = common::ARRANGEMENT.replace(
+            "[song.x.automation]",
+            "[song.x.instrument.pad]\nnotes = \"C4:40:4 . . . G4:120:4 . . . | C5:90:8\"\n\
+             [song.x.instrument.pad.sampler]\nloop = true\nstart_percent = 20\nlength_percent = 70\n\
+             velocity_crossfade_width = 30\n\
+             [[song.x.instrument.pad.sampler.layer]]\nsource = \"audio/pad.wav\"\nmin_velocity = 1\nmax_velocity = 64\n\
+             [[song.x.instrument.pad.sampler.layer]]\nsource = \"audio/quad.wav\"\nmin_velocity = 65\nmax_velocity = 127\n\n\
+             [song.x.automation]\n\"pad.sampler.semitones|raw|smooth=1beat\" = [[\"1:3\", 3.0]]\n",
+        );
+        p.write("recipes/song.toml", &song);
+        p
+    };
+    let (memory, disk) = (make(), make());
+    for (p, limit) in [(&memory, None), (&disk, Some(0))] {
+        let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+        if let Some(limit) = limit {
+            s.db.env().set_pcm_memory_samples(limit);
+        }
+        let outcome = render::render(&s.db, &["song.x".into()], 2, &Quiet).unwrap();
+        assert_eq!(outcome.summary.failed, 0);
+    }
+    let pad = ntsbuild::media::wav::decode(&memory.bytes("renders/song/x/stems/pad.wav")).unwrap();
+    assert!(pad.channels.iter().all(|c| c.iter().any(|v| v.abs() > 0.01)), "the pad stem is silent");
+    for rel in ["stems/pad.wav", "stems/hit.wav", "song.wav"] {
+        let rel = format!("renders/song/x/{rel}");
+        assert_eq!(memory.bytes(&rel), disk.bytes(&rel), "{rel}");
+    }
+    let left = std::fs::read_dir(disk.path().join("cache/tmp")).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "temporary files left in cache/tmp");
+}

@@ -536,9 +536,23 @@ impl<'a> Renderer<'a> {
 
 /// Render one instrument to a stereo stem of `timing.length_samples` samples. `clips[i]` is the
 /// clip of sampler layer `i` at the song's rate (ignored without a sampler).
-pub fn render_stem(inst: &InstrumentParams, timing: &Timing, clips: &[Clip]) -> Stem {
+/// A clip read by position that cannot be read fails the render ([`ClipReadError`]).
+pub fn render_stem(inst: &InstrumentParams, timing: &Timing, clips: &[Clip]) -> Result<Stem, ClipReadError> {
     render(inst, timing, clips, true, Vectors::Widest)
 }
+
+/// A sampler clip read by position ([`Clip::from_reader`]) failed to read: the stem is not the
+/// clip's sound. The message names the source and what failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipReadError(pub String);
+
+impl std::fmt::Display for ClipReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ClipReadError {}
 
 /// Which compiled copy of the renderer's block code runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -560,23 +574,24 @@ pub(crate) fn render(
     clips: &[Clip],
     skip_silence: bool,
     vectors: Vectors,
-) -> Stem {
+) -> Result<Stem, ClipReadError> {
     let mut stem = Stem::silent(timing.length_samples);
-    render_into(inst, timing, clips, (skip_silence, vectors), &mut stem);
-    stem
+    render_into(inst, timing, clips, (skip_silence, vectors), &mut stem)?;
+    Ok(stem)
 }
 
 /// [`render_stem`] handed to `sink` in order, a stretch of at most one block at a time (left,
 /// right), so a song-long stem never has to be held as samples: the same samples, in pieces.
+/// After a failed clip read the rest is still handed over, and the error returned at the end.
 pub fn render_stem_into(
     inst: &InstrumentParams,
     timing: &Timing,
     clips: &[Clip],
     sink: &mut dyn FnMut(&[f32], &[f32]),
-) {
+) -> Result<(), ClipReadError> {
     let block = grid(timing).min(timing.length_samples.max(1));
     let mut out = Pieces { left: vec![0.0; block], right: vec![0.0; block], sink };
-    render_into(inst, timing, clips, (true, Vectors::Widest), &mut out);
+    render_into(inst, timing, clips, (true, Vectors::Widest), &mut out)
 }
 
 /// Where a rendered stem goes, stretch by stretch in order.
@@ -631,7 +646,7 @@ fn render_into(
     clips: &[Clip],
     (skip_silence, vectors): (bool, Vectors),
     out: &mut dyn StemOut,
-) {
+) -> Result<(), ClipReadError> {
     let len = timing.length_samples;
     let block = grid(timing);
     if inst.mute || inst.modules.is_empty() || !inst.modules[0].kind.is_source() {
@@ -641,7 +656,7 @@ fn render_into(
             out.done(n, end, true);
             n = end;
         }
-        return;
+        return Ok(());
     }
     let (events, _) = events(inst, timing);
     let mut r = Renderer::new(inst, clips, timing);
@@ -662,4 +677,9 @@ fn render_into(
         out.done(n, end, !wrote);
         n = end;
     }
+    let failure = r.stages.iter().find_map(|s| match &s.unit {
+        Unit::Smp(smp) => smp.read_failure(),
+        _ => None,
+    });
+    failure.map_or(Ok(()), |e| Err(ClipReadError(e.to_string())))
 }

@@ -25,13 +25,57 @@
 //! velocity 127 (with `loop`, a drone).
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-/// A clip at the project rate: one or two channels of equal length, at least one frame.
-#[derive(Debug, Clone, PartialEq)]
+/// A clip's samples kept elsewhere (a long source's decode in temporary files), read by
+/// position. The sampler reads it through one window of [`PAGE`] samples per layer and
+/// channel, so a clip of any length costs a few pages of memory.
+pub trait ClipReader: Send + Sync {
+    /// Samples per channel.
+    fn len(&self) -> usize;
+
+    /// Whether there is no sample.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Channels (1 or 2 for a clip).
+    fn channel_count(&self) -> usize;
+
+    /// Samples `start .. start + out.len()` of `channel`, which lie inside the clip; the error
+    /// names the source and what failed.
+    fn read(&self, channel: usize, start: usize, out: &mut [f32]) -> Result<(), String>;
+}
+
+/// Samples a reader-backed clip reads at once (64 KiB per channel), and the longest voice window
+/// that is read whole, so a loop shorter than this never reads again while it wraps.
+pub const PAGE: usize = 16_384;
+
+/// Where a clip's samples are.
+#[derive(Clone)]
+enum Frames {
+    /// Planar channels in memory (shared: a clone costs nothing).
+    Memory(Arc<[Vec<f32>]>),
+    /// Read by position, a page at a time.
+    Reader(Arc<dyn ClipReader>),
+}
+
+/// A clip at the project rate: one or two channels of equal length, at least one frame; in
+/// memory or read by position ([`Clip::from_reader`]). Both give the same samples.
+#[derive(Clone)]
 pub struct Clip {
-    channels: Vec<Vec<f32>>,
+    frames: Frames,
+    len: usize,
+    channels: usize,
+}
+
+impl fmt::Debug for Clip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if matches!(self.frames, Frames::Memory(_)) { "memory" } else { "reader" };
+        write!(f, "Clip({} × {} samples, {at})", self.channels, self.len)
+    }
 }
 
 /// Why audio cannot be a clip.
@@ -69,15 +113,28 @@ impl Clip {
             return Err(ClipError::Empty);
         }
         for c in &mut channels {
-            for v in c.iter_mut().filter(|v| !v.is_finite()) {
-                *v = 0.0;
-            }
+            sanitize(c);
         }
-        Ok(Clip { channels })
+        let (len, count) = (channels[0].len(), channels.len());
+        Ok(Clip { frames: Frames::Memory(channels.into()), len, channels: count })
+    }
+
+    /// A clip read by position from `reader` (its non-finite samples read as 0, as with
+    /// [`Clip::new`]); a failed read fails the render that made it
+    /// ([`super::render::render_stem_into`]).
+    pub fn from_reader(reader: Arc<dyn ClipReader>) -> Result<Clip, ClipError> {
+        let (len, count) = (reader.len(), reader.channel_count());
+        if count == 0 || count > 2 {
+            return Err(ClipError::Channels(count));
+        }
+        if len == 0 {
+            return Err(ClipError::Empty);
+        }
+        Ok(Clip { frames: Frames::Reader(reader), len, channels: count })
     }
 
     pub fn len(&self) -> usize {
-        self.channels[0].len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
@@ -85,11 +142,14 @@ impl Clip {
     }
 
     pub fn is_stereo(&self) -> bool {
-        self.channels.len() == 2
+        self.channels == 2
     }
+}
 
-    fn channel(&self, ch: usize) -> &[f32] {
-        &self.channels[ch.min(self.channels.len() - 1)]
+/// Non-finite samples become 0.
+fn sanitize(samples: &mut [f32]) {
+    for v in samples.iter_mut().filter(|v| !v.is_finite()) {
+        *v = 0.0;
     }
 }
 
@@ -251,58 +311,21 @@ struct Voice {
     gain: f64,
     start: usize,
     end: usize,
-    /// Position (source frames) at `anchor`.
+    /// Position (source frames) at the motion's `anchor`.
     pos: f64,
 }
 
-/// The sampler module's state over its clips and layers.
-#[derive(Debug, Clone)]
-pub struct Sampler<'a> {
-    clips: &'a [Clip],
-    layers: Vec<Layer>,
-    voices: Vec<Voice>,
+/// How every voice moves: from its `pos` at sample `anchor`, `rate` source frames per sample,
+/// wrapping within its window when `looped`.
+#[derive(Debug, Clone, Copy)]
+struct Motion {
     looped: bool,
-    /// `velocity gain` of the current note (times `amplitude` per sample).
-    velocity_gain: f64,
-    /// Pitch of the current note relative to the root, semitones.
-    note_offset: f64,
-    /// Sample at which `pos` holds, and the rate since then.
     anchor: usize,
     rate: f64,
 }
 
-/// Source rate for a pitch offset in semitones.
-#[inline]
-pub fn rate_of(semitones: f64) -> f64 {
-    (semitones / 12.0).exp2()
-}
-
-impl<'a> Sampler<'a> {
-    /// A silent sampler over `clips[i]` played as `layers[i]` (the shorter list wins).
-    pub fn new(clips: &'a [Clip], layers: &[Layer]) -> Sampler<'a> {
-        let n = clips.len().min(layers.len());
-        Sampler {
-            clips: &clips[..n],
-            layers: layers[..n].to_vec(),
-            voices: Vec::new(),
-            looped: false,
-            velocity_gain: 0.0,
-            note_offset: 0.0,
-            anchor: 0,
-            rate: 1.0,
-        }
-    }
-
-    /// Whether any clip has two channels (the sampler then renders stereo).
-    pub fn is_stereo(&self) -> bool {
-        self.clips.iter().any(Clip::is_stereo)
-    }
-
-    /// Whether nothing sounds until the next note.
-    pub fn is_silent(&self, n: usize) -> bool {
-        self.voices.is_empty() || (!self.looped && self.voices.iter().all(|v| self.position_at(v, n) >= v.end as f64))
-    }
-
+impl Motion {
+    #[inline(always)]
     fn position_at(&self, v: &Voice, n: usize) -> f64 {
         let p = v.pos + (n - self.anchor) as f64 * self.rate;
         if self.looped && p >= v.end as f64 {
@@ -314,15 +337,232 @@ impl<'a> Sampler<'a> {
             p
         }
     }
+}
+
+/// The samples of one channel of a reader-backed clip that were read last.
+#[derive(Debug, Clone, Default)]
+struct Page {
+    start: usize,
+    samples: Vec<f32>,
+}
+
+/// The sampler module's state over its clips and layers.
+#[derive(Debug, Clone)]
+pub struct Sampler<'a> {
+    clips: &'a [Clip],
+    layers: Vec<Layer>,
+    voices: Vec<Voice>,
+    motion: Motion,
+    /// `velocity gain` of the current note (times `amplitude` per sample).
+    velocity_gain: f64,
+    /// Pitch of the current note relative to the root, semitones.
+    note_offset: f64,
+    /// Per layer and clip channel, the page of a reader-backed clip read last.
+    pages: Vec<[Page; 2]>,
+    /// The first read of a reader-backed clip that failed (its samples played as silence).
+    failure: Option<String>,
+    /// Per-sample rates and gains of a glide (reused).
+    glide: (Vec<f64>, Vec<f64>),
+}
+
+/// Source rate for a pitch offset in semitones.
+#[inline]
+pub fn rate_of(semitones: f64) -> f64 {
+    (semitones / 12.0).exp2()
+}
+
+/// Where the inner loops read a clip channel's samples by index.
+trait Samples {
+    fn at(&mut self, i: usize) -> f32;
+}
+
+impl Samples for &[f32] {
+    #[inline(always)]
+    fn at(&mut self, i: usize) -> f32 {
+        self[i]
+    }
+}
+
+/// One channel of a reader-backed clip, seen through its page.
+struct Paged<'s> {
+    page: &'s mut Page,
+    reader: &'s dyn ClipReader,
+    channel: usize,
+    /// The voice's window `[start, end)`, read whole when it is at most a page.
+    window: (usize, usize),
+    failure: &'s mut Option<String>,
+}
+
+impl Samples for Paged<'_> {
+    #[inline(always)]
+    fn at(&mut self, i: usize) -> f32 {
+        match self.page.samples.get(i.wrapping_sub(self.page.start)) {
+            Some(&x) => x,
+            None => self.turn(i),
+        }
+    }
+}
+
+impl Paged<'_> {
+    /// Reads the page holding `i`: the voice's whole window when it is short (a loop then wraps
+    /// within it), else `PAGE` samples from `i` (voices only move forward between notes). A
+    /// failed read is recorded and plays as silence.
+    #[cold]
+    #[inline(never)]
+    fn turn(&mut self, i: usize) -> f32 {
+        let (a, b) = self.window;
+        let (start, end) = if b - a <= PAGE && (a..b).contains(&i) {
+            (a, b)
+        } else {
+            (i, i.saturating_add(PAGE).min(self.reader.len()))
+        };
+        let end = end.max(i + 1);
+        self.page.start = start;
+        self.page.samples.clear();
+        self.page.samples.resize(end - start, 0.0);
+        match self.reader.read(self.channel, start, &mut self.page.samples) {
+            Ok(()) => sanitize(&mut self.page.samples),
+            Err(e) => {
+                self.page.samples.fill(0.0);
+                self.failure.get_or_insert(e);
+            }
+        }
+        self.page.samples[i - start]
+    }
+}
+
+/// Linear interpolation at position `p` inside the window (0 past a non-looping end).
+#[inline(always)]
+fn interpolate(src: &mut impl Samples, v: &Voice, looped: bool, p: f64) -> f64 {
+    if p >= v.end as f64 || p < 0.0 {
+        return 0.0;
+    }
+    let i = p as usize;
+    let frac = p - i as f64;
+    let a = f64::from(src.at(i));
+    let next = if i + 1 < v.end {
+        i + 1
+    } else if looped {
+        v.start
+    } else {
+        i
+    };
+    a + (f64::from(src.at(next)) - a) * frac
+}
+
+/// Adds voice `v` at gain `g` for samples `start..start + buf.len()` at a constant rate.
+#[inline(always)]
+fn fill_voice(src: &mut impl Samples, v: &Voice, m: Motion, buf: &mut [f64], start: usize, g: f64) {
+    if m.looped {
+        for (i, y) in buf.iter_mut().enumerate() {
+            let p = m.position_at(v, start + i);
+            *y += g * interpolate(src, v, true, p);
+        }
+        return;
+    }
+    // `position_at` without a loop, the sample offset counted in f64 (exact below 2^53). The
+    // position only grows, so the window's end ends the run.
+    let end = v.end as f64;
+    let mut k = (start - m.anchor) as f64;
+    for y in buf.iter_mut() {
+        let p = v.pos + k * m.rate;
+        if p >= end {
+            break;
+        }
+        *y += g * interpolate(src, v, false, p);
+        k += 1.0;
+    }
+}
+
+/// Adds voice `v` from position `p` with per-sample `rates` and `gains` (a glide); returns the
+/// position after the last sample.
+#[inline(always)]
+fn glide_voice(
+    src: &mut impl Samples,
+    v: &Voice,
+    looped: bool,
+    mut p: f64,
+    rates: &[f64],
+    gains: &[f64],
+    buf: &mut [f64],
+) -> f64 {
+    for ((y, &rate), &gain) in buf.iter_mut().zip(rates).zip(gains) {
+        *y += gain * v.gain * interpolate(src, v, looped, p);
+        p += rate;
+        if looped && p >= v.end as f64 {
+            p -= (v.end - v.start) as f64;
+        }
+    }
+    p
+}
+
+/// Runs `$body` with `$src` bound to channel `$ch` of voice `$v`'s clip (a mono clip's one
+/// channel for either), read from memory or through the voice's page.
+macro_rules! with_samples {
+    ($self:ident, $v:expr, $ch:expr, |$src:ident| $body:expr) => {{
+        let clip = &$self.clips[$v.layer];
+        let c = $ch.min(clip.channels - 1);
+        match &clip.frames {
+            Frames::Memory(channels) => {
+                let mut $src: &[f32] = &channels[c];
+                $body
+            }
+            Frames::Reader(reader) => {
+                let mut $src = Paged {
+                    page: &mut $self.pages[$v.layer][c],
+                    reader: &**reader,
+                    channel: c,
+                    window: ($v.start, $v.end),
+                    failure: &mut $self.failure,
+                };
+                $body
+            }
+        }
+    }};
+}
+
+impl<'a> Sampler<'a> {
+    /// A silent sampler over `clips[i]` played as `layers[i]` (the shorter list wins).
+    pub fn new(clips: &'a [Clip], layers: &[Layer]) -> Sampler<'a> {
+        let n = clips.len().min(layers.len());
+        Sampler {
+            clips: &clips[..n],
+            layers: layers[..n].to_vec(),
+            voices: Vec::new(),
+            motion: Motion { looped: false, anchor: 0, rate: 1.0 },
+            velocity_gain: 0.0,
+            note_offset: 0.0,
+            pages: vec![Default::default(); n],
+            failure: None,
+            glide: (Vec::new(), Vec::new()),
+        }
+    }
+
+    /// Whether any clip has two channels (the sampler then renders stereo).
+    pub fn is_stereo(&self) -> bool {
+        self.clips.iter().any(Clip::is_stereo)
+    }
+
+    /// The first failed read of a reader-backed clip, if any: what was rendered since is not
+    /// the clip's sound.
+    pub fn read_failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// Whether nothing sounds until the next note.
+    pub fn is_silent(&self, n: usize) -> bool {
+        self.voices.is_empty()
+            || (!self.motion.looped && self.voices.iter().all(|v| self.motion.position_at(v, n) >= v.end as f64))
+    }
 
     /// Re-anchor every voice at sample `n` with a new rate.
     pub fn set_rate(&mut self, n: usize, rate: f64) {
         for i in 0..self.voices.len() {
-            let p = self.position_at(&self.voices[i], n);
+            let p = self.motion.position_at(&self.voices[i], n);
             self.voices[i].pos = p;
         }
-        self.anchor = n;
-        self.rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
+        self.motion.anchor = n;
+        self.motion.rate = if rate.is_finite() && rate > 0.0 { rate } else { 1.0 };
     }
 
     /// The pitch offset (note − root) of the current note, semitones.
@@ -338,7 +578,7 @@ impl<'a> Sampler<'a> {
         self.velocity_gain = (s.velocity_amplitude_min * (1.0 - vn) + s.velocity_amplitude_max * vn).max(0.0);
         self.note_offset = f64::from(pitch) - s.root_note;
         let playing = !self.is_silent(n);
-        self.looped = s.looped;
+        self.motion.looped = s.looped;
         if s.retrigger || !playing {
             let offset = (1.0 - vn) * s.velocity_start_offset_percent / 100.0;
             let weights = if self.layers.is_empty() {
@@ -359,7 +599,7 @@ impl<'a> Sampler<'a> {
                     Voice { layer: i, gain: w * layer.amplitude_scale, start, end: start + frames, pos: start as f64 }
                 })
                 .collect();
-            self.anchor = n;
+            self.motion.anchor = n;
         }
         self.set_rate(n, rate_of(self.note_offset + semitones));
     }
@@ -367,32 +607,14 @@ impl<'a> Sampler<'a> {
     /// Add the sampler's output for samples `start..start + len` into `out` (1 or 2 channels),
     /// at a constant rate and `amplitude`.
     #[inline(always)]
-    pub fn fill(&self, out: &mut [&mut [f64]], start: usize, amplitude: f64) {
+    pub fn fill(&mut self, out: &mut [&mut [f64]], start: usize, amplitude: f64) {
         let g0 = amplitude * self.velocity_gain;
-        for v in &self.voices {
-            let clip = &self.clips[v.layer];
+        let m = self.motion;
+        for k in 0..self.voices.len() {
+            let v = self.voices[k];
             let g = g0 * v.gain;
             for (ch, buf) in out.iter_mut().enumerate() {
-                let src = clip.channel(ch);
-                if self.looped {
-                    for (i, y) in buf.iter_mut().enumerate() {
-                        let p = self.position_at(v, start + i);
-                        *y += g * self.read(src, v, p);
-                    }
-                    continue;
-                }
-                // `position_at` without a loop, the sample offset counted in f64 (exact below
-                // 2^53). The position only grows, so the window's end ends the run.
-                let end = v.end as f64;
-                let mut k = (start - self.anchor) as f64;
-                for y in buf.iter_mut() {
-                    let p = v.pos + k * self.rate;
-                    if p >= end {
-                        break;
-                    }
-                    *y += g * self.read(src, v, p);
-                    k += 1.0;
-                }
+                with_samples!(self, v, ch, |src| fill_voice(&mut src, &v, m, buf, start, g));
             }
         }
     }
@@ -409,50 +631,26 @@ impl<'a> Sampler<'a> {
         amplitude: impl Fn(usize) -> f64,
     ) {
         let len = out.first().map_or(0, |b| b.len());
-        let mut pos: Vec<f64> = self.voices.iter().map(|v| self.position_at(v, start)).collect();
-        let mut last_rate = self.rate;
-        for i in 0..len {
-            let n = start + i;
-            let a = amplitude(n) * self.velocity_gain;
-            for (k, v) in self.voices.iter().enumerate() {
-                let src_gain = a * v.gain;
-                for (ch, buf) in out.iter_mut().enumerate() {
-                    buf[i] += src_gain * self.read(self.clips[v.layer].channel(ch), v, pos[k]);
-                }
+        let (mut rates, mut gains) = std::mem::take(&mut self.glide);
+        rates.clear();
+        rates.extend((start..start + len).map(&rate));
+        gains.clear();
+        gains.extend((start..start + len).map(|n| amplitude(n) * self.velocity_gain));
+        let looped = self.motion.looped;
+        for k in 0..self.voices.len() {
+            let v = self.voices[k];
+            let from = self.motion.position_at(&v, start);
+            let mut to = from;
+            for (ch, buf) in out.iter_mut().enumerate() {
+                to = with_samples!(self, v, ch, |src| glide_voice(&mut src, &v, looped, from, &rates, &gains, buf));
             }
-            last_rate = rate(n);
-            for (k, v) in self.voices.iter().enumerate() {
-                let mut p = pos[k] + last_rate;
-                if self.looped && p >= v.end as f64 {
-                    p -= (v.end - v.start) as f64;
-                }
-                pos[k] = p;
-            }
+            self.voices[k].pos = to;
         }
-        for (k, v) in self.voices.iter_mut().enumerate() {
-            v.pos = pos[k];
+        self.motion.anchor = start + len;
+        if let Some(&last) = rates.last() {
+            self.motion.rate = last;
         }
-        self.anchor = start + len;
-        self.rate = last_rate;
-    }
-
-    /// Linear interpolation at position `p` inside the window (0 past a non-looping end).
-    #[inline]
-    fn read(&self, src: &[f32], v: &Voice, p: f64) -> f64 {
-        if p >= v.end as f64 || p < 0.0 {
-            return 0.0;
-        }
-        let i = p as usize;
-        let frac = p - i as f64;
-        let a = f64::from(src[i]);
-        let next = if i + 1 < v.end {
-            i + 1
-        } else if self.looped {
-            v.start
-        } else {
-            i
-        };
-        a + (f64::from(src[next]) - a) * frac
+        self.glide = (rates, gains);
     }
 }
 

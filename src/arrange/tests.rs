@@ -81,8 +81,7 @@ fn busy_synth() -> InstrumentParams {
 
 /// A looping stereo sampler with a semitone glide.
 fn busy_sampler() -> (InstrumentParams, Vec<Clip>) {
-    let l: Vec<f32> = (0..7000).map(|i| (i as f32 * 0.031).sin()).collect();
-    let r: Vec<f32> = (0..7000).map(|i| (i as f32 * 0.017).cos() * 0.5).collect();
+    let (l, r) = busy_clip_channels();
     let clips = vec![Clip::new(vec![l, r]).unwrap()];
     let mut inst = sampler(
         "C4:110:3 . . D4:40 . . . C3:127:6 . . . . . . . . E4",
@@ -100,10 +99,10 @@ fn block_size_never_changes_a_sample() {
     let synth = busy_synth();
     let (smp, clips) = busy_sampler();
     for (inst, clips) in [(&synth, &[][..]), (&smp, &clips[..])] {
-        let reference = render_stem(inst, &timing(2, 512), clips);
+        let reference = render_stem(inst, &timing(2, 512), clips).unwrap();
         assert!(reference.left.iter().any(|v| *v != 0.0));
         for block in [16, 37, 64, 1000, 4096, 16_384] {
-            let other = render_stem(inst, &timing(2, block), clips);
+            let other = render_stem(inst, &timing(2, block), clips).unwrap();
             assert!(
                 same(&reference.left, &other.left) && same(&reference.right, &other.right),
                 "{} at block {block}",
@@ -120,8 +119,8 @@ fn skipping_silence_changes_nothing() {
     let short = sampler("C4 . . . . . . . C4 . . .", &[]);
     for (inst, clips) in [(&synth, &[][..]), (&smp, &clips[..]), (&short, &ones(2000)[..])] {
         let t = timing(2, 256);
-        let a = render(inst, &t, clips, true, Vectors::Widest);
-        let b = render(inst, &t, clips, false, Vectors::Widest);
+        let a = render(inst, &t, clips, true, Vectors::Widest).unwrap();
+        let b = render(inst, &t, clips, false, Vectors::Widest).unwrap();
         assert!(same(&a.left, &b.left) && same(&a.right, &b.right), "{}", inst.name);
     }
 }
@@ -141,10 +140,10 @@ fn wide_vectors_change_no_bit() {
     let cases = synths.iter().map(|s| (s, &[][..])).chain([(&smp, &clips[..])]);
     for (inst, clips) in cases {
         let t = timing(2, 256);
-        let base = render(inst, &t, clips, true, Vectors::Baseline);
+        let base = render(inst, &t, clips, true, Vectors::Baseline).unwrap();
         assert!(base.left.iter().any(|v| *v != 0.0));
         for vectors in [Vectors::Avx2, Vectors::Widest] {
-            let other = render(inst, &t, clips, true, vectors);
+            let other = render(inst, &t, clips, true, vectors).unwrap();
             assert!(same(&base.left, &other.left) && same(&base.right, &other.right), "{} {vectors:?}", inst.name);
         }
     }
@@ -155,7 +154,7 @@ fn notes_land_on_exact_samples() {
     // 120 BPM, 4 steps per beat: a step is 6000 samples. The note at step 4 starts at 24 000.
     let env = module(ModuleKind::Envelope, &[("attack_ms", 0.0), ("release_ms", 0.0)]);
     let inst = sampler(". . . . C4:127 . . .", &[env]);
-    let stem = render_stem(&inst, &timing(1, 512), &ones(96_000));
+    let stem = render_stem(&inst, &timing(1, 512), &ones(96_000)).unwrap();
     let gain = std::f32::consts::FRAC_1_SQRT_2; // centre pan
     assert!(stem.left[..24_000].iter().all(|v| *v == 0.0));
     assert!((stem.left[24_000] - gain).abs() < 1e-6, "{}", stem.left[24_000]);
@@ -166,7 +165,7 @@ fn notes_land_on_exact_samples() {
     let tempo =
         TempoParams { changes: vec![TempoChange { beat: 2.0, bpm: 60.0, ramp: true }], ..TempoParams::constant(120.0) };
     let t = timing_with(tempo, 1, 512);
-    let stem = render_stem(&inst, &t, &ones(96_000));
+    let stem = render_stem(&inst, &t, &ones(96_000)).unwrap();
     let on = t.tempo.sample_at(1.0, SR);
     assert!(on > 24_000, "the ramp slows the tempo");
     assert_eq!(stem.left[on - 1], 0.0);
@@ -178,7 +177,7 @@ fn automation_is_sample_accurate() {
     let mut inst = sampler("C4:127:64", &[]);
     inst.lanes =
         vec![lane("s.mix.gain_db|raw", &[(1.0, -6.0)]), lane("s.sampler.amplitude|raw|smooth=0.5beats", &[(3.0, 0.0)])];
-    let stem = render_stem(&inst, &timing(1, 512), &ones(200_000));
+    let stem = render_stem(&inst, &timing(1, 512), &ones(200_000)).unwrap();
     let centre = std::f64::consts::FRAC_1_SQRT_2;
     let g6 = 10f64.powf(-6.0 / 20.0);
     assert!((f64::from(stem.left[23_999]) - centre).abs() < 1e-6);
@@ -198,7 +197,7 @@ fn monophonic_notes_take_over_without_a_gap() {
     // The second note starts before the first ends: the gate never closes in between.
     let env = module(ModuleKind::Envelope, &[("attack_ms", 0.0), ("release_ms", 0.0)]);
     let inst = sampler("C4:127:4 . C4:64:2 . . .", &[env]);
-    let stem = render_stem(&inst, &timing(1, 512), &ones(96_000));
+    let stem = render_stem(&inst, &timing(1, 512), &ones(96_000)).unwrap();
     let centre = std::f32::consts::FRAC_1_SQRT_2;
     assert!((stem.left[11_999] - centre).abs() < 1e-6);
     assert!((stem.left[12_000] - centre * 64.0 / 127.0).abs() < 1e-6, "the new gate is the new velocity");
@@ -210,18 +209,18 @@ fn monophonic_notes_take_over_without_a_gap() {
 fn mix_controls_pan_gain_and_mute() {
     let mut inst = sampler("C4:127:8", &[]);
     inst.pan = -1.0;
-    let stem = render_stem(&inst, &timing(1, 512), &ones(50_000));
+    let stem = render_stem(&inst, &timing(1, 512), &ones(50_000)).unwrap();
     assert!((stem.left[100] - 1.0).abs() < 1e-6);
     assert!(stem.right[100].abs() < 1e-6);
     inst.pan = 0.5;
     inst.gain_db = -6.0;
-    let stem = render_stem(&inst, &timing(1, 512), &ones(50_000));
+    let stem = render_stem(&inst, &timing(1, 512), &ones(50_000)).unwrap();
     let theta = 1.5 * std::f64::consts::FRAC_PI_4;
     let g = 10f64.powf(-6.0 / 20.0);
     assert!((f64::from(stem.left[100]) - g * theta.cos()).abs() < 1e-6);
     assert!((f64::from(stem.right[100]) - g * theta.sin()).abs() < 1e-6);
     inst.mute = true;
-    let stem = render_stem(&inst, &timing(1, 512), &ones(50_000));
+    let stem = render_stem(&inst, &timing(1, 512), &ones(50_000)).unwrap();
     assert_eq!(stem.left.len(), timing(1, 512).length_samples);
     assert!(stem.left.iter().chain(&stem.right).all(|v| *v == 0.0));
 }
@@ -236,14 +235,14 @@ fn instruments_without_notes_drone_and_follow_their_gate_lane() {
         ],
     );
     drone.lanes = vec![lane("d.envelope.gate|raw", &[(1.0, 1.0), (2.0, 0.0)])];
-    let stem = render_stem(&drone, &timing(1, 512), &[]);
+    let stem = render_stem(&drone, &timing(1, 512), &[]).unwrap();
     assert!(stem.left[..24_000].iter().all(|v| *v == 0.0));
     assert!(stem.left[24_000..48_000].iter().any(|v| v.abs() > 0.5));
     assert!(stem.left[48_000..].iter().all(|v| *v == 0.0));
     // A sampler without notes starts once at sample 0.
     let mut s = sampler("C4", &[]);
     s.notes = None;
-    let stem = render_stem(&s, &timing(1, 512), &ones(1000));
+    let stem = render_stem(&s, &timing(1, 512), &ones(1000)).unwrap();
     assert!(stem.left[..1000].iter().all(|v| *v > 0.0));
     assert!(stem.left[1000..].iter().all(|v| *v == 0.0));
 }
@@ -254,8 +253,8 @@ fn a_whole_arrangement_mixes_and_measures_deterministically() {
     let (smp, clips) = busy_sampler();
     let t = timing(4, 512);
     let run = || {
-        let a = render_stem(&synth, &t, &[]);
-        let b = render_stem(&smp, &t, &clips);
+        let a = render_stem(&synth, &t, &[]).unwrap();
+        let b = render_stem(&smp, &t, &clips).unwrap();
         let m = mix(
             &[(&a.left, &a.right), (&b.left, &b.right)],
             SR,
@@ -273,4 +272,103 @@ fn a_whole_arrangement_mixes_and_measures_deterministically() {
     assert!(l1.summary.true_peak_dbtp <= -1.0 + 0.01);
     // 4 bars of 4/4 and a 0.5 s tail at 120 BPM: 16 + 1 beat rows.
     assert_eq!(l1.rows.len(), 17);
+}
+
+/// A clip kept elsewhere, read by position, that records the longest read and can fail.
+struct Elsewhere {
+    channels: Vec<Vec<f32>>,
+    longest: std::sync::atomic::AtomicUsize,
+    fail: bool,
+}
+
+impl Elsewhere {
+    fn clip(channels: Vec<Vec<f32>>, fail: bool) -> (Clip, std::sync::Arc<Elsewhere>) {
+        let reader = std::sync::Arc::new(Elsewhere { channels, longest: 0.into(), fail });
+        (Clip::from_reader(reader.clone()).unwrap(), reader)
+    }
+}
+
+impl super::sampler::ClipReader for Elsewhere {
+    fn len(&self) -> usize {
+        self.channels[0].len()
+    }
+
+    fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    fn read(&self, channel: usize, start: usize, out: &mut [f32]) -> Result<(), String> {
+        if self.fail {
+            return Err("reading the decoded audio of loop.wav: disk gone".into());
+        }
+        self.longest.fetch_max(out.len(), std::sync::atomic::Ordering::Relaxed);
+        out.copy_from_slice(&self.channels[channel][start..start + out.len()]);
+        Ok(())
+    }
+}
+
+/// A sampler whose clips are read by position, a page at a time, plays the same bits as one
+/// whose clips are in memory — short and long windows, loops that wrap, glides, legato, two
+/// velocity layers (stereo and mono), far pitch shifts, a non-finite sample — and never reads
+/// more than a page of a long clip at once. A clip that cannot be read fails the render.
+#[test]
+fn a_clip_read_by_position_plays_the_same_bits_and_holds_little() {
+    use super::sampler::PAGE;
+    let long = 5 * PAGE + 123;
+    let mut l: Vec<f32> = (0..long).map(|i| (i as f32 * 0.0031).sin() * (1.0 + (i as f32 * 1e-5).cos())).collect();
+    let r: Vec<f32> = (0..long).map(|i| (i as f32 * 0.0017).cos() * 0.5).collect();
+    l[3 * PAGE + 7] = f32::NAN;
+    let mono: Vec<f32> = (0..long / 2).map(|i| ((i % 300) as f32 / 150.0) - 1.0).collect();
+    let (busy, short_clips) = busy_sampler();
+    let two_layers = |mut inst: InstrumentParams| {
+        inst.layers = vec![
+            Layer { min_velocity: 1, max_velocity: 64, amplitude_scale: 0.7, start_offset_percent: 10.0 },
+            Layer { min_velocity: 65, max_velocity: 127, amplitude_scale: 1.0, start_offset_percent: 0.0 },
+        ];
+        assert!(inst.modules[0].set("velocity_crossfade_width", 20.0));
+        inst
+    };
+    let mut looped = two_layers(busy.clone());
+    assert!(looped.modules[0].set("length_percent", 80.0));
+    let mut plain = two_layers(sampler("C4:30 . . . . D4:100 . . . C6:70 . . . . . . . C1", &[]));
+    assert!(plain.modules[0].set("velocity_start_offset_percent", 40.0));
+    let mut legato = plain.clone();
+    assert!(legato.modules[0].set("retrigger", 0.0));
+    let mut far = sampler("C8:127 . . . . . . . C0:127", &[]);
+    assert!(far.modules[0].set("root_note", 36.0));
+    let long_clips = [Clip::new(vec![mono.clone()]).unwrap(), Clip::new(vec![l.clone(), r.clone()]).unwrap()];
+    let t = timing(4, 512);
+    let cases: [(&InstrumentParams, &[Clip]); 5] = [
+        (&busy, &short_clips),
+        (&looped, &long_clips),
+        (&plain, &long_clips),
+        (&legato, &long_clips),
+        (&far, &long_clips),
+    ];
+    for (k, (inst, memory)) in cases.into_iter().enumerate() {
+        let reference = render_stem(inst, &t, memory).unwrap();
+        assert!(reference.left.iter().any(|v| *v != 0.0), "case {k}");
+        let read: Vec<(Clip, std::sync::Arc<Elsewhere>)> = if memory.len() == 1 {
+            let (l, r) = busy_clip_channels();
+            vec![Elsewhere::clip(vec![l, r], false)]
+        } else {
+            vec![Elsewhere::clip(vec![mono.clone()], false), Elsewhere::clip(vec![l.clone(), r.clone()], false)]
+        };
+        let clips: Vec<Clip> = read.iter().map(|(c, _)| c.clone()).collect();
+        let other = render_stem(inst, &t, &clips).unwrap();
+        assert!(same(&reference.left, &other.left) && same(&reference.right, &other.right), "case {k}");
+        for (_, reader) in &read {
+            assert!(reader.longest.load(std::sync::atomic::Ordering::Relaxed) <= PAGE, "case {k}");
+        }
+    }
+    let (broken, _) = Elsewhere::clip(vec![l.clone()], true);
+    let err = render_stem(&plain, &t, &[broken.clone(), broken]).unwrap_err();
+    assert_eq!(err.to_string(), "reading the decoded audio of loop.wav: disk gone");
+}
+
+/// The two channels of [`busy_sampler`]'s clip.
+fn busy_clip_channels() -> (Vec<f32>, Vec<f32>) {
+    let l: Vec<f32> = (0..7000).map(|i| (i as f32 * 0.031).sin()).collect();
+    let r: Vec<f32> = (0..7000).map(|i| (i as f32 * 0.017).cos() * 0.5).collect();
+    (l, r)
 }

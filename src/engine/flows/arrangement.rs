@@ -15,13 +15,14 @@ use crate::arrange::automation::SmoothingWindow;
 use crate::arrange::loudness::{Loudness, LoudnessReport, analyze};
 use crate::arrange::mix::{MasterParams, mix};
 use crate::arrange::render::{render_stem_into, smoothing_windows};
-use crate::arrange::sampler::Clip;
+use crate::arrange::sampler::{Clip, ClipError, ClipReader};
 use crate::arrange::tempo::{TempoMap, TempoParams};
 use crate::arrange::timing::{Timing, TimingParams};
 use crate::arrange::{InstrumentParams, schema};
 use crate::engine::action::{Action, ArtifactDecl, Cx};
 use crate::engine::error::BuildError;
 use crate::engine::inputs::audio_inputs;
+use crate::media::spool::{Plane, SpooledPcm};
 use crate::media::{loudness as loudness_files, loudness_plot, wav};
 use crate::project::album::AudioRef;
 use crate::project::arrangement::{ArrangementSpec, InstrumentSpec};
@@ -116,14 +117,46 @@ fn load_clip(cx: &Cx<'_>, audio: &AudioRef, rate: u32) -> Result<Arc<Clip>, Buil
         cx.warn(format!("sampler source `{name}`: {w}"));
     }
     let key = Digest::of(&[pcm.digest.0.as_slice(), &rate.to_le_bytes()].concat());
+    let invalid = |e: ClipError| BuildError::failed(cx.id, format!("sampler source `{name}`: {e}"));
     cx.db.env().memo("sampler_clip", key, || {
-        let channels = if pcm.channel_planes().len() > 2 {
+        let mixdown = pcm.channel_planes().len() > 2;
+        if pcm.mono_plane().is_spilled() || pcm.channel_planes().iter().any(Plane::is_spilled) {
+            // A long source stays where its decode put it: the voices read pages of it.
+            let reader = SpilledClip { pcm: Arc::clone(&pcm.pcm), mixdown, name: name.clone() };
+            return Clip::from_reader(Arc::new(reader)).map_err(invalid);
+        }
+        let channels = if mixdown {
             vec![pcm.mono(cx.id)?.into_owned()]
         } else {
             pcm.channels(cx.id)?.into_iter().map(std::borrow::Cow::into_owned).collect()
         };
-        Clip::new(channels).map_err(|e| BuildError::failed(cx.id, format!("sampler source `{name}`: {e}")))
+        Clip::new(channels).map_err(invalid)
     })
+}
+
+/// A sampler source too long for memory, read by position from its shared decode's temporary
+/// files: its first two channels, or its mixdown when it has more.
+struct SpilledClip {
+    pcm: Arc<SpooledPcm>,
+    mixdown: bool,
+    name: String,
+}
+
+impl ClipReader for SpilledClip {
+    fn len(&self) -> usize {
+        self.pcm.len()
+    }
+
+    fn channel_count(&self) -> usize {
+        if self.mixdown { 1 } else { self.pcm.channels.as_ref().map_or(0, Vec::len) }
+    }
+
+    fn read(&self, channel: usize, start: usize, out: &mut [f32]) -> Result<(), String> {
+        let plane =
+            if self.mixdown { self.pcm.mono.as_ref() } else { self.pcm.channels.as_ref().and_then(|c| c.get(channel)) };
+        let plane = plane.ok_or_else(|| format!("the decoded audio of {} has no channel {channel}", self.name))?;
+        plane.read(start, out).map_err(|e| format!("reading the decoded audio of {}: {e}", self.name))
+    }
 }
 
 impl Action for StemWav {
@@ -140,7 +173,7 @@ impl Action for StemWav {
             .instrument
             .sources
             .iter()
-            .map(|a| load_clip(cx, a, timing.sample_rate_hz).map(|c| (*c).clone()))
+            .map(|a| load_clip(cx, a, timing.sample_rate_hz).map(|c| Clip::clone(&c)))
             .collect::<Result<Vec<Clip>, _>>()?;
         // Written block by block: a song-long stem is never held as samples.
         let mut out = wav::PcmWriter::new(2, timing.sample_rate_hz, BITS, timing.length_samples)
@@ -150,7 +183,8 @@ impl Action for StemWav {
             if failure.is_none() {
                 failure = out.push(&[l, r]).err();
             }
-        });
+        })
+        .map_err(|e| BuildError::io(cx.id, "playing a sampler source", e))?;
         match failure {
             Some(e) => Err(cx.fail(e.to_string())),
             None => out.finish().map_err(|e| cx.fail(e.to_string())),
