@@ -111,10 +111,32 @@ pub fn integrated_and_true_peak(
     sample_rate_hz: u32,
 ) -> Result<(Option<f64>, f64), LoudnessError> {
     let n = left.len().min(right.len());
-    let mut m = meter(2, sample_rate_hz)?;
-    m.add_frames_planar_f32(&[&left[..n], &right[..n]]).map_err(err)?;
-    let tp = m.true_peak(0).map_err(err)?.max(m.true_peak(1).map_err(err)?);
-    Ok((finite(m.loudness_global().map_err(err)?), tp))
+    let mut m = ProgrammeMeter::new(sample_rate_hz)?;
+    m.add(&left[..n], &right[..n])?;
+    m.finish()
+}
+
+/// [`integrated_and_true_peak`] of a stereo programme given in pieces (the same numbers however
+/// it is cut: the meter keeps its state between pieces).
+pub struct ProgrammeMeter(EbuR128);
+
+impl ProgrammeMeter {
+    pub fn new(sample_rate_hz: u32) -> Result<ProgrammeMeter, LoudnessError> {
+        meter(2, sample_rate_hz).map(ProgrammeMeter)
+    }
+
+    /// The next piece (both channels of one length).
+    pub fn add(&mut self, left: &[f32], right: &[f32]) -> Result<(), LoudnessError> {
+        self.0.add_frames_planar_f32(&[left, right]).map_err(err)
+    }
+
+    /// The integrated loudness (LUFS; `None` for silence) and the true peak (linear, max over
+    /// the channels).
+    pub fn finish(self) -> Result<(Option<f64>, f64), LoudnessError> {
+        let m = self.0;
+        let tp = m.true_peak(0).map_err(err)?.max(m.true_peak(1).map_err(err)?);
+        Ok((finite(m.loudness_global().map_err(err)?), tp))
+    }
 }
 
 /// Measure a stereo programme and tabulate it beat by beat through `tempo`.

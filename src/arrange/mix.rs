@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::loudness::{LoudnessError, db, integrated_and_true_peak};
+use super::loudness::{LoudnessError, ProgrammeMeter, db};
 
 /// Master settings (`[song.NAME.master]`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -38,32 +38,93 @@ pub struct Mixdown {
 /// Sum `stems` (`(left, right)`, any lengths: shorter ones are padded with silence) and apply
 /// the master.
 pub fn mix(stems: &[(&[f32], &[f32])], sample_rate_hz: u32, master: &MasterParams) -> Result<Mixdown, LoudnessError> {
-    let len = stems.iter().map(|(l, r)| l.len().max(r.len())).max().unwrap_or(0);
-    let mut sum = [vec![0.0f64; len], vec![0.0f64; len]];
+    let mut sum = StemSum::default();
     for (l, r) in stems {
-        for (ch, src) in [l, r].into_iter().enumerate() {
-            for (acc, v) in sum[ch].iter_mut().zip(src.iter()) {
+        sum.add(l, r);
+    }
+    let gain = sum.master(sample_rate_hz, master)?;
+    let (mut left, mut right) = (vec![0.0; sum.len()], vec![0.0; sum.len()]);
+    sum.mastered(&gain, 0, &mut left, &mut right);
+    Ok(Mixdown { left, right, gain_db: gain.gain_db, ceiling_applied: gain.ceiling_applied })
+}
+
+/// Samples the master measures and writes at a time.
+pub const PIECE: usize = 1 << 16;
+
+/// The stems' running sum (f64, each sample added in stem order), so a song is mixed holding
+/// one stem at a time: [`StemSum::add`] each stem, then [`StemSum::master`] for the gain and
+/// [`StemSum::mastered`] for the song, piece by piece — the samples [`mix`] gives.
+#[derive(Debug, Default)]
+pub struct StemSum {
+    sum: [Vec<f64>; 2],
+}
+
+/// The master's gain for a mix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MasterGain {
+    /// Gain applied to the sum, dB.
+    pub gain_db: f64,
+    /// Whether the true-peak ceiling lowered the gain.
+    pub ceiling_applied: bool,
+}
+
+impl StemSum {
+    /// Samples per channel (the longest stem's).
+    pub fn len(&self) -> usize {
+        self.sum[0].len()
+    }
+
+    /// Whether no stem has a sample.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds the next stem (its channels may differ in length: the shorter is padded).
+    pub fn add(&mut self, left: &[f32], right: &[f32]) {
+        let len = self.len().max(left.len()).max(right.len());
+        for (ch, src) in [left, right].into_iter().enumerate() {
+            self.sum[ch].resize(len, 0.0);
+            for (acc, v) in self.sum[ch].iter_mut().zip(src) {
                 *acc += f64::from(*v);
             }
         }
     }
-    let as_f32 = |x: &[f64], g: f64| -> Vec<f32> { x.iter().map(|v| (v * g) as f32).collect() };
-    let (l0, r0) = (as_f32(&sum[0], 1.0), as_f32(&sum[1], 1.0));
-    let (integrated, true_peak) = integrated_and_true_peak(&l0, &r0, sample_rate_hz)?;
-    let mut gain_db = match (master.target_lufs, integrated) {
-        (Some(target), Some(now)) => target - now,
-        _ => 0.0,
-    };
-    let mut ceiling_applied = false;
-    if true_peak > 0.0 && db(true_peak) + gain_db > master.true_peak_dbtp {
-        gain_db = master.true_peak_dbtp - db(true_peak);
-        ceiling_applied = true;
+
+    /// The target's gain (`target − integrated` dB), lowered to the true-peak ceiling where it
+    /// would pass it; measured on the sum as f32, a piece at a time.
+    pub fn master(&self, sample_rate_hz: u32, master: &MasterParams) -> Result<MasterGain, LoudnessError> {
+        let mut meter = ProgrammeMeter::new(sample_rate_hz)?;
+        let (mut l, mut r) = (vec![0.0f32; PIECE], vec![0.0f32; PIECE]);
+        let unity = MasterGain { gain_db: 0.0, ceiling_applied: false };
+        for a in (0..self.len()).step_by(PIECE) {
+            let n = PIECE.min(self.len() - a);
+            self.mastered(&unity, a, &mut l[..n], &mut r[..n]);
+            meter.add(&l[..n], &r[..n])?;
+        }
+        let (integrated, true_peak) = meter.finish()?;
+        let mut gain_db = match (master.target_lufs, integrated) {
+            (Some(target), Some(now)) => target - now,
+            _ => 0.0,
+        };
+        let mut ceiling_applied = false;
+        if true_peak > 0.0 && db(true_peak) + gain_db > master.true_peak_dbtp {
+            gain_db = master.true_peak_dbtp - db(true_peak);
+            ceiling_applied = true;
+        }
+        Ok(MasterGain { gain_db, ceiling_applied })
     }
-    if gain_db == 0.0 {
-        return Ok(Mixdown { left: l0, right: r0, gain_db, ceiling_applied });
+
+    /// Samples `at..at + left.len()` of the song at `gain` (`left` and `right` of one length,
+    /// inside the sum).
+    pub fn mastered(&self, gain: &MasterGain, at: usize, left: &mut [f32], right: &mut [f32]) {
+        let g = if gain.gain_db == 0.0 { 1.0 } else { 10f64.powf(gain.gain_db / 20.0) };
+        for (out, sum) in [left, right].into_iter().zip(&self.sum) {
+            let n = out.len();
+            for (y, v) in out.iter_mut().zip(&sum[at..at + n]) {
+                *y = (v * g) as f32;
+            }
+        }
     }
-    let g = 10f64.powf(gain_db / 20.0);
-    Ok(Mixdown { left: as_f32(&sum[0], g), right: as_f32(&sum[1], g), gain_db, ceiling_applied })
 }
 
 #[cfg(test)]
@@ -110,6 +171,42 @@ mod tests {
         assert!(m.ceiling_applied && m.gain_db < -4.0);
         let ok = tone(0.5, 1000.0, 2.0);
         assert_eq!(mix(&[(&ok, &ok)], SR, &MasterParams::default()).unwrap().gain_db, 0.0);
+    }
+
+    /// The master measured a piece at a time gives the gain and samples of one measurement over
+    /// the whole sum, for songs of several pieces, with and without the ceiling.
+    #[test]
+    fn pieces_master_as_the_whole_does() {
+        use crate::arrange::loudness::integrated_and_true_peak;
+        let a = tone(0.2, 440.0, 3.3);
+        let b: Vec<f32> = tone(0.3, 97.0, 2.0).iter().map(|v| v * 0.5).collect();
+        for master in [
+            MasterParams { target_lufs: Some(-14.0), true_peak_dbtp: -1.0 },
+            MasterParams { target_lufs: Some(-3.0), true_peak_dbtp: -1.0 },
+            MasterParams { target_lufs: None, true_peak_dbtp: -20.0 },
+        ] {
+            let m = mix(&[(&a, &b), (&b, &a)], SR, &master).unwrap();
+            assert_eq!(m.left.len(), a.len());
+            let sum = |ch: usize| -> Vec<f64> {
+                (0..a.len())
+                    .map(|i| {
+                        let (x, y) = if ch == 0 { (&a, &b) } else { (&b, &a) };
+                        let at = |s: &[f32]| s.get(i).map_or(0.0, |v| f64::from(*v));
+                        at(x) + at(y)
+                    })
+                    .collect()
+            };
+            let (l, r) = (sum(0), sum(1));
+            let as_f32 = |x: &[f64], g: f64| -> Vec<f32> { x.iter().map(|v| (v * g) as f32).collect() };
+            let (integrated, tp) = integrated_and_true_peak(&as_f32(&l, 1.0), &as_f32(&r, 1.0), SR).unwrap();
+            let mut gain = master.target_lufs.map_or(0.0, |t| t - integrated.unwrap());
+            if db(tp) + gain > master.true_peak_dbtp {
+                gain = master.true_peak_dbtp - db(tp);
+            }
+            assert_eq!(m.gain_db, gain, "{master:?}");
+            let g = 10f64.powf(gain / 20.0);
+            assert!(m.left == as_f32(&l, g) && m.right == as_f32(&r, g), "{master:?}");
+        }
     }
 
     #[test]

@@ -188,6 +188,71 @@ pub struct Wav {
 
 /// Decode WAV bytes (integer PCM or float) into planar f32.
 pub fn decode(bytes: &[u8]) -> Result<Wav, WavError> {
+    let r = hound::WavReader::new(Cursor::new(bytes))?;
+    let (spec, len) = (r.spec(), r.len() as usize);
+    let data_start = r.into_inner().position() as usize;
+    if let Some(channels) = decode_plain_int(bytes, spec, len, data_start) {
+        return Ok(Wav { channels, sample_rate_hz: spec.sample_rate });
+    }
+    decode_with_hound(bytes)
+}
+
+/// The bytes per frame of a RIFF file's `fmt ` chunk.
+fn block_align(bytes: &[u8]) -> Option<usize> {
+    if bytes.get(..4)? != b"RIFF" {
+        return None;
+    }
+    let mut at = 12usize;
+    loop {
+        let header = bytes.get(at..at.checked_add(8)?)?;
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        if &header[..4] == b"fmt " {
+            let b = bytes.get(at + 20..at + 22)?;
+            return Some(usize::from(u16::from_le_bytes([b[0], b[1]])));
+        }
+        at = at.checked_add(8)?.checked_add(size)?.checked_add(size & 1)?;
+    }
+}
+
+/// [`decode_with_hound`]'s channels for integer PCM whose 16-, 24- or 32-bit samples fill their
+/// containers and whose data is whole (what [`PcmWriter`] and most tools write), read straight
+/// from the bytes; `None` for anything else.
+fn decode_plain_int(bytes: &[u8], spec: hound::WavSpec, len: usize, data_start: usize) -> Option<Vec<Vec<f32>>> {
+    let width = usize::from(spec.bits_per_sample / 8);
+    let n_ch = usize::from(spec.channels);
+    let plain = spec.sample_format == hound::SampleFormat::Int
+        && matches!(spec.bits_per_sample, 16 | 24 | 32)
+        && n_ch > 0
+        && len.is_multiple_of(n_ch)
+        && block_align(bytes) == Some(width * n_ch);
+    if !plain {
+        return None;
+    }
+    let data = bytes.get(data_start..data_start.checked_add(len.checked_mul(width)?)?)?;
+    let scale = 1.0 / ((1i64 << (spec.bits_per_sample - 1)) - 1) as f64;
+    let frames = len / n_ch;
+    let mut channels = vec![vec![0.0f32; frames]; n_ch];
+    for (c, plane) in channels.iter_mut().enumerate() {
+        let frames = data.chunks_exact(width * n_ch);
+        let at = c * width;
+        // The values hound reads (sign-extended little-endian), scaled as below.
+        match width {
+            2 => plane.iter_mut().zip(frames).for_each(|(y, f)| {
+                *y = (f64::from(i16::from_le_bytes([f[at], f[at + 1]])) * scale) as f32;
+            }),
+            3 => plane.iter_mut().zip(frames).for_each(|(y, f)| {
+                *y = (f64::from(i32::from_le_bytes([0, f[at], f[at + 1], f[at + 2]]) >> 8) * scale) as f32;
+            }),
+            _ => plane.iter_mut().zip(frames).for_each(|(y, f)| {
+                *y = (f64::from(i32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]])) * scale) as f32;
+            }),
+        }
+    }
+    Some(channels)
+}
+
+/// [`decode`] through hound's sample reader: every layout hound reads.
+fn decode_with_hound(bytes: &[u8]) -> Result<Wav, WavError> {
     let mut r = hound::WavReader::new(Cursor::new(bytes))?;
     let spec = r.spec();
     let n_ch = usize::from(spec.channels.max(1));
@@ -211,6 +276,59 @@ pub fn decode(bytes: &[u8]) -> Result<Wav, WavError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Integer PCM read straight from the bytes gives hound's samples, at every width and
+    /// channel count, full scale included; other layouts (8-bit, float, a truncated data chunk)
+    /// are left to hound.
+    #[test]
+    fn plain_integer_pcm_decodes_as_hound_reads_it() {
+        let wave = |k: usize, n: usize| -> Vec<f32> {
+            (0..n).map(|i| ((i * (k + 3)) as f32 * 0.013).sin() * if i % 97 == 0 { 1.0 } else { 0.9 }).collect()
+        };
+        for bits in [16u16, 24, 32] {
+            for n_ch in [1usize, 2, 3] {
+                let mut chans: Vec<Vec<f32>> = (0..n_ch).map(|k| wave(k, 5001)).collect();
+                for c in &mut chans {
+                    c.extend_from_slice(&[1.0, -1.0, 0.0]);
+                }
+                let refs: Vec<&[f32]> = chans.iter().map(Vec::as_slice).collect();
+                let bytes = encode_pcm(&refs, 44_100, bits).unwrap();
+                let r = hound::WavReader::new(Cursor::new(&bytes[..])).unwrap();
+                let (spec, len) = (r.spec(), r.len() as usize);
+                let start = r.into_inner().position() as usize;
+                let fast = decode_plain_int(&bytes, spec, len, start).expect("a plain file");
+                assert_eq!(fast, decode_with_hound(&bytes).unwrap().channels, "{bits} bits, {n_ch} channels");
+                assert_eq!(decode(&bytes).unwrap().channels, fast);
+                // Cut inside the data: hound's error, not a short read.
+                let cut = &bytes[..bytes.len() - 5];
+                let r = hound::WavReader::new(Cursor::new(cut)).unwrap();
+                let (spec, len) = (r.spec(), r.len() as usize);
+                assert!(decode_plain_int(cut, spec, len, start).is_none());
+            }
+        }
+        let write = |bits: u16, format: hound::SampleFormat| -> Vec<u8> {
+            let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: bits, sample_format: format };
+            let mut out = Cursor::new(Vec::new());
+            let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
+            for i in 0..50i8 {
+                match format {
+                    hound::SampleFormat::Int => w.write_sample(i).unwrap(),
+                    hound::SampleFormat::Float => w.write_sample(f32::from(i) / 64.0).unwrap(),
+                }
+            }
+            w.finalize().unwrap();
+            out.into_inner()
+        };
+        for bytes in [write(8, hound::SampleFormat::Int), write(32, hound::SampleFormat::Float)] {
+            let r = hound::WavReader::new(Cursor::new(&bytes[..])).unwrap();
+            let (spec, len) = (r.spec(), r.len() as usize);
+            let start = r.into_inner().position() as usize;
+            assert!(decode_plain_int(&bytes, spec, len, start).is_none());
+            let wav = decode(&bytes).unwrap();
+            assert_eq!(wav, decode_with_hound(&bytes).unwrap());
+            assert!(wav.channels[0][49] > 0.3, "{:?}", wav.channels[0][49]);
+        }
+    }
 
     /// The rounding is `f64::round`'s exactly: every half, its neighbours one ulp either side,
     /// full scale and a sweep of values.

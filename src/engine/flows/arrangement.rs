@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::arrange::automation::SmoothingWindow;
 use crate::arrange::loudness::{Loudness, LoudnessReport, analyze};
-use crate::arrange::mix::{MasterParams, mix};
+use crate::arrange::mix::{MasterParams, PIECE, StemSum};
 use crate::arrange::render::{render_stem_into, smoothing_windows};
 use crate::arrange::sampler::{Clip, ClipError, ClipReader};
 use crate::arrange::tempo::{TempoMap, TempoParams};
@@ -233,14 +233,22 @@ impl Action for ArrangementMix {
     }
 
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
-        let mut stems = Vec::with_capacity(self.instruments.len());
+        // One stem at a time into the running sum; the song is written a piece at a time.
+        let mut sum = StemSum::default();
         for (i, name) in self.instruments.iter().enumerate() {
             let (l, r, _) = stereo(cx, &cx.dep_bytes(i)?, &format!("stem {name}"))?;
-            stems.push((l, r));
+            sum.add(&l, &r);
         }
-        let refs: Vec<(&[f32], &[f32])> = stems.iter().map(|(l, r)| (l.as_slice(), r.as_slice())).collect();
-        let m = mix(&refs, self.sample_rate_hz, &self.master).map_err(|e| cx.fail(e.to_string()))?;
-        wav::encode_pcm(&[&m.left, &m.right], self.sample_rate_hz, BITS).map_err(|e| cx.fail(e.to_string()))
+        let failed = |e: &dyn std::fmt::Display| cx.fail(e.to_string());
+        let gain = sum.master(self.sample_rate_hz, &self.master).map_err(|e| failed(&e))?;
+        let mut out = wav::PcmWriter::new(2, self.sample_rate_hz, BITS, sum.len()).map_err(|e| failed(&e))?;
+        let (mut l, mut r) = (vec![0.0f32; PIECE], vec![0.0f32; PIECE]);
+        for a in (0..sum.len()).step_by(PIECE) {
+            let n = PIECE.min(sum.len() - a);
+            sum.mastered(&gain, a, &mut l[..n], &mut r[..n]);
+            out.push(&[&l[..n], &r[..n]]).map_err(|e| failed(&e))?;
+        }
+        out.finish().map_err(|e| failed(&e))
     }
 }
 
