@@ -291,10 +291,16 @@ struct LoudnessKey<'a> {
 }
 
 impl SongLoudness {
-    fn measure(&self, cx: &Cx<'_>) -> Result<Loudness, BuildError> {
-        let (l, r, rate) = stereo(cx, &cx.dep_bytes(0)?, "song.wav")?;
-        let tempo = TempoMap::new(&self.tempo).map_err(|_| cx.fail("the song's tempo map is not valid"))?;
-        analyze(&l, &r, rate, &tempo).map_err(|e| cx.fail(e.to_string()))
+    /// The song's measurement, made once per `song.wav` and tempo map for the three files.
+    fn measure(&self, cx: &Cx<'_>) -> Result<Arc<Loudness>, BuildError> {
+        let song = cx.deps.first().ok_or_else(|| cx.fail("internal: no song.wav input"))?;
+        let digest = crate::engine::query::digest_by_id(cx.db, song)?;
+        let key = Digest::of_json(&(digest.hex(), &*self.tempo));
+        cx.db.env().memo("song_loudness", key, || {
+            let (l, r, rate) = stereo(cx, &cx.dep_bytes(0)?, "song.wav")?;
+            let tempo = TempoMap::new(&self.tempo).map_err(|_| cx.fail("the song's tempo map is not valid"))?;
+            analyze(&l, &r, rate, &tempo).map_err(|e| cx.fail(e.to_string()))
+        })
     }
 }
 
@@ -310,7 +316,7 @@ impl Action for SongLoudness {
         let loudness = self.measure(cx)?;
         Ok(match self.file {
             LoudnessFile::Json => loudness_files::loudness_json(&LoudnessReport {
-                summary: loudness.summary,
+                summary: loudness.summary.clone(),
                 target_lufs: self.master.and_then(|m| m.target_lufs),
                 true_peak_ceiling_dbtp: self.master.map(|m| m.true_peak_dbtp),
                 smoothing: self.smoothing.clone(),
