@@ -279,14 +279,8 @@ fn a_decode_kept_on_disk_gives_the_same_bytes_as_one_in_memory() {
     use ntsbuild::engine::{Db, Mode, Session};
     let make = || {
         let p = Project::demo();
-        let wave = |hz: f32, rate: u32, n: usize| -> Vec<f32> {
-            (0..n).map(|i| 0.4 * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin()).collect()
-        };
-        let (l, r) = (wave(330.0, 44_100, 88_200), wave(550.0, 44_100, 88_200));
-        p.write_bytes("audio/stereo.wav", &ntsbuild::media::wav::encode_pcm(&[&l, &r], 44_100, 16).unwrap());
-        let chans: Vec<Vec<f32>> = [220.0, 440.0, 660.0, 880.0].iter().map(|&hz| wave(hz, 48_000, 72_000)).collect();
-        let refs: Vec<&[f32]> = chans.iter().map(Vec::as_slice).collect();
-        p.write_bytes("audio/quad.wav", &ntsbuild::media::wav::encode_pcm(&refs, 48_000, 24).unwrap());
+        p.write_tones("audio/stereo.wav", &[330.0, 550.0], 44_100, 88_200, 16);
+        p.write_tones("audio/quad.wav", &[220.0, 440.0, 660.0, 880.0], 48_000, 72_000, 24);
         p.write(
             "recipes/album.toml",
             &format!(

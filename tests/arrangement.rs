@@ -118,14 +118,8 @@ fn a_sampler_source_kept_on_disk_plays_the_same_bytes_as_one_in_memory() {
     use ntsbuild::engine::{Db, Mode, Session};
     let make = || {
         let p = common::arrangement_project();
-        let wave = |hz: f32, rate: u32, n: usize| -> Vec<f32> {
-            (0..n).map(|i| 0.4 * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin()).collect()
-        };
-        let (l, r) = (wave(330.0, 44_100, 120_000), wave(554.0, 44_100, 120_000));
-        p.write_bytes("audio/pad.wav", &ntsbuild::media::wav::encode_pcm(&[&l, &r], 44_100, 16).unwrap());
-        let chans: Vec<Vec<f32>> = [220.0, 440.0, 660.0, 880.0].iter().map(|&hz| wave(hz, 48_000, 90_000)).collect();
-        let refs: Vec<&[f32]> = chans.iter().map(Vec::as_slice).collect();
-        p.write_bytes("audio/quad.wav", &ntsbuild::media::wav::encode_pcm(&refs, 48_000, 24).unwrap());
+        p.write_tones("audio/pad.wav", &[330.0, 554.0], 44_100, 120_000, 16);
+        p.write_tones("audio/quad.wav", &[220.0, 440.0, 660.0, 880.0], 48_000, 90_000, 24);
         let song = common::ARRANGEMENT.replace(
             "[song.x.automation]",
             "[song.x.instrument.pad]\nnotes = \"C4:40:4 . . . G4:120:4 . . . | C5:90:8\"\n\

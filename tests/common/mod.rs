@@ -160,6 +160,17 @@ impl Project {
         fs::write(p, bytes).unwrap();
     }
 
+    /// Writes a WAV at `rel` with one sine of amplitude 0.4 per frequency in `hz` (one channel
+    /// each), `frames` long.
+    pub fn write_tones(&self, rel: &str, hz: &[f32], rate: u32, frames: usize, bits: u16) {
+        let tone = |hz: f32| -> Vec<f32> {
+            (0..frames).map(|i| 0.4 * (std::f32::consts::TAU * hz * i as f32 / rate as f32).sin()).collect()
+        };
+        let channels: Vec<Vec<f32>> = hz.iter().map(|&f| tone(f)).collect();
+        let refs: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+        self.write_bytes(rel, &ntsbuild::media::wav::encode_pcm(&refs, rate, bits).unwrap());
+    }
+
     pub fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.path().join(rel)).unwrap()
     }
