@@ -145,16 +145,40 @@ impl ProgrammeMeter {
 /// cut at the end of the audio). A drum-pattern song passes `TempoMap::constant(bpm)`.
 pub fn analyze(left: &[f32], right: &[f32], sample_rate_hz: u32, tempo: &TempoMap) -> Result<Loudness, LoudnessError> {
     let n = left.len().min(right.len());
-    let (left, right) = (&left[..n], &right[..n]);
+    analyze_frames(n, sample_rate_hz, tempo, |start, l, r| {
+        l.copy_from_slice(&left[start..start + l.len()]);
+        r.copy_from_slice(&right[start..start + r.len()]);
+    })
+}
+
+/// [`analyze`] of a programme of `n` frames that `read(start, left, right)` hands over a beat
+/// at a time (samples `start .. start + left.len()`), so it is never held whole: the same
+/// numbers.
+pub fn analyze_frames(
+    n: usize,
+    sample_rate_hz: u32,
+    tempo: &TempoMap,
+    mut read: impl FnMut(usize, &mut [f32], &mut [f32]),
+) -> Result<Loudness, LoudnessError> {
     let mut m = meter(2, sample_rate_hz)?;
     let mut rows = Vec::new();
+    let (mut l, mut r) = (Vec::new(), Vec::new());
+    // Σ x² per channel over the whole programme, in sample order (as `rms` sums).
+    let mut squares = [0.0f64; 2];
     let mut k = 0u32;
     let mut start = 0usize;
     while start < n || (n == 0 && k == 0) {
         let end = tempo.sample_at(f64::from(k + 1), sample_rate_hz).min(n).max(start);
-        let (l, r) = (&left[start..end], &right[start..end]);
+        l.resize(end - start, 0.0);
+        r.resize(end - start, 0.0);
+        read(start, &mut l, &mut r);
+        for (sum, x) in squares.iter_mut().zip([&l, &r]) {
+            for v in x.iter() {
+                *sum += f64::from(*v) * f64::from(*v);
+            }
+        }
         if !l.is_empty() {
-            m.add_frames_planar_f32(&[l, r]).map_err(err)?;
+            m.add_frames_planar_f32(&[&l, &r]).map_err(err)?;
         }
         let peak = if l.is_empty() {
             0.0
@@ -168,8 +192,8 @@ pub fn analyze(left: &[f32], right: &[f32], sample_rate_hz: u32, tempo: &TempoMa
             time_s: tempo.seconds(f64::from(k)),
             momentary_lufs: finite(m.loudness_momentary().map_err(err)?),
             short_term_lufs: finite(m.loudness_shortterm().map_err(err)?),
-            rms_dbfs_l: db(rms(l)),
-            rms_dbfs_r: db(rms(r)),
+            rms_dbfs_l: db(rms(&l)),
+            rms_dbfs_r: db(rms(&r)),
             peak_dbfs: db(peak),
         });
         if end == start {
@@ -180,7 +204,8 @@ pub fn analyze(left: &[f32], right: &[f32], sample_rate_hz: u32, tempo: &TempoMa
     }
     let sample_peak = m.sample_peak(0).map_err(err)?.max(m.sample_peak(1).map_err(err)?);
     let true_peak = m.true_peak(0).map_err(err)?.max(m.true_peak(1).map_err(err)?);
-    let (rl, rr) = (rms(left), rms(right));
+    let whole_rms = |sum: f64| if n == 0 { 0.0 } else { (sum / n as f64).sqrt() };
+    let (rl, rr) = (whole_rms(squares[0]), whole_rms(squares[1]));
     let both = ((rl * rl + rr * rr) / 2.0).sqrt();
     let summary = LoudnessSummary {
         integrated_lufs: finite(m.loudness_global().map_err(err)?),

@@ -81,10 +81,16 @@ impl StemSum {
 
     /// Adds the next stem (its channels may differ in length: the shorter is padded).
     pub fn add(&mut self, left: &[f32], right: &[f32]) {
-        let len = self.len().max(left.len()).max(right.len());
+        self.add_at(0, left, right);
+    }
+
+    /// Adds samples `at..` of the next stem (a stem is added whole, in any pieces, before the
+    /// next one starts).
+    pub fn add_at(&mut self, at: usize, left: &[f32], right: &[f32]) {
+        let len = self.len().max(at + left.len()).max(at + right.len());
         for (ch, src) in [left, right].into_iter().enumerate() {
             self.sum[ch].resize(len, 0.0);
-            for (acc, v) in self.sum[ch].iter_mut().zip(src) {
+            for (acc, v) in self.sum[ch][at..].iter_mut().zip(src) {
                 *acc += f64::from(*v);
             }
         }

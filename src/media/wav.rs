@@ -188,13 +188,115 @@ pub struct Wav {
 
 /// Decode WAV bytes (integer PCM or float) into planar f32.
 pub fn decode(bytes: &[u8]) -> Result<Wav, WavError> {
-    let r = hound::WavReader::new(Cursor::new(bytes))?;
-    let (spec, len) = (r.spec(), r.len() as usize);
-    let data_start = r.into_inner().position() as usize;
-    if let Some(channels) = decode_plain_int(bytes, spec, len, data_start) {
-        return Ok(Wav { channels, sample_rate_hz: spec.sample_rate });
+    let frames = WavFrames::new(bytes)?;
+    let sample_rate_hz = frames.sample_rate_hz;
+    Ok(Wav { channels: frames.into_channels(), sample_rate_hz })
+}
+
+/// A WAV's frames, read by position from its bytes as [`decode`] gives them: integer PCM whose
+/// 16-, 24- or 32-bit samples fill their containers and whose data is whole (what
+/// [`PcmWriter`] and most tools write) is converted straight from the bytes, a run at a time;
+/// any other layout is decoded whole through hound first.
+pub struct WavFrames<'a> {
+    samples: Samples<'a>,
+    channels: usize,
+    frames: usize,
+    /// The file's sample rate.
+    pub sample_rate_hz: u32,
+}
+
+enum Samples<'a> {
+    /// Interleaved little-endian integers of `width` bytes, scaled by `scale`.
+    Plain {
+        data: &'a [u8],
+        width: usize,
+        scale: f64,
+    },
+    Decoded(Vec<Vec<f32>>),
+}
+
+impl<'a> WavFrames<'a> {
+    pub fn new(bytes: &'a [u8]) -> Result<WavFrames<'a>, WavError> {
+        let r = hound::WavReader::new(Cursor::new(bytes))?;
+        let (spec, len) = (r.spec(), r.len() as usize);
+        let data_start = r.into_inner().position() as usize;
+        let channels = usize::from(spec.channels.max(1));
+        let sample_rate_hz = spec.sample_rate;
+        if let Some(samples) = plain_int(bytes, spec, len, data_start) {
+            return Ok(WavFrames { samples, channels, frames: len / channels, sample_rate_hz });
+        }
+        let planes = decode_with_hound(bytes)?.channels;
+        let frames = planes.iter().map(Vec::len).max().unwrap_or(0);
+        Ok(WavFrames { samples: Samples::Decoded(planes), channels, frames, sample_rate_hz })
     }
-    decode_with_hound(bytes)
+
+    /// Channels in the file.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Frames (samples per channel).
+    pub fn len(&self) -> usize {
+        self.frames
+    }
+
+    /// Whether there is no frame.
+    pub fn is_empty(&self) -> bool {
+        self.frames == 0
+    }
+
+    /// Samples `start .. start + out.len()` of `channel`; past the end of the channel (or of a
+    /// channel the file lacks) they read as 0.
+    pub fn read(&self, channel: usize, start: usize, out: &mut [f32]) {
+        match &self.samples {
+            Samples::Plain { data, width, scale } => {
+                let block = width * self.channels;
+                let first = start.min(self.frames);
+                let last = start.saturating_add(out.len()).min(self.frames);
+                let n = last - first;
+                let frames = data[first * block..last * block].chunks_exact(block);
+                let at = channel * width;
+                let (head, tail) = out.split_at_mut(n);
+                tail.fill(0.0);
+                if channel >= self.channels {
+                    head.fill(0.0);
+                    return;
+                }
+                // The values hound reads (sign-extended little-endian), scaled as it does.
+                match width {
+                    2 => head.iter_mut().zip(frames).for_each(|(y, f)| {
+                        *y = (f64::from(i16::from_le_bytes([f[at], f[at + 1]])) * scale) as f32;
+                    }),
+                    3 => head.iter_mut().zip(frames).for_each(|(y, f)| {
+                        *y = (f64::from(i32::from_le_bytes([0, f[at], f[at + 1], f[at + 2]]) >> 8) * scale) as f32;
+                    }),
+                    _ => head.iter_mut().zip(frames).for_each(|(y, f)| {
+                        *y = (f64::from(i32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]])) * scale) as f32;
+                    }),
+                }
+            }
+            Samples::Decoded(planes) => {
+                let plane = planes.get(channel).map_or(&[][..], Vec::as_slice);
+                for (i, y) in out.iter_mut().enumerate() {
+                    *y = start.checked_add(i).and_then(|k| plane.get(k)).copied().unwrap_or(0.0);
+                }
+            }
+        }
+    }
+
+    /// Every channel whole.
+    pub fn into_channels(self) -> Vec<Vec<f32>> {
+        match self.samples {
+            Samples::Decoded(planes) => planes,
+            Samples::Plain { .. } => (0..self.channels)
+                .map(|c| {
+                    let mut plane = vec![0.0; self.frames];
+                    self.read(c, 0, &mut plane);
+                    plane
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The bytes per frame of a RIFF file's `fmt ` chunk.
@@ -214,10 +316,8 @@ fn block_align(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// [`decode_with_hound`]'s channels for integer PCM whose 16-, 24- or 32-bit samples fill their
-/// containers and whose data is whole (what [`PcmWriter`] and most tools write), read straight
-/// from the bytes; `None` for anything else.
-fn decode_plain_int(bytes: &[u8], spec: hound::WavSpec, len: usize, data_start: usize) -> Option<Vec<Vec<f32>>> {
+/// The data of integer PCM whose samples fill their containers, when it is whole.
+fn plain_int(bytes: &[u8], spec: hound::WavSpec, len: usize, data_start: usize) -> Option<Samples<'_>> {
     let width = usize::from(spec.bits_per_sample / 8);
     let n_ch = usize::from(spec.channels);
     let plain = spec.sample_format == hound::SampleFormat::Int
@@ -230,25 +330,7 @@ fn decode_plain_int(bytes: &[u8], spec: hound::WavSpec, len: usize, data_start: 
     }
     let data = bytes.get(data_start..data_start.checked_add(len.checked_mul(width)?)?)?;
     let scale = 1.0 / ((1i64 << (spec.bits_per_sample - 1)) - 1) as f64;
-    let frames = len / n_ch;
-    let mut channels = vec![vec![0.0f32; frames]; n_ch];
-    for (c, plane) in channels.iter_mut().enumerate() {
-        let frames = data.chunks_exact(width * n_ch);
-        let at = c * width;
-        // The values hound reads (sign-extended little-endian), scaled as below.
-        match width {
-            2 => plane.iter_mut().zip(frames).for_each(|(y, f)| {
-                *y = (f64::from(i16::from_le_bytes([f[at], f[at + 1]])) * scale) as f32;
-            }),
-            3 => plane.iter_mut().zip(frames).for_each(|(y, f)| {
-                *y = (f64::from(i32::from_le_bytes([0, f[at], f[at + 1], f[at + 2]]) >> 8) * scale) as f32;
-            }),
-            _ => plane.iter_mut().zip(frames).for_each(|(y, f)| {
-                *y = (f64::from(i32::from_le_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]])) * scale) as f32;
-            }),
-        }
-    }
-    Some(channels)
+    Some(Samples::Plain { data, width, scale })
 }
 
 /// [`decode`] through hound's sample reader: every layout hound reads.
@@ -277,14 +359,15 @@ fn decode_with_hound(bytes: &[u8]) -> Result<Wav, WavError> {
 mod tests {
     use super::*;
 
-    /// Integer PCM read straight from the bytes gives hound's samples, at every width and
-    /// channel count, full scale included; other layouts (8-bit, float, a truncated data chunk)
-    /// are left to hound.
+    /// Integer PCM read straight from the bytes gives hound's samples, whole or by position (past
+    /// the end: zeros), at every width and channel count, full scale included; other layouts
+    /// (8-bit, float, a truncated data chunk) go through hound.
     #[test]
-    fn plain_integer_pcm_decodes_as_hound_reads_it() {
+    fn plain_integer_pcm_reads_as_hound_decodes_it() {
         let wave = |k: usize, n: usize| -> Vec<f32> {
             (0..n).map(|i| ((i * (k + 3)) as f32 * 0.013).sin() * if i % 97 == 0 { 1.0 } else { 0.9 }).collect()
         };
+        let plain = |bytes: &[u8]| matches!(WavFrames::new(bytes).unwrap().samples, Samples::Plain { .. });
         for bits in [16u16, 24, 32] {
             for n_ch in [1usize, 2, 3] {
                 let mut chans: Vec<Vec<f32>> = (0..n_ch).map(|k| wave(k, 5001)).collect();
@@ -293,17 +376,17 @@ mod tests {
                 }
                 let refs: Vec<&[f32]> = chans.iter().map(Vec::as_slice).collect();
                 let bytes = encode_pcm(&refs, 44_100, bits).unwrap();
-                let r = hound::WavReader::new(Cursor::new(&bytes[..])).unwrap();
-                let (spec, len) = (r.spec(), r.len() as usize);
-                let start = r.into_inner().position() as usize;
-                let fast = decode_plain_int(&bytes, spec, len, start).expect("a plain file");
-                assert_eq!(fast, decode_with_hound(&bytes).unwrap().channels, "{bits} bits, {n_ch} channels");
-                assert_eq!(decode(&bytes).unwrap().channels, fast);
-                // Cut inside the data: hound's error, not a short read.
+                assert!(plain(&bytes));
+                let hound = decode_with_hound(&bytes).unwrap().channels;
+                assert_eq!(decode(&bytes).unwrap().channels, hound, "{bits} bits, {n_ch} channels");
+                let frames = WavFrames::new(&bytes).unwrap();
+                let mut run = vec![7.0f32; 300];
+                frames.read(n_ch - 1, 4900, &mut run);
+                assert_eq!(&run[..104], &hound[n_ch - 1][4900..], "{bits} bits, {n_ch} channels");
+                assert!(run[104..].iter().all(|v| *v == 0.0));
+                // Cut inside the data: hound's reading of it (an error), not a short read.
                 let cut = &bytes[..bytes.len() - 5];
-                let r = hound::WavReader::new(Cursor::new(cut)).unwrap();
-                let (spec, len) = (r.spec(), r.len() as usize);
-                assert!(decode_plain_int(cut, spec, len, start).is_none());
+                assert!(decode(cut).is_err());
             }
         }
         let write = |bits: u16, format: hound::SampleFormat| -> Vec<u8> {
@@ -320,13 +403,13 @@ mod tests {
             out.into_inner()
         };
         for bytes in [write(8, hound::SampleFormat::Int), write(32, hound::SampleFormat::Float)] {
-            let r = hound::WavReader::new(Cursor::new(&bytes[..])).unwrap();
-            let (spec, len) = (r.spec(), r.len() as usize);
-            let start = r.into_inner().position() as usize;
-            assert!(decode_plain_int(&bytes, spec, len, start).is_none());
+            assert!(!plain(&bytes));
             let wav = decode(&bytes).unwrap();
             assert_eq!(wav, decode_with_hound(&bytes).unwrap());
             assert!(wav.channels[0][49] > 0.3, "{:?}", wav.channels[0][49]);
+            let mut run = [9.0f32; 3];
+            WavFrames::new(&bytes).unwrap().read(0, 48, &mut run);
+            assert_eq!(run, [wav.channels[0][48], wav.channels[0][49], 0.0]);
         }
     }
 

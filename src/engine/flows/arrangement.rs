@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::arrange::automation::SmoothingWindow;
-use crate::arrange::loudness::{Loudness, LoudnessReport, analyze};
+use crate::arrange::loudness::{Loudness, LoudnessReport, analyze_frames};
 use crate::arrange::mix::{MasterParams, PIECE, StemSum};
 use crate::arrange::render::{render_stem_into, smoothing_windows};
 use crate::arrange::sampler::{Clip, ClipError, ClipReader};
@@ -211,13 +211,24 @@ struct MixKey<'a> {
     bits: u16,
 }
 
-/// A stereo WAV's two channels (a mono one twice).
-fn stereo(cx: &Cx<'_>, bytes: &[u8], what: &str) -> Result<(Vec<f32>, Vec<f32>, u32), BuildError> {
-    let w = wav::decode(bytes).map_err(|e| cx.fail(format!("reading {what}: {e}")))?;
-    let mut ch = w.channels.into_iter();
-    let left = ch.next().unwrap_or_default();
-    let right = ch.next().unwrap_or_else(|| left.clone());
-    Ok((left, right, w.sample_rate_hz))
+/// A WAV read as stereo by position: its first two channels (a mono one twice).
+struct Stereo<'a> {
+    frames: wav::WavFrames<'a>,
+    right: usize,
+}
+
+impl Stereo<'_> {
+    /// Frames `start .. start + left.len()` (`left` and `right` of one length).
+    fn read(&self, start: usize, left: &mut [f32], right: &mut [f32]) {
+        self.frames.read(0, start, left);
+        self.frames.read(self.right, start, right);
+    }
+}
+
+fn stereo<'a>(cx: &Cx<'_>, bytes: &'a [u8], what: &str) -> Result<Stereo<'a>, BuildError> {
+    let frames = wav::WavFrames::new(bytes).map_err(|e| cx.fail(format!("reading {what}: {e}")))?;
+    let right = usize::from(frames.channels() > 1);
+    Ok(Stereo { frames, right })
 }
 
 impl Action for ArrangementMix {
@@ -235,14 +246,19 @@ impl Action for ArrangementMix {
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
         // One stem at a time into the running sum; the song is written a piece at a time.
         let mut sum = StemSum::default();
+        let (mut l, mut r) = (vec![0.0f32; PIECE], vec![0.0f32; PIECE]);
         for (i, name) in self.instruments.iter().enumerate() {
-            let (l, r, _) = stereo(cx, &cx.dep_bytes(i)?, &format!("stem {name}"))?;
-            sum.add(&l, &r);
+            let bytes = cx.dep_bytes(i)?;
+            let stem = stereo(cx, &bytes, &format!("stem {name}"))?;
+            for a in (0..stem.frames.len()).step_by(PIECE) {
+                let n = PIECE.min(stem.frames.len() - a);
+                stem.read(a, &mut l[..n], &mut r[..n]);
+                sum.add_at(a, &l[..n], &r[..n]);
+            }
         }
         let failed = |e: &dyn std::fmt::Display| cx.fail(e.to_string());
         let gain = sum.master(self.sample_rate_hz, &self.master).map_err(|e| failed(&e))?;
         let mut out = wav::PcmWriter::new(2, self.sample_rate_hz, BITS, sum.len()).map_err(|e| failed(&e))?;
-        let (mut l, mut r) = (vec![0.0f32; PIECE], vec![0.0f32; PIECE]);
         for a in (0..sum.len()).step_by(PIECE) {
             let n = PIECE.min(sum.len() - a);
             sum.mastered(&gain, a, &mut l[..n], &mut r[..n]);
@@ -297,9 +313,11 @@ impl SongLoudness {
         let digest = crate::engine::query::digest_by_id(cx.db, song)?;
         let key = Digest::of_json(&(digest.hex(), &*self.tempo));
         cx.db.env().memo("song_loudness", key, || {
-            let (l, r, rate) = stereo(cx, &cx.dep_bytes(0)?, "song.wav")?;
+            let bytes = cx.dep_bytes(0)?;
+            let song = stereo(cx, &bytes, "song.wav")?;
             let tempo = TempoMap::new(&self.tempo).map_err(|_| cx.fail("the song's tempo map is not valid"))?;
-            analyze(&l, &r, rate, &tempo).map_err(|e| cx.fail(e.to_string()))
+            let (n, rate) = (song.frames.len(), song.frames.sample_rate_hz);
+            analyze_frames(n, rate, &tempo, |start, l, r| song.read(start, l, r)).map_err(|e| cx.fail(e.to_string()))
         })
     }
 }
