@@ -275,8 +275,6 @@ fn trim_cuts_the_analysed_audio_and_the_video_and_normalization_scales_it() {
 /// normalization included, and nothing is left behind.
 #[test]
 fn a_decode_kept_on_disk_gives_the_same_bytes_as_one_in_memory() {
-    use ntsbuild::engine::render::{self, Quiet};
-    use ntsbuild::engine::{Db, Mode, Session};
     let make = || {
         let p = Project::demo();
         p.write_tones("audio/stereo.wav", &[330.0, 550.0], 44_100, 88_200, 16);
@@ -292,19 +290,9 @@ fn a_decode_kept_on_disk_gives_the_same_bytes_as_one_in_memory() {
         );
         p
     };
-    let (memory, disk) = (make(), make());
-    for (p, limit) in [(&memory, None), (&disk, Some(0))] {
-        let s = Session::open(p.path(), &[], Mode::Build).unwrap();
-        if let Some(limit) = limit {
-            s.db.env().set_pcm_memory_samples(limit);
-        }
-        let outcome = render::render(&s.db, &["album.demo".into()], 2, &Quiet).unwrap();
-        assert_eq!(outcome.summary.failed, 0);
-    }
+    let (memory, disk) = common::render_in_memory_and_on_disk(make, "album.demo");
     for rel in ["stereo/features.npz", "quad/features.npz", "stereo/video.mp4", "quad/video.mp4", "album.mp4"] {
         let rel = format!("renders/album/demo/{rel}");
         assert_eq!(memory.bytes(&rel), disk.bytes(&rel), "{rel}");
     }
-    let left = fs::read_dir(disk.path().join("cache/tmp")).map_or(0, |d| d.count());
-    assert_eq!(left, 0, "temporary files left in cache/tmp");
 }

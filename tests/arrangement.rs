@@ -114,8 +114,6 @@ fn the_demo_arrangement_samples_the_mined_pad_and_the_kit() {
 /// sources, velocity layers, a loop with a pitch glide), and nothing is left behind.
 #[test]
 fn a_sampler_source_kept_on_disk_plays_the_same_bytes_as_one_in_memory() {
-    use ntsbuild::engine::render::{self, Quiet};
-    use ntsbuild::engine::{Db, Mode, Session};
     let make = || {
         let p = common::arrangement_project();
         p.write_tones("audio/pad.wav", &[330.0, 554.0], 44_100, 120_000, 16);
@@ -132,21 +130,11 @@ fn a_sampler_source_kept_on_disk_plays_the_same_bytes_as_one_in_memory() {
         p.write("recipes/song.toml", &song);
         p
     };
-    let (memory, disk) = (make(), make());
-    for (p, limit) in [(&memory, None), (&disk, Some(0))] {
-        let s = Session::open(p.path(), &[], Mode::Build).unwrap();
-        if let Some(limit) = limit {
-            s.db.env().set_pcm_memory_samples(limit);
-        }
-        let outcome = render::render(&s.db, &["song.x".into()], 2, &Quiet).unwrap();
-        assert_eq!(outcome.summary.failed, 0);
-    }
+    let (memory, disk) = common::render_in_memory_and_on_disk(make, "song.x");
     let pad = ntsbuild::media::wav::decode(&memory.bytes("renders/song/x/stems/pad.wav")).unwrap();
     assert!(pad.channels.iter().all(|c| c.iter().any(|v| v.abs() > 0.01)), "the pad stem is silent");
     for rel in ["stems/pad.wav", "stems/hit.wav", "song.wav"] {
         let rel = format!("renders/song/x/{rel}");
         assert_eq!(memory.bytes(&rel), disk.bytes(&rel), "{rel}");
     }
-    let left = std::fs::read_dir(disk.path().join("cache/tmp")).map_or(0, |d| d.count());
-    assert_eq!(left, 0, "temporary files left in cache/tmp");
 }

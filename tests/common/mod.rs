@@ -318,3 +318,23 @@ pub const ARRANGEMENT_ARTIFACTS: [&str; 7] = [
     "song.x/stems/hit.wav",
     "song.x/stems/lead.wav",
 ];
+
+/// Two copies of the project `make` writes, `target` rendered in each (two workers) with every
+/// decode held in memory and with every decode moved to disk (memory limit 0): `(memory, disk)`.
+/// Nothing failed, and the disk copy left no temporary file behind.
+pub fn render_in_memory_and_on_disk(make: impl Fn() -> Project, target: &str) -> (Project, Project) {
+    use ntsbuild::engine::render::{self, Quiet};
+    use ntsbuild::engine::{Db, Mode, Session};
+    let (memory, disk) = (make(), make());
+    for (p, limit) in [(&memory, None), (&disk, Some(0))] {
+        let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+        if let Some(limit) = limit {
+            s.db.env().set_pcm_memory_samples(limit);
+        }
+        let outcome = render::render(&s.db, &[target.to_string()], 2, &Quiet).unwrap();
+        assert_eq!(outcome.summary.failed, 0, "{target}");
+    }
+    let left = fs::read_dir(disk.path().join("cache/tmp")).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "temporary files left in cache/tmp");
+    (memory, disk)
+}
