@@ -84,7 +84,7 @@ fn run(
     cmd: &PluginCommand,
     frames: usize,
     settings: &BTreeMap<String, serde_json::Value>,
-    audio: Option<&[f32]>,
+    audio: Option<&Vec<f32>>,
     cwd: &Path,
 ) -> Result<Vec<Column>, ntsbuild::plugin::PluginError> {
     let req = PluginRequest {
@@ -94,7 +94,7 @@ fn run(
         frames,
         grid: &GRID,
         settings,
-        audio: audio.map(|a| (a, 48_000)),
+        audio: audio.map(|a| (a as &dyn ntsbuild::producers::audio::MonoSource, 48_000)),
     };
     run_plugin(cmd, &req, cwd)
 }

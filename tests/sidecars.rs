@@ -216,3 +216,47 @@ fn verbose_names_the_producer_that_won_each_column() {
     let pair = r.events().into_iter().find(|e| e["id"] == "sidecars.x/pairs/room").expect("the pair's event");
     assert!(pair["notes"][0].as_str().unwrap().contains("take ← producers[4] const"), "{pair}");
 }
+
+/// A plug-in that asks for the audio is given the decoded mixdown as a raw float32 file, written
+/// a piece at a time from the decode: the same file, and so the same pair, whether the decode
+/// was held in memory or moved to disk.
+#[test]
+fn a_plugin_reads_the_same_audio_from_a_decode_on_disk() {
+    let make = || {
+        let p = project();
+        p.write(
+            "Project.toml",
+            "[project]\nname = \"t\"\n\n[producer.energy]\ncommand = [\"python3\", \"producers/energy.py\"]\n",
+        );
+        p.write(
+            "producers/energy.py",
+            r#"import json, os, struct, sys
+req = json.load(sys.stdin)
+audio = req["audio"]
+n = audio["samples"]
+if audio["format"] != "f32le" or os.path.getsize(audio["path"]) != 4 * n:
+    sys.exit("bad audio file")
+x = struct.unpack("<%df" % n, open(audio["path"], "rb").read())
+T = req["T"]
+energy = [sum(v * v for v in x[k * n // T:(k + 1) * n // T]) for k in range(T)]
+json.dump({"energy": energy, "last": [x[-1]] * T}, sys.stdout)
+"#,
+        );
+        p.edit("recipes/sidecars.toml", "  { kind = \"audio\"", "  { plugin = \"energy\" },\n  { kind = \"audio\"");
+        p
+    };
+    let (memory, disk) = common::render_in_memory_and_on_disk(make, "sidecars.x");
+    for name in ["voice_take_3", "room"] {
+        for ext in ["cond.npy", "cond.json"] {
+            let rel = format!("renders/sidecars/x/{name}.{ext}");
+            assert_eq!(memory.bytes(&rel), disk.bytes(&rel), "{rel}");
+        }
+    }
+    let table = decode_pair(
+        &memory.bytes("renders/sidecars/x/voice_take_3.cond.npy"),
+        &memory.bytes("renders/sidecars/x/voice_take_3.cond.json"),
+    )
+    .unwrap();
+    let energy = column(&table, "energy");
+    assert!(energy[140] > 4.0 * energy[10], "the level rises over the file: {energy:?}");
+}

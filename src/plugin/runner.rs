@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::command::{PluginCommand, Substitutions, substitute};
 use super::error::{PluginError, PluginFailure, tail_text};
 use super::output::parse_output;
+use crate::producers::audio::MonoSource;
 use crate::producers::{Column, Grid};
 
 /// Version of the request/answer contract, sent as `protocol`.
@@ -45,8 +46,9 @@ pub struct PluginRequest<'a> {
     pub grid: &'a Grid,
     /// The producer's settings (declaration defaults with this use's values laid over).
     pub settings: &'a BTreeMap<String, Value>,
-    /// Decoded mono audio and its rate, written for the producer as raw float32.
-    pub audio: Option<(&'a [f32], u32)>,
+    /// Decoded mono audio and its rate, written for the producer as raw float32 a piece at a
+    /// time (a long source's mixdown is never held whole).
+    pub audio: Option<(&'a dyn MonoSource, u32)>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +81,22 @@ struct RequestJson<'a> {
     output: String,
 }
 
+/// Writes `samples` to `path` as raw little-endian f32, a piece at a time.
+fn write_f32le(path: &Path, samples: &dyn MonoSource) -> std::io::Result<()> {
+    const PIECE: usize = 1 << 16;
+    let mut out = std::io::BufWriter::new(File::create(path)?);
+    let mut piece = vec![0.0f32; PIECE];
+    let mut bytes = Vec::with_capacity(PIECE * 4);
+    for start in (0..samples.len()).step_by(PIECE) {
+        let n = PIECE.min(samples.len() - start);
+        samples.read(start, &mut piece[..n])?;
+        bytes.clear();
+        piece[..n].iter().for_each(|s| bytes.extend_from_slice(&s.to_le_bytes()));
+        out.write_all(&bytes)?;
+    }
+    out.flush()
+}
+
 /// Runs `cmd` for one source in `cwd` (the project directory) and returns its columns, checked
 /// (names, `T` values each, finite). Any failure — cannot start, non-zero exit or signal,
 /// timeout, an answer over the cap, garbage, wrong lengths — is an error naming the producer
@@ -98,9 +116,7 @@ pub fn run_plugin(cmd: &PluginCommand, req: &PluginRequest<'_>, cwd: &Path) -> R
     let audio = match req.audio {
         Some((samples, rate)) => {
             let path = dir.path().join("audio.f32");
-            let mut bytes = Vec::with_capacity(samples.len() * 4);
-            samples.iter().for_each(|s| bytes.extend_from_slice(&s.to_le_bytes()));
-            std::fs::write(&path, bytes).map_err(prepare)?;
+            write_f32le(&path, samples).map_err(prepare)?;
             Some(AudioJson {
                 path: path.display().to_string(),
                 format: "f32le",

@@ -240,13 +240,9 @@ pub fn producer_table(
     let length = SourceLength { samples: audio.source().frames_decoded, sample_rate_hz: audio.source().sample_rate_hz };
     let frames = params.grid.frame_count(length.samples, length.sample_rate_hz);
     let digest = audio.digest.hex();
-    // The built-in columns read the decoded mixdown by position (a long source's stays on
-    // disk); only a plug-in that asks for the audio gets it whole.
-    let plugin_wants_audio = |producer: &ProducerParams| match producer {
-        ProducerParams::Plugin { name, .. } => plugins.get(name).is_some_and(|d| d.audio),
-        _ => false,
-    };
-    let whole = if params.producers.iter().any(plugin_wants_audio) { Some(audio.mono(cx.id)?) } else { None };
+    // Everything reads the decoded mixdown by position (a long source's stays on disk): the
+    // built-in columns, and the file a plug-in that asks for the audio is given.
+    let mono: &dyn crate::producers::audio::MonoSource = audio.mono_plane();
     let mut plugin_outputs = BTreeMap::new();
     for (i, producer) in params.producers.iter().enumerate() {
         let ProducerParams::Plugin { name, settings } = producer else { continue };
@@ -258,7 +254,7 @@ pub fn producer_table(
             frames,
             grid: &params.grid,
             settings,
-            audio: whole.as_deref().filter(|_| decl.audio).map(|mono| (mono, rate)),
+            audio: decl.audio.then_some((mono, rate)),
         };
         let columns = run_plugin(&decl.to_command(), &request, cx.root()).map_err(|e| cx.fail(e.to_string()))?;
         plugin_outputs.insert(i, columns);
