@@ -299,36 +299,23 @@ impl<'a> WavFrames<'a> {
     }
 }
 
-/// The bytes per frame of a RIFF file's `fmt ` chunk.
-fn block_align(bytes: &[u8]) -> Option<usize> {
-    if bytes.get(..4)? != b"RIFF" {
-        return None;
-    }
-    let mut at = 12usize;
-    loop {
-        let header = bytes.get(at..at.checked_add(8)?)?;
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        if &header[..4] == b"fmt " {
-            let b = bytes.get(at + 20..at + 22)?;
-            return Some(usize::from(u16::from_le_bytes([b[0], b[1]])));
-        }
-        at = at.checked_add(8)?.checked_add(size)?.checked_add(size & 1)?;
-    }
-}
-
 /// The data of integer PCM whose samples fill their containers, when it is whole.
 fn plain_int(bytes: &[u8], spec: hound::WavSpec, len: usize, data_start: usize) -> Option<Samples<'_>> {
     let width = usize::from(spec.bits_per_sample / 8);
     let n_ch = usize::from(spec.channels);
+    // The layout as the streaming decoder reads it, which must agree with hound's.
+    let (start, data_bytes, block_align) = crate::media::wav_lenient::int_pcm_data(bytes)?;
     let plain = spec.sample_format == hound::SampleFormat::Int
         && matches!(spec.bits_per_sample, 16 | 24 | 32)
         && n_ch > 0
         && len.is_multiple_of(n_ch)
-        && block_align(bytes) == Some(width * n_ch);
+        && block_align == width * n_ch
+        && start == data_start
+        && data_bytes == len * width;
     if !plain {
         return None;
     }
-    let data = bytes.get(data_start..data_start.checked_add(len.checked_mul(width)?)?)?;
+    let data = bytes.get(data_start..data_start.checked_add(data_bytes)?)?;
     let scale = 1.0 / ((1i64 << (spec.bits_per_sample - 1)) - 1) as f64;
     Some(Samples::Plain { data, width, scale })
 }

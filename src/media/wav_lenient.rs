@@ -173,8 +173,23 @@ struct StandardLayout {
 /// The header of `file` read up to its data chunk, when it is a standard WAV.
 fn standard_layout(file: &File, name: &str) -> Option<StandardLayout> {
     let len = file.metadata().ok()?.len();
-    let mut reader = BufReader::with_capacity(1 << 12, file);
-    let mut r = ChunkReader { inner: &mut reader, big_endian: false, riff: false, pos: 0 };
+    standard_layout_of(&mut BufReader::with_capacity(1 << 12, file), len, name)
+}
+
+/// Where the samples of a WAV file's bytes lie, when it is a standard one with integer samples
+/// (16-, 24- or 32-bit filling their containers): `(data start, data bytes, bytes per frame)`.
+pub fn int_pcm_data(bytes: &[u8]) -> Option<(usize, usize, usize)> {
+    let layout = standard_layout_of(&mut &bytes[..], bytes.len() as u64, "")?;
+    (layout.fmt.encoding == Encoding::Int).then_some((
+        layout.data_start as usize,
+        layout.data_bytes as usize,
+        layout.fmt.block_align,
+    ))
+}
+
+/// [`standard_layout`] of a file of `len` bytes read from its start by `reader`.
+fn standard_layout_of(reader: &mut dyn Read, len: u64, name: &str) -> Option<StandardLayout> {
+    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
     let (fmt, data_bytes) = read_to_data(&mut r, name).ok()?;
     let codec = match (fmt.encoding, fmt.container_bytes, fmt.bits) {
         (Encoding::Int, 2, 16) => "pcm_s16le",

@@ -84,7 +84,7 @@ struct RequestJson<'a> {
 /// Writes `samples` to `path` as raw little-endian f32, a piece at a time.
 fn write_f32le(path: &Path, samples: &dyn MonoSource) -> std::io::Result<()> {
     const PIECE: usize = 1 << 16;
-    let mut out = std::io::BufWriter::new(File::create(path)?);
+    let mut out = File::create(path)?;
     let mut piece = vec![0.0f32; PIECE];
     let mut bytes = Vec::with_capacity(PIECE * 4);
     for start in (0..samples.len()).step_by(PIECE) {
@@ -94,7 +94,7 @@ fn write_f32le(path: &Path, samples: &dyn MonoSource) -> std::io::Result<()> {
         piece[..n].iter().for_each(|s| bytes.extend_from_slice(&s.to_le_bytes()));
         out.write_all(&bytes)?;
     }
-    out.flush()
+    Ok(())
 }
 
 /// Runs `cmd` for one source in `cwd` (the project directory) and returns its columns, checked

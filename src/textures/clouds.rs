@@ -398,7 +398,6 @@ struct GrainPick {
 /// the frame and spectral flux against the previous frame, from a signal pushed in blocks.
 struct StabilityFrames {
     plan: SpectrumPlan,
-    frame: Vec<f32>,
     prev: Vec<f64>,
     mags: Vec<f32>,
     /// Frames of the whole signal.
@@ -416,7 +415,6 @@ impl StabilityFrames {
         let count = if len == 0 { 0 } else { centred_frame_count(len, STABILITY_HOP) };
         Self {
             plan,
-            frame: vec![0.0; STABILITY_FFT],
             prev: vec![0.0; bins],
             mags: vec![0.0; bins],
             count,
@@ -443,10 +441,10 @@ impl StabilityFrames {
         let first = self.stream.next_frame();
         let n = self.stream.ready().min(self.count.saturating_sub(first));
         for t in first..first + n {
-            self.frame.copy_from_slice(self.stream.frame(t));
-            let energy: f64 = self.frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+            let frame = self.stream.frame(t);
+            let energy: f64 = frame.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
             self.rms.push((energy / STABILITY_FFT as f64).sqrt());
-            self.plan.magnitudes(&self.frame, &mut self.mags);
+            self.plan.magnitudes(frame, &mut self.mags);
             let mut sum = 0.0;
             for (p, &m) in self.prev.iter_mut().zip(&self.mags) {
                 let cur = (1.0 + 1000.0 * f64::from(m)).ln();
