@@ -194,14 +194,15 @@ fn long_file(dir: &Path, original: &Path, exe: &Path) {
     }
 }
 
-/// Where the time goes, in process (best of 3): decode, resample, features, and the streaming
-/// pipeline that overlaps them.
+/// Where the time goes, in process (best of 3): decode (its packets on the pool's threads, and
+/// on one), resample, features, and the streaming pipeline that overlaps them.
 fn breakdown(original: &Path) {
     let dir = tempfile::tempdir().expect("temp dir");
     println!("\nin-process breakdown (best of 3, rayon threads {}):", rayon::current_num_threads());
     for (label, file, args) in [
         ("WAV 44.1k", "b44.wav", Some(&["-ar", "44100", "-c:a", "pcm_s16le"][..])),
         ("MP3 44.1k", "b44.mp3", Some(&["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "192k"][..])),
+        ("FLAC 44.1k", "b44.flac", Some(&["-ar", "44100", "-c:a", "flac"][..])),
         ("Vorbis 48k", "orig", None),
     ] {
         let path = match args {
@@ -215,14 +216,18 @@ fn breakdown(original: &Path) {
             }
         };
         let (decode_t, decoded) = common::best_of(3, || decode_path(&path).expect("decode"));
+        // The same decode with its packets on one thread (a one-thread pool is `-j 1`).
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+        let (decode_1_t, _) = common::best_of(3, || one.install(|| decode_path(&path).expect("decode")));
         let rate = decoded.sample_rate_hz;
         let (resample_t, mono) =
             common::best_of(3, || resample(&decoded.samples_mono, rate, 48_000).expect("resample"));
         let (features_t, _) = common::best_of(3, || features(&mono, 48_000));
         let (pipeline_t, _) = common::best_of(3, || features_of_file(&path, 48_000).expect("pipeline"));
         println!(
-            "{label:<11} decode {:>6.1} ms  resample {:>6.1} ms  features {:>6.1} ms  streaming total {:>6.1} ms",
+            "{label:<11} decode {:>6.1} ms (one thread {:>6.1} ms)  resample {:>6.1} ms  features {:>6.1} ms  streaming total {:>6.1} ms",
             decode_t.as_secs_f64() * 1e3,
+            decode_1_t.as_secs_f64() * 1e3,
             resample_t.as_secs_f64() * 1e3,
             features_t.as_secs_f64() * 1e3,
             pipeline_t.as_secs_f64() * 1e3

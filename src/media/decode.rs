@@ -23,6 +23,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::media::mp4_edit::{EditTrim, audio_trim};
+use crate::media::packet_decode::{Item, Outcome, Pipeline, Take, Threads};
 #[cfg(unix)]
 use crate::media::wav_lenient::IntWav;
 use crate::media::wav_lenient::{decode_lenient_wav, decode_standard_wav, fmt_is_plausible, looks_like_wav};
@@ -288,6 +289,16 @@ pub fn decode_stream_path(path: &Path, sink: &mut dyn MonoSink) -> Result<Decode
 
 /// Streams an in-memory file's channels into `sink`.
 pub fn decode_frames_bytes(bytes: &[u8], name: &str, sink: &mut dyn FrameSink) -> Result<DecodeInfo, DecodeError> {
+    decode_frames_bytes_with(bytes, name, sink, Threads::for_pool())
+}
+
+/// [`decode_frames_bytes`] with packets decoded as `threads` says (the same audio either way).
+pub(crate) fn decode_frames_bytes_with(
+    bytes: &[u8],
+    name: &str,
+    sink: &mut dyn FrameSink,
+    threads: Threads,
+) -> Result<DecodeInfo, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::EmptyFile { name: name.to_string() });
     }
@@ -298,7 +309,7 @@ pub fn decode_frames_bytes(bytes: &[u8], name: &str, sink: &mut dyn FrameSink) -
     }
     let mut tracked = TrackStart { inner: sink, started: false };
     let edits = |rate_hz: u32| audio_trim(&mut Cursor::new(bytes), rate_hz);
-    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &edits, &mut tracked) {
+    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &edits, &mut tracked, threads) {
         Err(e) if !tracked.started && looks_like_wav(bytes) => {
             with_fallback(e, decode_lenient_wav(&mut Cursor::new(bytes), name, sink))
         }
@@ -315,8 +326,19 @@ pub(crate) fn open_int_wav(path: &Path) -> Option<IntWav> {
     (non_empty && file_fmt_is_plausible(path)).then(|| IntWav::open(path, &name)).flatten()
 }
 
-/// Streams a file's channels into `sink`, reading the file incrementally.
+/// Streams a file's channels into `sink`, reading the file incrementally. Packets are decoded
+/// on as many threads as the current rayon pool has (`-j`), with the audio of one decoder
+/// taking them in order (see [`crate::media::packet_decode`]).
 pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<DecodeInfo, DecodeError> {
+    decode_frames_path_with(path, sink, Threads::for_pool())
+}
+
+/// [`decode_frames_path`] with packets decoded as `threads` says (the same audio either way).
+pub(crate) fn decode_frames_path_with(
+    path: &Path,
+    sink: &mut dyn FrameSink,
+    threads: Threads,
+) -> Result<DecodeInfo, DecodeError> {
     let name = path.display().to_string();
     let io = |source| DecodeError::Io { name: name.clone(), source };
     let file = File::open(path).map_err(io)?;
@@ -333,7 +355,7 @@ pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<Decod
     }
     let mut tracked = TrackStart { inner: sink, started: false };
     let edits = |rate_hz: u32| File::open(path).ok().and_then(|mut f| audio_trim(&mut f, rate_hz));
-    match decode_source(Box::new(file), extension_of(&name), &name, &edits, &mut tracked) {
+    match decode_source(Box::new(file), extension_of(&name), &name, &edits, &mut tracked, threads) {
         Err(e) if !tracked.started && file_looks_like_wav(path) => {
             let file = File::open(path).map_err(io)?;
             let mut reader = BufReader::with_capacity(1 << 16, file);
@@ -446,6 +468,7 @@ fn decode_source<'s>(
     name: &str,
     edits: &dyn Fn(u32) -> Option<EditTrim>,
     sink: &mut dyn FrameSink,
+    threads: Threads,
 ) -> Result<DecodeInfo, DecodeError> {
     let name_s = || name.to_string();
     let mut format = probe(source, extension.as_deref()).map_err(|e| match e {
@@ -466,7 +489,7 @@ fn decode_source<'s>(
         .and_then(|p| p.audio())
         .ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?
         .clone();
-    let mut decoder = symphonia::default::get_codecs()
+    let decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() })?;
     let codec = decoder.codec_info().short_name.to_string();
@@ -474,100 +497,118 @@ fn decode_source<'s>(
     if let Some(EditTrim { keep_frames: Some(keep), .. }) = trim {
         declared_frames = Some(keep);
     }
-    let mut skip_left = trim.map_or(0, |t| t.skip_frames);
-    let mut keep_left = trim.and_then(|t| t.keep_frames).unwrap_or(u64::MAX);
-
+    let skip_left = trim.map_or(0, |t| t.skip_frames);
+    let keep_left = trim.and_then(|t| t.keep_frames).unwrap_or(u64::MAX);
+    let mut taker = Assembler {
+        name,
+        codec,
+        declared_frames,
+        sink,
+        skip_left,
+        keep_left,
+        layout: None,
+        frames_decoded: 0,
+        bad_in_a_row: 0,
+        bad_total: 0,
+        last_bad: String::new(),
+        idle: 0,
+    };
     let mut warnings = Vec::new();
-    let mut layout: Option<(u32, usize)> = None;
-    let mut frames_decoded = 0u64;
-    let mut bad_in_a_row = 0usize;
-    let mut bad_total = 0usize;
-    let mut last_bad = String::new();
-    let mut idle = 0usize;
-    let mut planes: Vec<Vec<f32>> = Vec::new();
-
-    loop {
-        let packet = match format.next_packet() {
-            Ok(Some(packet)) => packet,
-            Ok(None) => break,
-            Err(SymphoniaError::ResetRequired) => {
-                warnings.push(format!("{name}: chained stream; decoded only the first one ({frames_decoded} frames)"));
-                break;
-            }
-            Err(e) => {
-                let detail = match &e {
-                    SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
-                        "unexpected end of file".to_string()
-                    }
-                    other => other.to_string(),
-                };
-                if frames_decoded > 0 {
-                    warnings.push(format!(
-                        "{name}: truncated or damaged after {frames_decoded} frames ({detail}); using the audio before it"
-                    ));
+    let make = || symphonia::default::get_codecs().make_audio_decoder(&params, &AudioDecoderOptions::default()).ok();
+    std::thread::scope(|scope| {
+        let mut pipeline = Pipeline::new(scope, threads.for_codec(&taker.codec), decoder, make);
+        loop {
+            let packet = match format.next_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => break,
+                Err(SymphoniaError::ResetRequired) => {
+                    pipeline.finish(&mut taker)?;
+                    let frames = taker.frames_decoded;
+                    warnings.push(format!("{name}: chained stream; decoded only the first one ({frames} frames)"));
                     break;
                 }
-                return Err(match e {
-                    SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
-                        DecodeError::Truncated { name: name_s(), detail }
+                Err(e) => {
+                    // What came before is decoded and taken first, as in a decode packet by packet.
+                    pipeline.finish(&mut taker)?;
+                    let detail = match &e {
+                        SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+                            "unexpected end of file".to_string()
+                        }
+                        other => other.to_string(),
+                    };
+                    let frames = taker.frames_decoded;
+                    if frames > 0 {
+                        warnings.push(format!(
+                            "{name}: truncated or damaged after {frames} frames ({detail}); using the audio before it"
+                        ));
+                        break;
                     }
-                    SymphoniaError::IoError(source) => DecodeError::Io { name: name_s(), source },
-                    SymphoniaError::Unsupported(_) => DecodeError::UnsupportedCodec { name: name_s(), detail },
-                    _ => DecodeError::Malformed { name: name_s(), detail },
-                });
-            }
-        };
-        if packet.track_id != track_id {
-            idle += 1;
-            if idle > MAX_IDLE_PACKETS {
-                return Err(stalled(name, idle));
-            }
-            continue;
-        }
-        let buffer = match decoder.decode(&packet) {
-            Ok(buffer) => buffer,
-            Err(SymphoniaError::DecodeError(msg)) => {
-                bad_in_a_row += 1;
-                bad_total += 1;
-                last_bad = msg.to_string();
-                if bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
-                    return Err(DecodeError::Malformed {
-                        name: name_s(),
-                        detail: format!("{bad_in_a_row} packets in a row failed to decode: {msg}"),
+                    return Err(match e {
+                        SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+                            DecodeError::Truncated { name: name_s(), detail }
+                        }
+                        SymphoniaError::IoError(source) => DecodeError::Io { name: name_s(), source },
+                        SymphoniaError::Unsupported(_) => DecodeError::UnsupportedCodec { name: name_s(), detail },
+                        _ => DecodeError::Malformed { name: name_s(), detail },
                     });
                 }
-                continue;
-            }
-            Err(SymphoniaError::IoError(io)) => {
-                bad_in_a_row += 1;
-                bad_total += 1;
-                last_bad = io.to_string();
-                if bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
-                    return Err(DecodeError::Malformed {
-                        name: name_s(),
-                        detail: format!("{bad_in_a_row} packets in a row failed to decode: {io}"),
-                    });
-                }
-                continue;
-            }
-            Err(e) => {
-                return Err(DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() });
-            }
-        };
-        bad_in_a_row = 0;
-        let frames = buffer.frames();
-        if frames == 0 {
-            idle += 1;
-            if idle > MAX_IDLE_PACKETS {
-                return Err(stalled(name, idle));
-            }
-            continue;
+            };
+            let item = if packet.track_id == track_id { Item::Packet(packet) } else { Item::Foreign };
+            pipeline.push(item, &mut taker)?;
         }
-        idle = 0;
+        pipeline.finish(&mut taker)
+    })?;
+    taker.finish(warnings)
+}
 
-        let rate = buffer.spec().rate();
-        let channels = buffer.spec().channels().count();
-        match layout {
+/// Takes decoded packets in order: checks the layout, cuts an MP4 edit list's priming and
+/// padding, refuses non-finite samples, counts bad and empty packets, and hands the audio on.
+struct Assembler<'a> {
+    name: &'a str,
+    codec: String,
+    declared_frames: Option<u64>,
+    sink: &'a mut dyn FrameSink,
+    skip_left: u64,
+    keep_left: u64,
+    layout: Option<(u32, usize)>,
+    frames_decoded: u64,
+    bad_in_a_row: usize,
+    bad_total: usize,
+    last_bad: String,
+    idle: usize,
+}
+
+impl Take for Assembler<'_> {
+    type Error = DecodeError;
+
+    fn take(&mut self, outcome: &Outcome, planes: &[Vec<f32>]) -> Result<(), DecodeError> {
+        let name_s = || self.name.to_string();
+        let (rate, channels, frames, at) = match outcome {
+            Outcome::Foreign => return self.idle_packet(),
+            Outcome::Bad(msg) => {
+                self.bad_in_a_row += 1;
+                self.bad_total += 1;
+                self.last_bad.clone_from(msg);
+                if self.bad_in_a_row > MAX_CONSECUTIVE_BAD_PACKETS {
+                    return Err(DecodeError::Malformed {
+                        name: name_s(),
+                        detail: format!("{} packets in a row failed to decode: {msg}", self.bad_in_a_row),
+                    });
+                }
+                return Ok(());
+            }
+            Outcome::Fatal(detail) => {
+                return Err(DecodeError::UnsupportedCodec { name: name_s(), detail: detail.clone() });
+            }
+            &Outcome::Audio { rate, channels, frames, at } => (rate, channels, frames, at),
+        };
+        self.bad_in_a_row = 0;
+        if frames == 0 {
+            return self.idle_packet();
+        }
+        self.idle = 0;
+
+        match self.layout {
             None => {
                 if rate == 0 || channels == 0 || channels > usize::from(u16::MAX) {
                     return Err(DecodeError::InvalidLayout {
@@ -575,72 +616,89 @@ fn decode_source<'s>(
                         detail: format!("{rate} Hz, {channels} channels"),
                     });
                 }
-                layout = Some((rate, channels));
+                self.layout = Some((rate, channels));
                 let format = StreamFormat {
                     sample_rate_hz: rate,
                     channels: channels as u16,
-                    declared_frames,
-                    codec: codec.clone(),
+                    declared_frames: self.declared_frames,
+                    codec: self.codec.clone(),
                 };
-                sink.start(&format).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+                self.sink.start(&format).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
             }
             Some((r, c)) if r != rate || c != channels => {
                 return Err(DecodeError::InvalidLayout {
                     name: name_s(),
                     detail: format!(
-                        "changes from {r} Hz × {c} channels to {rate} Hz × {channels} channels at frame {frames_decoded}"
+                        "changes from {r} Hz × {c} channels to {rate} Hz × {channels} channels at frame {}",
+                        self.frames_decoded
                     ),
                 });
             }
             Some(_) => {}
         }
 
-        buffer.copy_to_vecs_planar::<f32>(&mut planes);
         // The edit list's priming and padding (MP4 only) are not part of the track.
-        let skip = skip_left.min(frames as u64) as usize;
-        skip_left -= skip as u64;
-        let take = keep_left.min((frames - skip) as u64) as usize;
-        keep_left -= take as u64;
+        let skip = self.skip_left.min(frames as u64) as usize;
+        self.skip_left -= skip as u64;
+        let take = self.keep_left.min((frames - skip) as u64) as usize;
+        self.keep_left -= take as u64;
         if take == 0 {
-            continue;
+            return Ok(());
         }
-        let views: Vec<&[f32]> = planes[..channels].iter().map(|p| &p[skip..skip + take]).collect();
+        let start = at + skip;
+        let views: Vec<&[f32]> = planes[..channels].iter().map(|p| &p[start..start + take]).collect();
         if let Some(i) = first_non_finite(&views) {
-            return Err(DecodeError::NonFiniteSample { name: name_s(), frame: frames_decoded + i as u64 });
+            return Err(DecodeError::NonFiniteSample { name: name_s(), frame: self.frames_decoded + i as u64 });
         }
-        sink.push(&views).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
-        frames_decoded += take as u64;
-        if frames_decoded > MAX_FRAMES {
+        self.sink.push(&views).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+        self.frames_decoded += take as u64;
+        if self.frames_decoded > MAX_FRAMES {
             return Err(DecodeError::Stalled {
                 name: name_s(),
                 detail: format!("more than {MAX_FRAMES} frames decoded"),
             });
         }
+        Ok(())
+    }
+}
+
+impl Assembler<'_> {
+    /// A packet of another track, or one without audio.
+    fn idle_packet(&mut self) -> Result<(), DecodeError> {
+        self.idle += 1;
+        if self.idle > MAX_IDLE_PACKETS { Err(stalled(self.name, self.idle)) } else { Ok(()) }
     }
 
-    let Some((sample_rate_hz, channels)) = layout else {
-        return Err(if bad_total > 0 {
-            DecodeError::Malformed {
-                name: name_s(),
-                detail: format!("no packet could be decoded ({bad_total} failed; last: {last_bad})"),
-            }
-        } else {
-            DecodeError::NoSamples { name: name_s() }
-        });
-    };
-    if frames_decoded == 0 {
-        return Err(DecodeError::NoSamples { name: name_s() });
+    /// The summary once every packet was taken.
+    fn finish(self, mut warnings: Vec<String>) -> Result<DecodeInfo, DecodeError> {
+        let name = self.name;
+        let name_s = || name.to_string();
+        let Some((sample_rate_hz, channels)) = self.layout else {
+            return Err(if self.bad_total > 0 {
+                DecodeError::Malformed {
+                    name: name_s(),
+                    detail: format!("no packet could be decoded ({} failed; last: {})", self.bad_total, self.last_bad),
+                }
+            } else {
+                DecodeError::NoSamples { name: name_s() }
+            });
+        };
+        let frames_decoded = self.frames_decoded;
+        if frames_decoded == 0 {
+            return Err(DecodeError::NoSamples { name: name_s() });
+        }
+        if self.bad_total > 0 {
+            warnings
+                .push(format!("{name}: skipped {} undecodable packet(s) (last: {})", self.bad_total, self.last_bad));
+        }
+        if let Some(declared) = self.declared_frames
+            && frames_decoded < declared
+            && !warnings.iter().any(|w| w.contains("truncated"))
+        {
+            warnings.push(format!("{name}: truncated: decoded {frames_decoded} of {declared} declared frames"));
+        }
+        Ok(DecodeInfo { sample_rate_hz, channels: channels as u16, frames_decoded, codec: self.codec, warnings })
     }
-    if bad_total > 0 {
-        warnings.push(format!("{name}: skipped {bad_total} undecodable packet(s) (last: {last_bad})"));
-    }
-    if let Some(declared) = declared_frames
-        && frames_decoded < declared
-        && !warnings.iter().any(|w| w.contains("truncated"))
-    {
-        warnings.push(format!("{name}: truncated: decoded {frames_decoded} of {declared} declared frames"));
-    }
-    Ok(DecodeInfo { sample_rate_hz, channels: channels as u16, frames_decoded, codec, warnings })
 }
 
 fn stalled(name: &str, packets: usize) -> DecodeError {
@@ -745,6 +803,45 @@ impl FrameSink for CollectChannels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A decode's channels (as bits) and report, or its error message.
+    fn decoded_with(bytes: &[u8], name: &str, threads: Threads) -> Result<(Vec<Vec<u32>>, DecodeInfo), String> {
+        let mut sink = CollectChannels::default();
+        let info = decode_frames_bytes_with(bytes, name, &mut sink, threads).map_err(|e| e.to_string())?;
+        Ok((sink.channels.iter().map(|c| c.iter().map(|s| s.to_bits()).collect()).collect(), info))
+    }
+
+    #[test]
+    fn threaded_packet_decodes_give_the_in_order_audio_warnings_and_errors_of_damaged_files() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio");
+        let configs = [
+            Threads { workers: 2, batch_items: 7, ..Threads::in_order() },
+            Threads { workers: 3, batch_items: 16, batch_bytes: 3000, ..Threads::in_order() },
+        ];
+        for name in ["mix.mp3", "mix_low.mp3", "mix.ogg", "mix.flac", "mix.m4a"] {
+            let good = std::fs::read(dir.join(name)).expect("fixture");
+            let mut copies = vec![("whole".to_string(), good.clone())];
+            for cut in [0.3, 0.61, 0.97] {
+                copies.push((format!("cut at {cut}"), good[..(good.len() as f64 * cut) as usize].to_vec()));
+            }
+            for at in [0.25, 0.5, 0.8] {
+                let mut bad = good.clone();
+                let start = (bad.len() as f64 * at) as usize;
+                bad[start..start + 300].iter_mut().enumerate().for_each(|(i, b)| *b ^= 0x5a ^ i as u8);
+                copies.push((format!("damaged at {at}"), bad));
+            }
+            for (what, bytes) in &copies {
+                let in_order = decoded_with(bytes, name, Threads::in_order());
+                if what == "whole" {
+                    assert!(in_order.as_ref().is_ok_and(|(_, info)| info.warnings.is_empty()), "{name}: {in_order:?}");
+                }
+                for threads in configs {
+                    let threaded = decoded_with(bytes, name, threads);
+                    assert!(threaded == in_order, "{name}, {what}, {threads:?}: other result");
+                }
+            }
+        }
+    }
 
     /// A canonical PCM/float WAV (format tag 1 or 3) with interleaved little-endian samples.
     fn wav(format_tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8]) -> Vec<u8> {
