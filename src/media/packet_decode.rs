@@ -58,9 +58,17 @@ impl Threads {
     }
 
     /// These threads for a stream of `codec` (a short name): in order where the decoder's state
-    /// depends on the whole stream before a packet (AAC's noise generator).
+    /// depends on the whole stream before a packet (AAC's noise generator); only the packets
+    /// compared at a seam as warm-up where packets decode on their own (FLAC, PCM, ADPCM).
     pub(crate) fn for_codec(self, codec: &str) -> Self {
-        if codec == "aac" { Self { workers: 1, ..self } } else { self }
+        match codec {
+            "aac" => Self { workers: 1, ..self },
+            // Frames and blocks that stand alone: the warm-up is only the packets compared.
+            alone if alone == "flac" || alone.starts_with("pcm_") || alone.starts_with("adpcm_") => {
+                Self { warmup_packets: self.warmup_packets.min(SEAM_PACKETS), warmup_bytes: 0, ..self }
+            }
+            _ => self,
+        }
     }
 
     /// Every packet on the calling thread.
@@ -160,20 +168,20 @@ impl Decoded {
         self.outcomes.last().unwrap_or(&Outcome::Foreign)
     }
 
-    /// Decodes `items` in order, stopping after a fatal outcome.
-    fn decode_items(decoder: &mut dyn AudioDecoder, items: &[Item]) -> Self {
-        let mut out = Self::default();
+    /// Decodes `items` in order into `self` (cleared first; its buffers are reused), stopping
+    /// after a fatal outcome.
+    fn decode_items(&mut self, decoder: &mut dyn AudioDecoder, items: &[Item]) {
+        self.clear();
         for item in items {
             match item {
-                Item::Foreign => out.outcomes.push(Outcome::Foreign),
+                Item::Foreign => self.outcomes.push(Outcome::Foreign),
                 Item::Packet(packet) => {
-                    if matches!(out.decode(decoder, packet), Outcome::Fatal(_)) {
+                    if matches!(self.decode(decoder, packet), Outcome::Fatal(_)) {
                         break;
                     }
                 }
             }
         }
-        out
     }
 
     /// The last `count` packet outcomes with their own audio, oldest first.
@@ -218,7 +226,7 @@ struct Worked {
     out: Decoded,
 }
 
-fn work(mut decoder: Box<dyn AudioDecoder>, warmup: &[Packet], items: &[Item]) -> Worked {
+fn work(mut decoder: Box<dyn AudioDecoder>, warmup: &[Packet], items: &[Item], mut out: Decoded) -> Worked {
     decoder.reset();
     let mut scratch = Decoded::default();
     let mut seam = VecDeque::with_capacity(SEAM_PACKETS + 1);
@@ -230,7 +238,7 @@ fn work(mut decoder: Box<dyn AudioDecoder>, warmup: &[Packet], items: &[Item]) -
             seam.pop_front();
         }
     }
-    let out = Decoded::decode_items(&mut *decoder, items);
+    out.decode_items(&mut *decoder, items);
     Worked { decoder, seam: seam.into(), out }
 }
 
@@ -258,6 +266,8 @@ pub(crate) struct Pipeline<'scope, 'env, M> {
     /// The decoder in the state after every packet taken so far.
     chain: Box<dyn AudioDecoder>,
     spare: Vec<Box<dyn AudioDecoder>>,
+    /// Decoded batches taken, their buffers for the next ones.
+    spare_out: Vec<Decoded>,
     filling: Vec<Item>,
     filling_bytes: usize,
     /// The last packets batched (the next batch's warm-up).
@@ -289,6 +299,7 @@ where
             make,
             chain: decoder,
             spare: Vec::new(),
+            spare_out: Vec::new(),
             filling: Vec::new(),
             filling_bytes: 0,
             recent: VecDeque::new(),
@@ -345,11 +356,12 @@ where
         }
         let pending = match self.worker_decoder() {
             Some(decoder) => {
+                let out = self.spare_out.pop().unwrap_or_default();
                 let items: Arc<[Item]> = items.into();
                 let shared = Arc::clone(&items);
                 let spawned = std::thread::Builder::new()
                     .name("decode".to_string())
-                    .spawn_scoped(self.scope, move || work(decoder, &warmup, &shared));
+                    .spawn_scoped(self.scope, move || work(decoder, &warmup, &shared, out));
                 match spawned {
                     Ok(handle) => Pending::Worker(handle, items),
                     Err(_) => {
@@ -391,7 +403,11 @@ where
     fn take_oldest<T: Take>(&mut self, taker: &mut T) -> Result<(), T::Error> {
         let Some(pending) = self.pending.pop_front() else { return Ok(()) };
         let out = match pending {
-            Pending::InOrder(items) => Decoded::decode_items(&mut *self.chain, &items),
+            Pending::InOrder(items) => {
+                let mut out = self.spare_out.pop().unwrap_or_default();
+                out.decode_items(&mut *self.chain, &items);
+                out
+            }
             Pending::Worker(handle, items) => {
                 let worked = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 let seam_holds = worked.seam.len() == self.taken_tail.len()
@@ -407,19 +423,21 @@ where
                     }
                     self.parallel = false;
                     self.spare.push(worked.decoder);
-                    Decoded::decode_items(&mut *self.chain, &items)
+                    let mut out = worked.out;
+                    out.decode_items(&mut *self.chain, &items);
+                    out
                 }
             }
         };
-        for outcome in &out.outcomes {
-            taker.take(outcome, &out.planes)?;
-        }
+        let taken = out.outcomes.iter().try_for_each(|outcome| taker.take(outcome, &out.planes));
+        taken?;
         for single in out.tail(SEAM_PACKETS) {
             self.taken_tail.push_back(single);
             if self.taken_tail.len() > SEAM_PACKETS {
                 self.taken_tail.pop_front();
             }
         }
+        self.spare_out.push(out);
         Ok(())
     }
 }
