@@ -12,9 +12,10 @@
 //! previous batch (which continues where it stopped), and the rest of the stream is decoded in
 //! order on the calling thread. Either way every packet's audio is that of one decoder taking
 //! every packet in order, so the result does not depend on the thread count or batch sizes.
-//! FLAC frames and PCM need no warm-up; MP3 and Vorbis converge within one or two packets. AAC
-//! is decoded in order: its noise substitution draws from a random generator that runs from
-//! the stream's start, so no warm-up reproduces it.
+//! MP3 and Vorbis converge within one or two packets; FLAC frames and PCM and ADPCM blocks
+//! decode on their own, so their warm-up is only the packets compared. AAC is decoded in order:
+//! its noise substitution draws from a random generator that runs from the stream's start, so
+//! no warm-up reproduces it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -33,6 +34,10 @@ const WARMUP_BYTES: usize = 4096;
 const WARMUP_MAX_PACKETS: usize = 64;
 /// Packets at a batch's start whose audio from the warm-up must equal what was taken.
 const SEAM_PACKETS: usize = 2;
+/// Most batches of one stream under way at once: past four threads the decoder is no longer
+/// the slow stage (resampling and analysis are), and each batch holds its audio (≈ 2.4 MB for
+/// 256 stereo MP3 packets) — with `-j 16`, sixteen sources decode at once.
+const MAX_WORKERS: usize = 4;
 /// Items per batch once decoding in order (taken as soon as they are batched).
 const IN_ORDER_ITEMS: usize = 16;
 
@@ -45,16 +50,17 @@ pub(crate) struct Threads {
     pub batch_items: usize,
     /// Packet bytes per batch at most (FLAC and PCM packets are large).
     pub batch_bytes: usize,
-    /// Packets of warm-up at least (tests set 0, with no bytes, to see seams refused).
+    /// Packets of warm-up at least (tests give fewer to see seams refused).
     pub warmup_packets: usize,
     /// Bytes of warm-up at least.
     pub warmup_bytes: usize,
 }
 
 impl Threads {
-    /// As many batches at once as the current rayon pool has threads (`-j`).
+    /// As many batches at once as the current rayon pool has threads (`-j`), up to
+    /// [`MAX_WORKERS`].
     pub(crate) fn for_pool() -> Self {
-        Self { workers: rayon::current_num_threads(), ..Self::in_order() }
+        Self { workers: rayon::current_num_threads().min(MAX_WORKERS), ..Self::in_order() }
     }
 
     /// These threads for a stream of `codec` (a short name): in order where the decoder's state
