@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ntsbuild::media::sidecar::{audit_pair, decode_pair, encode_pair};
-use ntsbuild::plugin::{PluginCommand, PluginFailure, PluginRequest, run_plugin};
+use ntsbuild::plugin::{PluginAudio, PluginCommand, PluginFailure, PluginRequest, run_plugin};
 use ntsbuild::producers::{
     AudioColumn, AudioInput, Column, Grid, ProducerParams, SidecarParams, SourceInput, SourceLength, build_sidecar,
 };
@@ -87,6 +87,7 @@ fn run(
     audio: Option<&Vec<f32>>,
     cwd: &Path,
 ) -> Result<Vec<Column>, ntsbuild::plugin::PluginError> {
+    let written = audio.map(|a| PluginAudio::write(a, 48_000).expect("writing the audio"));
     let req = PluginRequest {
         source_path: Path::new("audio/take_tempo_120.wav"),
         source_name: "audio/take_tempo_120.wav",
@@ -94,7 +95,7 @@ fn run(
         frames,
         grid: &GRID,
         settings,
-        audio: audio.map(|a| (a as &dyn ntsbuild::producers::audio::MonoSource, 48_000)),
+        audio: written.as_ref(),
     };
     run_plugin(cmd, &req, cwd)
 }

@@ -224,9 +224,11 @@ fn verbose_names_the_producer_that_won_each_column() {
 fn a_plugin_reads_the_same_audio_from_a_decode_on_disk() {
     let make = || {
         let p = project();
+        // Two plug-ins ask for the audio (one file, written once, is given to both).
         p.write(
             "Project.toml",
-            "[project]\nname = \"t\"\n\n[producer.energy]\ncommand = [\"python3\", \"producers/energy.py\"]\n",
+            "[project]\nname = \"t\"\n\n[producer.energy]\ncommand = [\"python3\", \"producers/energy.py\"]\n\n\
+             [producer.energy_b]\ncommand = [\"python3\", \"producers/energy.py\", \"b_\"]\n",
         );
         p.write(
             "producers/energy.py",
@@ -239,10 +241,15 @@ if audio["format"] != "f32le" or os.path.getsize(audio["path"]) != 4 * n:
 x = struct.unpack("<%df" % n, open(audio["path"], "rb").read())
 T = req["T"]
 energy = [sum(v * v for v in x[k * n // T:(k + 1) * n // T]) for k in range(T)]
-json.dump({"energy": energy, "last": [x[-1]] * T}, sys.stdout)
+prefix = sys.argv[1] if len(sys.argv) > 1 else ""
+json.dump({prefix + "energy": energy, prefix + "last": [x[-1]] * T}, sys.stdout)
 "#,
         );
-        p.edit("recipes/sidecars.toml", "  { kind = \"audio\"", "  { plugin = \"energy\" },\n  { kind = \"audio\"");
+        p.edit(
+            "recipes/sidecars.toml",
+            "  { kind = \"audio\"",
+            "  { plugin = \"energy\" },\n  { plugin = \"energy_b\" },\n  { kind = \"audio\"",
+        );
         p
     };
     let (memory, disk) = common::render_in_memory_and_on_disk(make, "sidecars.x");
@@ -259,4 +266,6 @@ json.dump({"energy": energy, "last": [x[-1]] * T}, sys.stdout)
     .unwrap();
     let energy = column(&table, "energy");
     assert!(energy[140] > 4.0 * energy[10], "the level rises over the file: {energy:?}");
+    assert_eq!(column(&table, "b_energy"), energy, "both plug-ins read the same audio");
+    assert_eq!(column(&table, "b_last"), column(&table, "last"));
 }

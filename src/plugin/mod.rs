@@ -21,4 +21,4 @@ pub mod runner;
 pub use command::{DEFAULT_MAX_OUTPUT_MB, DEFAULT_TIMEOUT_S, PLACEHOLDERS, PluginCommand, placeholders_in};
 pub use error::{PluginError, PluginFailure};
 pub use output::parse_output;
-pub use runner::{PROTOCOL, PluginRequest, run_plugin};
+pub use runner::{PROTOCOL, PluginAudio, PluginRequest, run_plugin};

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,9 +47,35 @@ pub struct PluginRequest<'a> {
     pub grid: &'a Grid,
     /// The producer's settings (declaration defaults with this use's values laid over).
     pub settings: &'a BTreeMap<String, Value>,
-    /// Decoded mono audio and its rate, written for the producer as raw float32 a piece at a
-    /// time (a long source's mixdown is never held whole).
-    pub audio: Option<(&'a dyn MonoSource, u32)>,
+    /// The source's decoded mono audio, written once for every plug-in of that source that asks
+    /// for it.
+    pub audio: Option<&'a PluginAudio>,
+}
+
+/// A source's decoded mono audio written once as raw little-endian float32, a piece at a time
+/// (a long source's mixdown is never held whole), for every plug-in of that source that asks
+/// for it. The file is read-only and removed when this is dropped.
+#[derive(Debug)]
+pub struct PluginAudio {
+    dir: tempfile::TempDir,
+    rate_hz: u32,
+    samples: usize,
+}
+
+impl PluginAudio {
+    /// Writes `samples`, at `rate_hz`, to a file of its own.
+    pub fn write(samples: &dyn MonoSource, rate_hz: u32) -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("ntsbuild-audio-").tempdir()?;
+        let audio = Self { dir, rate_hz, samples: samples.len() };
+        write_f32le(&audio.path(), samples)?;
+        std::fs::set_permissions(audio.path(), std::fs::Permissions::from_mode(0o444))?;
+        Ok(audio)
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("audio.f32")
+    }
 }
 
 #[derive(Serialize)]
@@ -113,20 +140,13 @@ pub fn run_plugin(cmd: &PluginCommand, req: &PluginRequest<'_>, cwd: &Path) -> R
     let out_path = dir.path().join("answer");
     let request_path = dir.path().join("request.json");
 
-    let audio = match req.audio {
-        Some((samples, rate)) => {
-            let path = dir.path().join("audio.f32");
-            write_f32le(&path, samples).map_err(prepare)?;
-            Some(AudioJson {
-                path: path.display().to_string(),
-                format: "f32le",
-                channels: 1,
-                sample_rate_hz: rate,
-                samples: samples.len(),
-            })
-        }
-        None => None,
-    };
+    let audio = req.audio.map(|a| AudioJson {
+        path: a.path().display().to_string(),
+        format: "f32le",
+        channels: 1,
+        sample_rate_hz: a.rate_hz,
+        samples: a.samples,
+    });
     let audio_path = audio.as_ref().map(|a| a.path.clone());
     let source_path =
         if req.source_path.is_absolute() { req.source_path.to_path_buf() } else { cwd.join(req.source_path) };

@@ -17,7 +17,7 @@ use crate::engine::error::BuildError;
 use crate::engine::flow::{CheckCx, DeclCx, Flow};
 use crate::engine::inputs::source_list_problems;
 use crate::media::sidecar::{JSON_SUFFIX, NPY_SUFFIX, SidecarPair, encode_pair};
-use crate::plugin::{PluginRequest, run_plugin};
+use crate::plugin::{PluginAudio, PluginRequest, run_plugin};
 use crate::producers::{AudioInput, ProducerParams, SidecarTable, SourceInput, SourceLength, build_sidecar};
 use crate::project::album::AudioRef;
 use crate::project::config::Config;
@@ -244,9 +244,16 @@ pub fn producer_table(
     // built-in columns, and the file a plug-in that asks for the audio is given.
     let mono: &dyn crate::producers::audio::MonoSource = audio.mono_plane();
     let mut plugin_outputs = BTreeMap::new();
+    // Written once, for the first plug-in that asks for the audio, and given to the others.
+    let mut audio_file: Option<PluginAudio> = None;
     for (i, producer) in params.producers.iter().enumerate() {
         let ProducerParams::Plugin { name, settings } = producer else { continue };
         let decl = plugins.get(name).ok_or_else(|| cx.fail(format!("no [producer.{name}] declared")))?;
+        if decl.audio && audio_file.is_none() {
+            let written =
+                PluginAudio::write(mono, rate).map_err(|e| cx.io("writing the audio for plug-in producers", e))?;
+            audio_file = Some(written);
+        }
         let request = PluginRequest {
             source_path: &path,
             source_name: &audio.name,
@@ -254,7 +261,7 @@ pub fn producer_table(
             frames,
             grid: &params.grid,
             settings,
-            audio: decl.audio.then_some((mono, rate)),
+            audio: audio_file.as_ref().filter(|_| decl.audio),
         };
         let columns = run_plugin(&decl.to_command(), &request, cx.root()).map_err(|e| cx.fail(e.to_string()))?;
         plugin_outputs.insert(i, columns);
