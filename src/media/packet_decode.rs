@@ -217,7 +217,7 @@ impl Single {
 
     /// Same outcome and the same bits in every plane.
     fn same_as(&self, other: &Self) -> bool {
-        let bits = |p: &Vec<f32>| p.iter().map(|s| s.to_bits()).collect::<Vec<u32>>();
+        let bits = |p: &[f32]| p.iter().map(|s| s.to_bits()).collect::<Vec<u32>>();
         self.outcome == other.outcome
             && self.planes.len() == other.planes.len()
             && self.planes.iter().zip(&other.planes).all(|(a, b)| bits(a) == bits(b))
@@ -235,17 +235,17 @@ struct Worked {
 fn work(mut decoder: Box<dyn AudioDecoder>, warmup: &[Packet], items: &[Item], mut out: Decoded) -> Worked {
     decoder.reset();
     let mut scratch = Decoded::default();
-    let mut seam = VecDeque::with_capacity(SEAM_PACKETS + 1);
-    for packet in warmup {
+    let mut seam = Vec::with_capacity(SEAM_PACKETS);
+    let compared = warmup.len().saturating_sub(SEAM_PACKETS);
+    for (i, packet) in warmup.iter().enumerate() {
         scratch.clear();
         let outcome = scratch.decode(&mut *decoder, packet).clone();
-        seam.push_back(Single::of(&outcome, &scratch.planes));
-        if seam.len() > SEAM_PACKETS {
-            seam.pop_front();
+        if i >= compared {
+            seam.push(Single::of(&outcome, &scratch.planes));
         }
     }
     out.decode_items(&mut *decoder, items);
-    Worked { decoder, seam: seam.into(), out }
+    Worked { decoder, seam, out }
 }
 
 enum Pending<'scope> {
