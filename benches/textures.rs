@@ -9,11 +9,12 @@
 //! `source_audio/` (mined for pads) = `tonal/` ambi_drone, ambi_glass_hum, ambi_haunted_hum,
 //! guit_em9; `pad_sources/` (drones, swells, clouds) = ambi_glass_hum, ambi_haunted_hum;
 //! `drums/` (hiss) = `drums/` loop_amen_full, loop_tabla (sonic-pi's FLACs, 44.1 kHz stereo).
-//! Ours: `ntsbuild -j 2 render` of a `[textures]` recipe naming them, default settings, from an
-//! empty cache each time (cold: every source decoded, every texture made and written). Theirs:
-//! `make_textures.py --all` with its default config in a fresh folder each time; its first run
-//! (cold: numba compiling librosa's kernels, unless a previous run left numba's on-disk cache)
-//! and then warm runs (the cache filled). Median of `REAL_RUNS` each; the ratio that counts is
+//! Ours: `ntsbuild -j 2 render` of a `[textures]` recipe naming them, default settings, in a
+//! fresh project folder each time (cold: empty cache, every source decoded, every texture made
+//! and written). Theirs: `make_textures.py --all` with its default config in a fresh folder each
+//! time. The folders of both are removed only after all runs. Afterglow runs first cold (numba
+//! compiling librosa's kernels, unless a previous run left numba's on-disk cache), then warm
+//! (the cache filled). Median of `REAL_RUNS` each; the ratio that counts is
 //! against the warm run. Then where our time goes, per category, in process.
 //!
 //! **Synthetic sources, per category, in process**, against the seed's figures for one
@@ -284,16 +285,16 @@ fn our_project(root: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// One cold `ntsbuild -j 2 render` (cache and outputs removed first): time and files saved.
-fn our_run(project: &Path) -> Result<(Duration, usize), String> {
-    for sub in ["cache", "renders", "ntsbuild.lock"] {
-        let p = project.join(sub);
-        let _ = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
-    }
+/// One cold `ntsbuild -j 2 render` in a fresh project folder (as a new clone renders it: empty
+/// cache, no outputs): time, files saved, and the folder, which the caller removes after all
+/// runs (removing each before the next run would leave the file system reusing just-deleted
+/// inodes, which costs either tool a tenth of a second; afterglow's folders are kept alike).
+fn our_run(root: &Path) -> Result<(Duration, usize, tempfile::TempDir), String> {
+    let project = our_project(root);
     let start = Instant::now();
     let out = Command::new(BIN)
         .arg("-p")
-        .arg(project)
+        .arg(project.path())
         .args(["-j", "2", "-q", "render"])
         .output()
         .map_err(|e| e.to_string())?;
@@ -301,8 +302,9 @@ fn our_run(project: &Path) -> Result<(Duration, usize), String> {
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
-    let manifest = std::fs::read_to_string(project.join("renders/textures/bench/manifest.csv")).unwrap_or_default();
-    Ok((t, manifest.lines().filter(|l| l.contains(",true,")).count()))
+    let manifest =
+        std::fs::read_to_string(project.path().join("renders/textures/bench/manifest.csv")).unwrap_or_default();
+    Ok((t, manifest.lines().filter(|l| l.contains(",true,")).count(), project))
 }
 
 /// A fresh afterglow folder with the recordings in its input folders.
@@ -318,8 +320,9 @@ fn afterglow_folder(root: &Path) -> tempfile::TempDir {
     dir
 }
 
-/// One `make_textures.py --all` in a fresh folder: time and WAVs written.
-fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<(Duration, usize), String> {
+/// One `make_textures.py --all` in a fresh folder: time, WAVs written, and the folder (removed by
+/// the caller after all runs).
+fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<(Duration, usize, tempfile::TempDir), String> {
     let dir = afterglow_folder(root);
     let start = Instant::now();
     let out = Command::new(python)
@@ -332,7 +335,8 @@ fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<(Duration
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
-    Ok((t, count_wavs(&dir.path().join("export"))))
+    let files = count_wavs(&dir.path().join("export"));
+    Ok((t, files, dir))
 }
 
 fn count_wavs(dir: &Path) -> usize {
@@ -356,12 +360,12 @@ fn real_recordings() {
         "real recordings, whole process: 4 pad sources, 2 drone/cloud sources, 2 drum loops (6 files), \
          default settings, median of {REAL_RUNS}"
     );
-    let project = our_project(&root);
-    let ours: Result<Vec<(Duration, usize)>, String> = (0..REAL_RUNS).map(|_| our_run(project.path())).collect();
-    let ours = match ours {
+    // Every run's folder is kept until the comparison is done.
+    let ours_runs: Result<Vec<_>, String> = (0..REAL_RUNS).map(|_| our_run(&root)).collect();
+    let ours = match &ours_runs {
         Ok(runs) => {
             let files = runs[0].1;
-            let t = median(runs.into_iter().map(|r| r.0).collect());
+            let t = median(runs.iter().map(|r| r.0).collect());
             println!("ntsbuild -j 2 render, cold cache   {:>8.3} s   {files} files", t.as_secs_f64());
             Some(t)
         }
@@ -377,12 +381,11 @@ fn real_recordings() {
         return;
     };
     let cold = afterglow_run(&root, &checkout, &python);
-    let warm: Result<Vec<(Duration, usize)>, String> =
-        (0..REAL_RUNS).map(|_| afterglow_run(&root, &checkout, &python)).collect();
+    let warm: Result<Vec<_>, String> = (0..REAL_RUNS).map(|_| afterglow_run(&root, &checkout, &python)).collect();
     match (cold, warm) {
-        (Ok((cold_t, cold_files)), Ok(warm_runs)) => {
+        (Ok((cold_t, cold_files, _)), Ok(warm_runs)) => {
             let files = warm_runs[0].1;
-            let warm_t = median(warm_runs.into_iter().map(|r| r.0).collect());
+            let warm_t = median(warm_runs.iter().map(|r| r.0).collect());
             println!("afterglow --all, first (cold) run  {:>8.3} s   {cold_files} files", cold_t.as_secs_f64());
             println!("afterglow --all, warm              {:>8.3} s   {files} files", warm_t.as_secs_f64());
             if let Some(ours) = ours {

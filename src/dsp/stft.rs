@@ -24,12 +24,18 @@ pub fn centred_frame_count(len_samples: usize, hop_len: usize) -> usize {
 /// implicit zero padding of `n_fft / 2` samples at both ends.
 pub fn centred_frame(signal: &[f32], frame_index: usize, hop_len: usize, out: &mut [f32]) {
     let n_fft = out.len();
-    let pad = (n_fft / 2) as isize;
-    let start = (frame_index * hop_len) as isize - pad;
-    for (i, o) in out.iter_mut().enumerate() {
-        let j = start + i as isize;
-        *o = if j >= 0 && (j as usize) < signal.len() { signal[j as usize] } else { 0.0 };
+    // Padded position `frame_index·hop + i` is signal sample `frame_index·hop + i − n_fft/2`:
+    // `out[lo..hi]` holds signal samples, the rest is padding.
+    let start = frame_index * hop_len;
+    let pad = n_fft / 2;
+    let lo = pad.saturating_sub(start).min(n_fft);
+    let hi = (signal.len() + pad).saturating_sub(start).clamp(lo, n_fft);
+    out[..lo].fill(0.0);
+    if lo < hi {
+        let first = start + lo - pad;
+        out[lo..hi].copy_from_slice(&signal[first..first + (hi - lo)]);
     }
+    out[hi..].fill(0.0);
 }
 
 /// A signal arriving in pieces, framed as [`centred_frame`] frames it (`n_fft / 2` zeros before
@@ -216,6 +222,25 @@ mod tests {
 
     #[test]
     fn frame_padding_matches_centring() {
+        // Every frame, of signals shorter and longer than a frame, against the definition.
+        let naive = |signal: &[f32], t: usize, hop: usize, n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    let j = (t * hop + i) as isize - (n / 2) as isize;
+                    if j >= 0 && (j as usize) < signal.len() { signal[j as usize] } else { 0.0 }
+                })
+                .collect()
+        };
+        for len in [0usize, 1, 3, 7, 8, 9, 30] {
+            let signal: Vec<f32> = (1..=len).map(|v| v as f32).collect();
+            for (n, hop) in [(2, 1), (5, 3), (8, 4), (16, 3), (16, 8)] {
+                for t in 0..len / hop + n {
+                    let mut out = vec![f32::NAN; n];
+                    centred_frame(&signal, t, hop, &mut out);
+                    assert_eq!(out, naive(&signal, t, hop, n), "len {len}, n_fft {n}, hop {hop}, frame {t}");
+                }
+            }
+        }
         let signal: Vec<f32> = (1..=10).map(|v| v as f32).collect();
         let mut out = [0.0f32; 8];
         centred_frame(&signal, 0, 4, &mut out);

@@ -12,6 +12,7 @@
 use std::fmt;
 
 use crate::dsp::stft::{SpectrumPlan, centred_frame, centred_frame_count};
+use crate::dsp::sum::{dot_map, sum_map};
 use crate::textures::looping::loop_error_db;
 use crate::textures::{Clip, OUTPUT_RATE_HZ, SILENCE_PEAK};
 
@@ -184,7 +185,29 @@ impl GradeThresholds {
 /// flickers no). `tonal`: whether `est_freq_hz` and `detected_key` are computed (pads, swells,
 /// clouds; hiss is not tonal). `detected_bpm` is computed for clips of at least
 /// [`BPM_MIN_DURATION_S`] seconds.
+///
+/// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors and used
+/// instead; both do the same IEEE operations in the same order (fixed summation lanes, no fused
+/// multiply-add), so the metrics have the same bits.
 pub fn analyze(clip: &Clip, is_loop: bool, tonal: bool) -> Metrics {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { analyze_avx2(clip, is_loop, tonal) };
+    }
+    analyze_any(clip, is_loop, tonal)
+}
+
+/// [`analyze_any`] compiled with AVX2 enabled.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn analyze_avx2(clip: &Clip, is_loop: bool, tonal: bool) -> Metrics {
+    analyze_any(clip, is_loop, tonal)
+}
+
+/// The analysis itself, inlined into each compiled copy.
+#[inline(always)]
+fn analyze_any(clip: &Clip, is_loop: bool, tonal: bool) -> Metrics {
     let (peak, rms) = level(clip);
     let rms_db = if rms > 0.0 { (20.0 * rms.log10()).max(RMS_FLOOR_DB) } else { RMS_FLOOR_DB };
     let crest_factor = if rms > 0.0 { peak / rms } else { 0.0 };
@@ -228,22 +251,32 @@ pub fn grade(m: &Metrics, t: &GradeThresholds) -> Grade {
     if m.rms_db > t.a_min_rms_db && m.crest_factor < t.a_max_crest && seam_ok { Grade::A } else { Grade::B }
 }
 
-/// (peak, rms) over all samples of all channels, in f64.
+/// (peak, rms) over all samples of all channels, in f64 (NaN samples do not count for the peak).
+#[inline(always)]
 fn level(clip: &Clip) -> (f64, f64) {
-    let mut peak = 0.0f64;
+    let mut peak = 0.0f32;
     let mut sum_sq = 0.0f64;
     let mut n = 0usize;
-    for &x in clip.channels.iter().flatten() {
-        let x = f64::from(x);
-        peak = peak.max(x.abs());
-        sum_sq += x * x;
-        n += 1;
+    for c in &clip.channels {
+        // The largest magnitude in eight lanes (a maximum does not depend on the order).
+        let mut lanes = [0.0f32; 8];
+        let chunks = c.chunks_exact(8);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for (l, &x) in lanes.iter_mut().zip(chunk) {
+                *l = l.max(x.abs());
+            }
+        }
+        peak = lanes.iter().chain(rest).fold(peak, |p, &x| p.max(x.abs()));
+        sum_sq += sum_map(c, |x| f64::from(x) * f64::from(x));
+        n += c.len();
     }
     let rms = if n == 0 { 0.0 } else { (sum_sq / n as f64).sqrt() };
-    (peak, rms)
+    (f64::from(peak), rms)
 }
 
 /// Magnitude spectra of the centred 2048-point Hann frames (hop 512) of `mono`.
+#[inline(always)]
 fn frame_spectra(mono: &[f32]) -> Vec<Vec<f32>> {
     if mono.is_empty() {
         return Vec::new();
@@ -261,13 +294,15 @@ fn frame_spectra(mono: &[f32]) -> Vec<Vec<f32>> {
 }
 
 /// Mean over non-silent frames of `Σ f_k·|X_k| / Σ |X_k|` (Hz); 0 when every frame is silent.
+#[inline(always)]
 fn mean_centroid_hz(frames: &[Vec<f32>]) -> f64 {
     let bin_hz = f64::from(OUTPUT_RATE_HZ) / FRAME_FFT as f64;
+    let freqs_hz: Vec<f64> = (0..frames.first().map_or(0, Vec::len)).map(|k| k as f64 * bin_hz).collect();
     let (mut sum, mut count) = (0.0f64, 0usize);
     for mags in frames {
-        let total: f64 = mags.iter().map(|&m| f64::from(m)).sum();
+        let total = sum_map(mags, f64::from);
         if total > 0.0 && total.is_finite() {
-            let weighted: f64 = mags.iter().enumerate().map(|(k, &m)| k as f64 * bin_hz * f64::from(m)).sum();
+            let weighted = dot_map(&freqs_hz, mags, |f, m| f * f64::from(m));
             sum += weighted / total;
             count += 1;
         }
@@ -277,8 +312,9 @@ fn mean_centroid_hz(frames: &[Vec<f32>]) -> f64 {
 
 /// Mean power spectrum of 8192-point Hann segments (hop 4096) of the DC-removed signal; a
 /// clip shorter than one segment is zero-padded to it.
+#[inline(always)]
 fn welch_power(mono: &[f32]) -> Vec<f64> {
-    let mean = mono.iter().map(|&x| f64::from(x)).sum::<f64>() / mono.len().max(1) as f64;
+    let mean = sum_map(mono, f64::from) / mono.len().max(1) as f64;
     let mut plan = SpectrumPlan::new(WELCH_FFT);
     let mut power = vec![0.0f64; plan.bin_count()];
     let mut mags = vec![0.0f32; plan.bin_count()];
@@ -377,6 +413,7 @@ fn pearson(x: &[f64; 12], y: &[f64; 12]) -> Option<f64> {
 /// two octave-related lags the shorter wins) over the lags of 60–180 BPM; the best lag is refined
 /// by a parabola and converted with `bpm = 60·fps/lag`. `None` when the envelope is flat or the
 /// normalised autocorrelation at the best lag is below [`BPM_MIN_CONFIDENCE`].
+#[inline(always)]
 fn detect_bpm(frames: &[Vec<f32>]) -> Option<f64> {
     let env = onset_envelope(frames);
     let fps = f64::from(OUTPUT_RATE_HZ) / FRAME_HOP as f64;
@@ -403,12 +440,17 @@ fn detect_bpm(frames: &[Vec<f32>]) -> Option<f64> {
     Some((60.0 * fps / lag).clamp(BPM_RANGE.0, BPM_RANGE.1))
 }
 
+#[inline(always)]
 fn onset_envelope(frames: &[Vec<f32>]) -> Vec<f64> {
-    let log = |m: f32| (1.0 + 1000.0 * f64::from(m)).ln();
-    let mut env: Vec<f64> = frames
-        .windows(2)
-        .map(|w| w[1].iter().zip(&w[0]).map(|(&cur, &prev)| (log(cur) - log(prev)).max(0.0)).sum())
-        .collect();
+    // Each frame's log magnitudes are computed once and compared with the next frame's.
+    let log = |mags: &[f32]| -> Vec<f64> { mags.iter().map(|&m| (1.0 + 1000.0 * f64::from(m)).ln()).collect() };
+    let mut prev = frames.first().map(|f| log(f)).unwrap_or_default();
+    let mut env: Vec<f64> = Vec::with_capacity(frames.len().saturating_sub(1));
+    for frame in frames.iter().skip(1) {
+        let cur = log(frame);
+        env.push(dot_map(&cur, &prev, |c, p| (c - p).max(0.0)));
+        prev = cur;
+    }
     let mean = env.iter().sum::<f64>() / env.len().max(1) as f64;
     for v in &mut env {
         *v -= mean;
@@ -654,6 +696,30 @@ mod tests {
         x[2000] = f32::INFINITY;
         let m = analyze(&Clip::mono(x), true, true);
         assert_eq!(grade(&m, &GradeThresholds::default()), Grade::F);
+    }
+
+    /// The copy compiled for AVX2 (used on CPUs that have it) gives the portable copy's bits,
+    /// and the eight-lane peak is the plain maximum, on clips that exercise every metric.
+    #[test]
+    fn the_vectorised_analysis_gives_the_portable_metrics() {
+        let mut noisy = sine(220.0, 0.4, 5.0);
+        let mut state = 12_345u32;
+        for (i, s) in noisy.iter_mut().enumerate() {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *s += (f64::from(state >> 8) / f64::from(1u32 << 24) - 0.5) as f32 * 0.05;
+            if i % 22_050 < 64 {
+                *s += 0.5;
+            }
+        }
+        noisy[77_777] = -0.97;
+        let stereo = Clip { channels: vec![sine(330.0, 0.3, 2.0), sine(440.0, 0.6, 2.0)] };
+        let odd = Clip::mono(sine(1000.0, 0.2, 0.0123));
+        for (clip, is_loop, tonal) in [(Clip::mono(noisy), true, true), (stereo, false, true), (odd, true, false)] {
+            let portable = analyze_any(&clip, is_loop, tonal);
+            assert_eq!(format!("{:?}", analyze(&clip, is_loop, tonal)), format!("{portable:?}"));
+            let peak = clip.channels.iter().flatten().fold(0.0f64, |p, &x| p.max(f64::from(x).abs()));
+            assert_eq!(portable.peak.to_bits(), peak.to_bits());
+        }
     }
 
     #[test]
