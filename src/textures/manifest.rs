@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use crate::dsp::approx;
 use crate::dsp::stft::{SpectrumPlan, centred_frame, centred_frame_count};
 use crate::dsp::sum::{dot_map, sum_map};
 use crate::textures::looping::loop_error_db;
@@ -442,8 +443,12 @@ fn detect_bpm(frames: &[Vec<f32>]) -> Option<f64> {
 
 #[inline(always)]
 fn onset_envelope(frames: &[Vec<f32>]) -> Vec<f64> {
-    // Each frame's log magnitudes are computed once and compared with the next frame's.
-    let log = |mags: &[f32]| -> Vec<f64> { mags.iter().map(|&m| (1.0 + 1000.0 * f64::from(m)).ln()).collect() };
+    // Each frame's log magnitudes are computed once and compared with the next frame's, with
+    // the portable f32 logarithm (within 1e-6, and it vectorises; a non-finite magnitude
+    // counts as the largest float).
+    let log = |mags: &[f32]| -> Vec<f64> {
+        mags.iter().map(|&m| f64::from(approx::ln((1.0 + 1000.0 * m).min(f32::MAX)))).collect()
+    };
     let mut prev = frames.first().map(|f| log(f)).unwrap_or_default();
     let mut env: Vec<f64> = Vec::with_capacity(frames.len().saturating_sub(1));
     for frame in frames.iter().skip(1) {
