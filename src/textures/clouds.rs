@@ -582,7 +582,7 @@ fn resample_cubic(x: &[f32], rate: f64) -> Vec<f32> {
     (0..len)
         .map(|j| {
             let pos = j as f64 * rate;
-            let i = pos.floor() as isize;
+            let i = pos as isize; // pos ≥ 0, so truncation is the floor
             let t = pos - i as f64;
             let (xm, x0, x1, x2) = match usize::try_from(i - 1) {
                 Ok(k) if k + 3 < x.len() => {
