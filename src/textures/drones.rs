@@ -676,12 +676,12 @@ impl SincKernel {
     }
 
     /// `Σ_k z[k − z_off]·fc·K(fc·(pos − k))`, treating samples outside `z` as 0.
-    #[cfg_attr(not(test), allow(dead_code))] // tests compare the resampler with it
+    #[cfg(test)] // the reference the resampler is compared with
     fn sample(&self, z: &[f64], z_off: usize, pos: f64) -> f64 {
         self.sample_with(z, z_off, pos, |taps, u0| self.dot(taps, |j| self.weight(u0, j)))
     }
 
-    /// [`Self::sample`] with the table dot product `table_dot(taps, u0)` given.
+    /// `Σ_k z[k − z_off]·fc·K(fc·(pos − k))` with the table dot product `table_dot(taps, u0)` given.
     #[inline(always)]
     fn sample_with(&self, z: &[f64], z_off: usize, pos: f64, table_dot: impl Fn(&[f64], f64) -> f64) -> f64 {
         let span = SINC_HALF as f64 / self.fc;
@@ -776,10 +776,10 @@ impl SincKernel {
         ((sums[0] + sums[1]) + (sums[2] + sums[3])) * self.fc
     }
 
-    /// Samples `n·r` for `n` in `range` ([`Self::sample`] of each). With an integer ratio `r`
+    /// Samples `n·r` for `n` in `range` (the kernel sum at each `n·r`). With an integer ratio `r`
     /// (an octave's shift) every read position is a whole index, so away from the edges of `z`
     /// the taps are the same `2h + 1` weights for every sample: they are computed once, and
-    /// each sample is a plain dot product with the same bits as [`Self::sample`] gives it.
+    /// each sample is a plain dot product with the same bits as the per-sample sum gives it.
     ///
     /// On x86-64 CPUs with AVX2 the taps are weighed four at a time ([`Self::table_dot_avx2`]),
     /// with the same bits.

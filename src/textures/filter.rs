@@ -176,18 +176,7 @@ fn odd_extension(x: &[f32], padlen: usize) -> Vec<f64> {
 /// overlap in the CPU instead of running one whole pass each, with the same operations per
 /// section and sample, so the same bits.
 fn filter_with_steady_start(sections: &[BiquadCoeffs], buf: &mut [f64]) {
-    let mut level = buf.first().copied().unwrap_or(0.0);
-    let states: Vec<(f64, f64)> = sections
-        .iter()
-        .map(|c| {
-            let gain = (c.b0 + c.b1 + c.b2) / (1.0 + c.a1 + c.a2);
-            let y = gain * level;
-            let s2 = c.b2 * level - c.a2 * y;
-            let s1 = c.b1 * level - c.a1 * y + s2;
-            level = y;
-            (s1, s2)
-        })
-        .collect();
+    let states = steady_states(sections, buf.first().copied().unwrap_or(0.0));
     match sections.len() {
         0 => {}
         1 => cascade::<1>(sections, &states, buf),
@@ -202,6 +191,22 @@ fn filter_with_steady_start(sections: &[BiquadCoeffs], buf: &mut [f64]) {
             }
         }
     }
+}
+
+/// Each section's `(s1, s2)` after a constant input `level` (scipy `sosfilt_zi`): the level a
+/// section passes on is its DC gain times what it receives.
+fn steady_states(sections: &[BiquadCoeffs], mut level: f64) -> Vec<(f64, f64)> {
+    sections
+        .iter()
+        .map(|c| {
+            let gain = (c.b0 + c.b1 + c.b2) / (1.0 + c.a1 + c.a2);
+            let y = gain * level;
+            let s2 = c.b2 * level - c.a2 * y;
+            let s1 = c.b1 * level - c.a1 * y + s2;
+            level = y;
+            (s1, s2)
+        })
+        .collect()
 }
 
 /// [`filter_with_steady_start`]'s pass for exactly `N` sections (`sections` and `states` hold
@@ -250,14 +255,8 @@ mod tests {
             let mut fused = x.clone();
             filter_with_steady_start(&sections, &mut fused);
             let mut each = x.clone();
-            let mut level = each[0];
-            for c in &sections {
-                let gain = (c.b0 + c.b1 + c.b2) / (1.0 + c.a1 + c.a2);
-                let y = gain * level;
-                let s2 = c.b2 * level - c.a2 * y;
-                let s1 = c.b1 * level - c.a1 * y + s2;
-                cascade::<1>(std::slice::from_ref(c), &[(s1, s2)], &mut each);
-                level = y;
+            for (c, state) in sections.iter().zip(steady_states(&sections, x[0])) {
+                cascade::<1>(std::slice::from_ref(c), &[state], &mut each);
             }
             assert_eq!(
                 fused.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
