@@ -3,12 +3,33 @@
 //! Frames are taken from the signal zero-padded by `n_fft / 2` on both ends, so frame `t` is
 //! centred on sample `t · hop_len` and there are `1 + len / hop_len` frames.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use crate::dsp::window::hann_periodic;
+
+/// Planners shared by the whole process: planning an FFT computes its twiddle factors
+/// (thousands of sines and cosines), so each length is planned once and the plan reused. Only
+/// for the fixed frame lengths of the analyses: every plan is kept for the life of the process.
+static PLANNER_F64: LazyLock<Mutex<RealFftPlanner<f64>>> = LazyLock::new(|| Mutex::new(RealFftPlanner::new()));
+static PLANNER_F32: LazyLock<Mutex<RealFftPlanner<f32>>> = LazyLock::new(|| Mutex::new(RealFftPlanner::new()));
+
+/// The shared forward real FFT of `n` points in f64 (the plan a new planner makes).
+pub fn shared_forward_f64(n: usize) -> Arc<dyn RealToComplex<f64>> {
+    PLANNER_F64.lock().unwrap_or_else(PoisonError::into_inner).plan_fft_forward(n)
+}
+
+/// The shared inverse real FFT of `n` points in f64.
+pub fn shared_inverse_f64(n: usize) -> Arc<dyn ComplexToReal<f64>> {
+    PLANNER_F64.lock().unwrap_or_else(PoisonError::into_inner).plan_fft_inverse(n)
+}
+
+/// The shared forward real FFT of `n` points in f32.
+pub fn shared_forward_f32(n: usize) -> Arc<dyn RealToComplex<f32>> {
+    PLANNER_F32.lock().unwrap_or_else(PoisonError::into_inner).plan_fft_forward(n)
+}
 
 /// Number of centred frames librosa produces for `len_samples` samples: `1 + len / hop`.
 ///
@@ -126,7 +147,7 @@ impl SpectrumPlan {
     /// Plans a periodic-Hann-windowed FFT of `n_fft` points (`n_fft` ≥ 2, even).
     pub fn new(n_fft: usize) -> Self {
         let n_fft = n_fft.max(2);
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
+        let fft = shared_forward_f64(n_fft);
         let input = fft.make_input_vec();
         let spectrum = fft.make_output_vec();
         let scratch = fft.make_scratch_vec();
@@ -191,7 +212,7 @@ impl SpectrumPlan32 {
     /// Plans a periodic-Hann-windowed FFT of `n_fft` points (`n_fft` ≥ 2, even).
     pub fn new(n_fft: usize) -> Self {
         let n_fft = n_fft.max(2);
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
+        let fft = shared_forward_f32(n_fft);
         let input = fft.make_input_vec();
         let spectrum = fft.make_output_vec();
         let scratch = fft.make_scratch_vec();
@@ -289,6 +310,28 @@ mod tests {
         assert_eq!(out, [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
         centred_frame(&signal, 2, 4, &mut out);
         assert_eq!(out, [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn shared_plans_are_planned_once_and_give_a_new_plans_bits() {
+        let n = 2048;
+        assert!(Arc::ptr_eq(&shared_forward_f64(n), &shared_forward_f64(n)), "planned again");
+        let signal: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 / 1013.0 - 0.5).collect();
+        let transform = |fft: Arc<dyn RealToComplex<f64>>| {
+            let (mut input, mut out) = (signal.clone(), fft.make_output_vec());
+            fft.process(&mut input, &mut out).expect("lengths from the plan");
+            out
+        };
+        // Planned on other threads too: the same plan, the same bits.
+        let from_threads: Vec<_> = (0..2).map(|_| std::thread::spawn(move || shared_forward_f64(n))).collect();
+        let want = transform(RealFftPlanner::<f64>::new().plan_fft_forward(n));
+        for handle in from_threads {
+            assert_eq!(transform(handle.join().expect("thread")), want);
+        }
+        let inverse = shared_inverse_f64(n);
+        let (mut spectrum, mut back) = (want.clone(), inverse.make_output_vec());
+        inverse.process(&mut spectrum, &mut back).expect("lengths from the plan");
+        assert!(back.iter().zip(&signal).all(|(b, s)| (b / n as f64 - s).abs() < 1e-12), "inverse is not the inverse");
     }
 
     #[test]

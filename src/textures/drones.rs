@@ -10,10 +10,11 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
+use realfft::ComplexToReal;
 use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner};
 
 use crate::dsp::approx;
+use crate::dsp::stft::{shared_forward_f64, shared_inverse_f64};
 use crate::dsp::window::hann_periodic;
 
 use super::filter::{Band, butter_zero_phase};
@@ -465,7 +466,7 @@ struct Spectrogram {
 impl Spectrogram {
     fn new(x: &[f32], vocoder: &Vocoder) -> Self {
         let frames = 1 + x.len() / HOP;
-        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT);
+        let fft = shared_forward_f64(N_FFT);
         let mut mag = vec![0.0; frames * N_BINS];
         let mut phase = vec![0.0; frames * N_BINS];
         // Frames are independent: each is transformed the same way on whichever thread.
@@ -549,7 +550,7 @@ struct Vocoder {
 impl Vocoder {
     fn new() -> Self {
         let advance = (0..N_BINS).map(|k| std::f64::consts::PI * HOP as f64 * k as f64 / (N_BINS - 1) as f64).collect();
-        Self { inverse: RealFftPlanner::<f64>::new().plan_fft_inverse(N_FFT), window: hann_periodic(N_FFT), advance }
+        Self { inverse: shared_inverse_f64(N_FFT), window: hann_periodic(N_FFT), advance }
     }
 
     /// Samples `range` of the vocoder output for stretch `factor` (full length
@@ -776,6 +777,24 @@ impl SincKernel {
         ((sums[0] + sums[1]) + (sums[2] + sums[3])) * self.fc
     }
 
+    /// [`Self::dot`] with the weights given as a slice (as long as `taps`): the same lanes and
+    /// order, with no index to check, so each lane's products and sums run side by side.
+    #[inline(always)]
+    fn dot_weights(&self, taps: &[f64], weights: &[f64]) -> f64 {
+        let mut sums = [0.0f64; 4];
+        let (quads, weight_quads) = (taps.chunks_exact(4), weights.chunks_exact(4));
+        let (rest, weight_rest) = (quads.remainder(), weight_quads.remainder());
+        for (quad, w) in quads.zip(weight_quads) {
+            for l in 0..4 {
+                sums[l] += quad[l] * w[l];
+            }
+        }
+        for (l, (&zk, &w)) in rest.iter().zip(weight_rest).enumerate() {
+            sums[l] += zk * w;
+        }
+        ((sums[0] + sums[1]) + (sums[2] + sums[3])) * self.fc
+    }
+
     /// Samples `n·r` for `n` in `range` (the kernel sum at each `n·r`). With an integer ratio `r`
     /// (an octave's shift) every read position is a whole index, so away from the edges of `z`
     /// the taps are the same `2h + 1` weights for every sample: they are computed once, and
@@ -815,18 +834,21 @@ impl SincKernel {
             let u0 = h as f64 * self.step();
             (h, (0..=2 * h).map(|j| self.weight(u0, j)).collect::<Vec<f64>>())
         });
-        range
-            .map(|n| {
-                let pos = n as f64 * r;
-                if let Some((h, weights)) = &fixed {
-                    let p = pos as usize;
-                    if p >= z_off + h && p + h < z_off + z.len() {
-                        return self.dot(&z[p - h - z_off..=p + h - z_off], |j| weights[j]) as f32;
-                    }
+        // A plain loop rather than a closure, so the body is compiled with the caller's target
+        // features (a closure would be a function of its own, compiled for the baseline CPU).
+        let mut out = Vec::with_capacity(range.len());
+        for n in range {
+            let pos = n as f64 * r;
+            if let Some((h, weights)) = &fixed {
+                let p = pos as usize;
+                if p >= z_off + h && p + h < z_off + z.len() {
+                    out.push(self.dot_weights(&z[p - h - z_off..=p + h - z_off], weights) as f32);
+                    continue;
                 }
-                self.sample_with(z, z_off, pos, &table_dot) as f32
-            })
-            .collect()
+            }
+            out.push(self.sample_with(z, z_off, pos, &table_dot) as f32);
+        }
+        out
     }
 }
 
