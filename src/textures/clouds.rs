@@ -493,19 +493,25 @@ pub fn grain_quality(grain: &[f32]) -> (f64, Option<&'static str>) {
     }
     let n = grain.len() as f64;
     let (mut sum, mut sum_sq, mut peak, mut hot) = (0.0f64, 0.0f64, 0.0f64, 0usize);
-    for &x in grain {
-        let x = f64::from(x);
-        sum += x;
-        sum_sq += x * x;
-        peak = peak.max(x.abs());
-        hot += usize::from(x.abs() >= 0.99);
+    // One pass; the first half's energy is the running sum of squares halfway through.
+    let half = grain.len() / 2;
+    let mut e1 = 0.0;
+    for (i, part) in [&grain[..half], &grain[half..]].into_iter().enumerate() {
+        for &x in part {
+            let x = f64::from(x);
+            sum += x;
+            sum_sq += x * x;
+            peak = peak.max(x.abs());
+            hot += usize::from(x.abs() >= 0.99);
+        }
+        if i == 0 {
+            e1 = sum_sq;
+        }
     }
     let rms = (sum_sq / n).sqrt();
     if rms < 1e-9 {
         return (0.0, Some("too quiet"));
     }
-    let half = grain.len() / 2;
-    let e1: f64 = grain[..half].iter().map(|&x| f64::from(x).powi(2)).sum();
     let skew = (2.0 * e1 - sum_sq).abs() / sum_sq;
     let dc = (sum / n).abs() / rms;
     let factors = [
