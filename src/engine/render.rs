@@ -20,7 +20,7 @@ use super::query;
 use super::select;
 use crate::project::Diagnostics;
 use crate::store::BlobError;
-use crate::store::fsutil::{TempFile, replace_file};
+use crate::store::fsutil::{Durability, TempFile, replace_file};
 use crate::store::history;
 use crate::store::lockfile::{LOCK_FILE, LockEntry, LockFile};
 
@@ -368,7 +368,7 @@ fn materialize(db: &Database, decl: &ArtifactDecl, built: &Built, rel: &str) -> 
     // Copied from the store in pieces, verified on the way; kept only when whole and verified.
     let mut file = TempFile::create(&path, None).map_err(|e| writing(&e))?;
     match env.store.copy_blob(&built.digest, &mut file) {
-        Ok(_) => file.commit(&path, false).map_err(|e| writing(&e))?,
+        Ok(_) => file.commit(&path, Durability::Volatile).map_err(|e| writing(&e))?,
         Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
             drop(file);
             let bytes = query::artifact_bytes(db, &decl.id)?;

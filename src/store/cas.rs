@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
-use super::fsutil::{TempFile, write_atomic_via};
+use super::fsutil::{Durability, TempFile, write_via};
 
 /// Why a blob could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +84,7 @@ impl Store {
         let path = self.blob_path(&d);
         match fs::metadata(&path) {
             Ok(m) if m.len() == bytes.len() as u64 => {}
-            _ => write_atomic_via(&self.tmp_dir(), &path, bytes)?,
+            _ => write_via(&self.tmp_dir(), &path, bytes, Durability::Data)?,
         }
         Ok(d)
     }
@@ -189,7 +189,9 @@ impl Store {
 
     pub fn put_action(&self, key: &Digest, entry: &ActionEntry) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(entry).map_err(io::Error::other)?;
-        write_atomic_via(&self.tmp_dir(), &self.action_path(key), &bytes)
+        // Not synced: an entry a crash tore does not parse, and one whose blob was lost names a
+        // blob `has` does not find; either is a miss.
+        write_via(&self.tmp_dir(), &self.action_path(key), &bytes, Durability::Volatile)
     }
 
     pub fn remove_action(&self, key: &Digest) {
@@ -276,8 +278,8 @@ impl BlobWriter {
         Ok(())
     }
 
-    /// Store what was written under its digest (durably, as [`Store::put`] does); returns the
-    /// digest and the size. A blob already present is kept as it is.
+    /// Store what was written under its digest (its data synced before it is named, as
+    /// [`Store::put`] does); returns the digest and the size. A blob already present is kept as it is.
     pub fn finish(mut self) -> io::Result<(Digest, u64)> {
         let digest = self.digest();
         let path = self.store.blob_path(&digest);
@@ -285,7 +287,7 @@ impl BlobWriter {
         let file = self.file.take().expect("just made");
         match fs::metadata(&path) {
             Ok(m) if m.len() == self.size => {}
-            _ => file.commit(&path, true)?,
+            _ => file.commit(&path, Durability::Data)?,
         }
         Ok((digest, self.size))
     }
@@ -383,6 +385,28 @@ mod tests {
         dropped.write_all(b"half").unwrap();
         drop(dropped);
         assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    /// Action entries are not synced to disk: one a crash of the machine left empty or cut short
+    /// must read as a miss (never an error or a wrong output), and writing it again mends it.
+    #[test]
+    fn a_torn_action_entry_is_a_miss_and_is_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let key = Digest::of(b"an action");
+        let output = store.put(b"its output").unwrap();
+        let entry =
+            ActionEntry { desc: serde_json::json!({"query": "q"}), output, size: 10, inputs: vec![], parts: vec![] };
+        store.put_action(&key, &entry).unwrap();
+        assert_eq!(store.action_output(&key), Some((output, 10)));
+        let whole = fs::read(store.action_path(&key)).unwrap();
+        for torn in [&whole[..0], &whole[..whole.len() / 2], &whole[..whole.len() - 1]] {
+            fs::write(store.action_path(&key), torn).unwrap();
+            assert_eq!(store.action_output(&key), None, "{} of {} bytes", torn.len(), whole.len());
+            assert!(store.action(&key).is_none());
+        }
+        store.put_action(&key, &entry).unwrap();
+        assert_eq!(store.action(&key), Some(entry));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Crash-safe file writes: temp file in the same directory, fsync, rename, fsync the directory.
+//! Crash-safe file writes: a temp file renamed into place, synced to disk as far as the file's
+//! [`Durability`] asks (a killed process never leaves a partial file under the final name either way).
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -6,6 +7,22 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// What a write promises after a crash of the machine. A killed process loses nothing whatever
+/// the durability: the kernel keeps what was written, and the temp name keeps a partial file
+/// from being seen under the final one. Each step up costs an fsync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Nothing: after a crash the file may be absent, empty or the previous one. For files that
+    /// are checked before being trusted (outputs, action entries, caches).
+    Volatile,
+    /// The data is on disk before the file gets its name, so the name never shows a partial
+    /// file; the rename itself may be lost (the file is then absent). For blobs: an absent blob
+    /// is a cache miss, a complete-looking partial one would be a wrong result.
+    Data,
+    /// Data and name: after a crash the file is the new one, whole (the lock file, pages).
+    Full,
+}
 
 /// A temp-file name unique to this process and call, in `dir` (next to `dest` when `None`).
 fn temp_name(dest: &Path, dir: Option<&Path>) -> std::path::PathBuf {
@@ -22,26 +39,26 @@ fn temp_name(dest: &Path, dir: Option<&Path>) -> std::path::PathBuf {
 /// one, and after a crash (even of the machine) there is never a partial file at `dest`.
 /// For files trusted by name: blobs and action entries.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_via_temp(dest, None, bytes, true)
+    write_via_temp(dest, None, bytes, Durability::Full)
 }
 
-/// [`write_atomic`] with the temp file in `tmp_dir` (same file system as `dest`), so that one
-/// directory holds every leftover of a killed process and sweeping it is one listing.
-pub fn write_atomic_via(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> io::Result<()> {
+/// `bytes` written to `dest` through a temp file in `tmp_dir` (same file system as `dest`), so
+/// that one directory holds every leftover of a killed process and sweeping it is one listing.
+pub fn write_via(tmp_dir: &Path, dest: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
     fs::create_dir_all(tmp_dir)?;
-    write_via_temp(dest, Some(tmp_dir), bytes, true)
+    write_via_temp(dest, Some(tmp_dir), bytes, durability)
 }
 
 /// Like [`write_atomic`] without the fsync: safe against a killed process (the kernel keeps the
 /// data), and for files that are verified before being trusted (outputs, the lock, caches).
 pub fn replace_file(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_via_temp(dest, None, bytes, false)
+    write_via_temp(dest, None, bytes, Durability::Volatile)
 }
 
-fn write_via_temp(dest: &Path, tmp_dir: Option<&Path>, bytes: &[u8], durable: bool) -> io::Result<()> {
+fn write_via_temp(dest: &Path, tmp_dir: Option<&Path>, bytes: &[u8], durability: Durability) -> io::Result<()> {
     let mut file = TempFile::create(dest, tmp_dir)?;
     file.write_all(bytes)?;
-    file.commit(dest, durable)
+    file.commit(dest, durability)
 }
 
 /// A file written piece by piece under a temp name (next to `dest`, or in `tmp_dir` on the same
@@ -77,11 +94,10 @@ impl TempFile {
         Ok(())
     }
 
-    /// Rename the file to `dest` (creating its parent); `durable`: fsync the data and the rename
-    /// first, so that after a crash of the machine `dest` is whole or absent.
-    pub fn commit(mut self, dest: &Path, durable: bool) -> io::Result<()> {
+    /// Rename the file to `dest` (creating its parent), synced as `durability` asks.
+    pub fn commit(mut self, dest: &Path, durability: Durability) -> io::Result<()> {
         self.file.flush()?;
-        if durable {
+        if durability != Durability::Volatile {
             self.file.get_ref().sync_all()?;
         }
         if let Some(parent) = dest.parent() {
@@ -89,7 +105,7 @@ impl TempFile {
         }
         fs::rename(&self.path, dest)?;
         self.committed = true;
-        if durable { sync_dir(dest) } else { Ok(()) }
+        if durability == Durability::Full { sync_dir(dest) } else { Ok(()) }
     }
 }
 
