@@ -37,7 +37,7 @@ fn temp_name(dest: &Path, dir: Option<&Path>) -> std::path::PathBuf {
 
 /// Write `bytes` to `dest` atomically and durably: a reader sees the old file or the whole new
 /// one, and after a crash (even of the machine) there is never a partial file at `dest`.
-/// For files trusted by name: blobs and action entries.
+/// For files people rely on as they are: the lock file and the report pages.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
     write_via_temp(dest, None, bytes, Durability::Full)
 }
@@ -50,7 +50,7 @@ pub fn write_via(tmp_dir: &Path, dest: &Path, bytes: &[u8], durability: Durabili
 }
 
 /// Like [`write_atomic`] without the fsync: safe against a killed process (the kernel keeps the
-/// data), and for files that are verified before being trusted (outputs, the lock, caches).
+/// data), and for files that are verified before being trusted (outputs, history, caches).
 pub fn replace_file(dest: &Path, bytes: &[u8]) -> io::Result<()> {
     write_via_temp(dest, None, bytes, Durability::Volatile)
 }
