@@ -6,7 +6,7 @@
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::{ComplexToReal, FftNum, RealFftPlanner, RealToComplex};
 
 use crate::dsp::window::hann_periodic;
 
@@ -130,28 +130,44 @@ impl CentredStream {
     }
 }
 
+/// A shared forward transform with buffers of its own: the caller fills `input`, [`Self::run`]
+/// leaves the spectrum in `spectrum`.
+#[derive(Clone)]
+struct Transform<T: FftNum> {
+    fft: Arc<dyn RealToComplex<T>>,
+    input: Vec<T>,
+    spectrum: Vec<Complex<T>>,
+    scratch: Vec<Complex<T>>,
+}
+
+impl<T: FftNum> Transform<T> {
+    fn new(fft: Arc<dyn RealToComplex<T>>) -> Self {
+        let (input, spectrum, scratch) = (fft.make_input_vec(), fft.make_output_vec(), fft.make_scratch_vec());
+        Self { fft, input, spectrum, scratch }
+    }
+
+    #[inline(always)]
+    fn run(&mut self) {
+        // Lengths come from the plan itself, so the FFT cannot reject them.
+        let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+    }
+}
+
 /// A planned windowed real FFT: `n_fft` samples in, `n_fft / 2 + 1` magnitudes out.
 ///
 /// The plan is shared (`Clone` is cheap); each clone owns its own scratch buffers, so one clone
 /// per thread computes frames without locking.
 #[derive(Clone)]
 pub struct SpectrumPlan {
-    fft: Arc<dyn RealToComplex<f64>>,
+    transform: Transform<f64>,
     window: Arc<[f64]>,
-    input: Vec<f64>,
-    spectrum: Vec<Complex<f64>>,
-    scratch: Vec<Complex<f64>>,
 }
 
 impl SpectrumPlan {
     /// Plans a periodic-Hann-windowed FFT of `n_fft` points (`n_fft` ≥ 2, even).
     pub fn new(n_fft: usize) -> Self {
         let n_fft = n_fft.max(2);
-        let fft = shared_forward_f64(n_fft);
-        let input = fft.make_input_vec();
-        let spectrum = fft.make_output_vec();
-        let scratch = fft.make_scratch_vec();
-        Self { fft, window: hann_periodic(n_fft).into(), input, spectrum, scratch }
+        Self { transform: Transform::new(shared_forward_f64(n_fft)), window: hann_periodic(n_fft).into() }
     }
 
     /// FFT length in samples.
@@ -171,11 +187,10 @@ impl SpectrumPlan {
     /// rounded to complex64 before its magnitude is taken as f32.
     #[inline(always)]
     pub fn magnitudes(&mut self, frame: &[f32], magnitudes: &mut [f32]) {
-        for ((x, &s), &w) in self.input.iter_mut().zip(frame).zip(self.window.iter()) {
+        for ((x, &s), &w) in self.transform.input.iter_mut().zip(frame).zip(self.window.iter()) {
             *x = w * f64::from(s);
         }
-        // Lengths come from the plan itself, so the FFT cannot reject them.
-        let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        self.transform.run();
         // re² and im² are exact in f64 (24-bit mantissas); the sum is rounded to f32 and
         // square-rooted there, within an ulp of numpy's hypotf. Four bins at a time so the
         // square roots run 4-wide.
@@ -185,7 +200,7 @@ impl SpectrumPlan {
             (re * re + im * im) as f32
         };
         let mut out = magnitudes.chunks_exact_mut(4);
-        let mut bins = self.spectrum.chunks_exact(4);
+        let mut bins = self.transform.spectrum.chunks_exact(4);
         for (m, c) in (&mut out).zip(&mut bins) {
             let p = [power32(&c[0]), power32(&c[1]), power32(&c[2]), power32(&c[3])];
             for (mi, pi) in m.iter_mut().zip(p) {
@@ -201,23 +216,16 @@ impl SpectrumPlan {
 /// [`SpectrumPlan`] in f32 throughout (window, transform, magnitudes): about half its work, for
 /// measures of our own that no reference defines to the last bit (the texture manifest's).
 pub struct SpectrumPlan32 {
-    fft: Arc<dyn RealToComplex<f32>>,
+    transform: Transform<f32>,
     window: Vec<f32>,
-    input: Vec<f32>,
-    spectrum: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
 }
 
 impl SpectrumPlan32 {
     /// Plans a periodic-Hann-windowed FFT of `n_fft` points (`n_fft` ≥ 2, even).
     pub fn new(n_fft: usize) -> Self {
         let n_fft = n_fft.max(2);
-        let fft = shared_forward_f32(n_fft);
-        let input = fft.make_input_vec();
-        let spectrum = fft.make_output_vec();
-        let scratch = fft.make_scratch_vec();
         let window = hann_periodic(n_fft).into_iter().map(|w| w as f32).collect();
-        Self { fft, window, input, spectrum, scratch }
+        Self { transform: Transform::new(shared_forward_f32(n_fft)), window }
     }
 
     /// Number of frequency bins, `n_fft / 2 + 1`.
@@ -229,12 +237,11 @@ impl SpectrumPlan32 {
     /// `n_fft / 2 + 1`).
     #[inline(always)]
     pub fn magnitudes(&mut self, frame: &[f32], magnitudes: &mut [f32]) {
-        for ((x, &s), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
+        for ((x, &s), &w) in self.transform.input.iter_mut().zip(frame).zip(&self.window) {
             *x = w * s;
         }
-        // Lengths come from the plan itself, so the FFT cannot reject them.
-        let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
-        for (m, c) in magnitudes.iter_mut().zip(&self.spectrum) {
+        self.transform.run();
+        for (m, c) in magnitudes.iter_mut().zip(&self.transform.spectrum) {
             *m = (c.re * c.re + c.im * c.im).sqrt();
         }
     }
