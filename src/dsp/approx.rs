@@ -1,8 +1,8 @@
 //! Portable f32 approximations of `ln`, `sin` and `cos`, made of `+ − × ÷`, `sqrt`-free bit
 //! operations only: the same bits on every platform (no C library involved), and plain enough
 //! for the compiler to vectorise loops over them. For bulk noise (film grain) and for the
-//! decoder's `Sin` rewrite (`decoder/tract_graph.rs`), where 1e-6 is plenty. And [`sin_cos`]
-//! and [`atan2`], f64 within a few ulp, for the phase vocoder (`textures::drones`).
+//! decoder's `Sin` rewrite (`decoder/tract_graph.rs`), where 1e-6 is plenty. And [`sin_cos`],
+//! f64 within a few ulp, for the grain window (`textures::clouds`).
 
 /// `sin(2πf) ≈ f·(c0 + c1·f² + … + c5·f¹⁰)` on f ∈ [−0.5, 0.5]: a least-maximum-error fit
 /// (1e-7 in exact arithmetic, 8.2e-7 evaluated in f32).
@@ -108,51 +108,6 @@ pub fn sin_cos(x: f64) -> (f64, f64) {
     if n & 2 == 0 { (s, c) } else { (-s, -c) }
 }
 
-/// `atan2(y, x)` within a few ulp, with the C library's results for signed zeros (`atan2(±0,
-/// −0) = ±π`, `atan2(±0, +0) = ±0`): the ratio of the smaller to the larger magnitude, above
-/// tan(π/8) moved by π/4 (`atan t = π/4 + atan((t − 1)/(t + 1))`), fdlibm's `atan` polynomial on
-/// what is left, then the octant's reflections, chosen without branches so loops over it
-/// vectorise. For finite arguments (the phases of FFT bins).
-///
-/// ```
-/// let a = ntsbuild::dsp::approx::atan2(1.0, -2.0);
-/// assert!((a - 1f64.atan2(-2.0)).abs() < 1e-15);
-/// ```
-#[inline(always)]
-pub fn atan2(y: f64, x: f64) -> f64 {
-    const AT: [f64; 11] = [
-        3.333_333_333_333_293e-1,
-        -1.999_999_999_987_648_3e-1,
-        1.428_571_427_250_346_6e-1,
-        -1.111_111_040_546_235_6e-1,
-        9.090_887_133_436_507e-2,
-        -7.691_876_205_044_83e-2,
-        6.661_073_137_387_531e-2,
-        -5.833_570_133_790_573_5e-2,
-        4.976_877_994_615_932_4e-2,
-        -3.653_157_274_421_691_6e-2,
-        1.628_582_011_536_578_2e-2,
-    ];
-    const PI_4_HI: f64 = std::f64::consts::FRAC_PI_4;
-    const PI_4_LO: f64 = 3.061_616_997_868_383e-17;
-    const TAN_PI_8: f64 = 0.414_213_562_373_095_03;
-    let (ax, ay) = (x.abs(), y.abs());
-    let (small, large) = if ay > ax { (ax, ay) } else { (ay, ax) };
-    let t = if large > 0.0 { small / large } else { 0.0 };
-    let shifted = t > TAN_PI_8;
-    let u = if shifted { (t - 1.0) / (t + 1.0) } else { t };
-    let z = u * u;
-    let w = z * z;
-    let s1 = z * (AT[0] + w * (AT[2] + w * (AT[4] + w * (AT[6] + w * (AT[8] + w * AT[10])))));
-    let s2 = w * (AT[1] + w * (AT[3] + w * (AT[5] + w * (AT[7] + w * AT[9]))));
-    let tail = u * (s1 + s2);
-    // atan t in [0, π/4].
-    let a = if shifted { PI_4_HI - ((tail - PI_4_LO) - u) } else { u - tail };
-    let a = if ay > ax { (PI_4_HI - a + PI_4_LO) + PI_4_HI } else { a };
-    let a = if x.is_sign_negative() { (2.0 * PI_4_HI - a + 2.0 * PI_4_LO) + 2.0 * PI_4_HI } else { a };
-    if y.is_sign_negative() { -a } else { a }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,30 +136,6 @@ mod tests {
         }
         assert!(worst < 4e-7, "max error beyond rounding {worst}");
         assert_eq!(ln(1.0), 0.0);
-    }
-
-    #[test]
-    fn atan2_matches_the_library_to_a_few_ulp_in_every_octant_and_at_zeros() {
-        let mut worst = 0.0f64;
-        for i in 0..200_000 {
-            let angle = -std::f64::consts::PI + f64::from(i) * (std::f64::consts::TAU / 200_000.0);
-            for r in [1e-300, 3e-9, 0.7, 1.0, 12_345.6] {
-                let (y, x) = (r * angle.sin(), r * angle.cos());
-                worst = worst.max((atan2(y, x) - y.atan2(x)).abs());
-            }
-        }
-        // At and around the octant edges, where the reductions switch.
-        for (y, x) in
-            [(1.0, 1.0), (0.414_213_562_373_095, 1.0), (0.414_213_562_373_096, 1.0), (1.0, 1e-300), (-3.0, -3.0)]
-        {
-            worst = worst.max((atan2(y, x) - f64::atan2(y, x)).abs());
-        }
-        assert!(worst < 9e-16, "worst error {worst:e}");
-        for (y, x) in
-            [(0.0, 0.0), (-0.0, 0.0), (0.0, -0.0), (-0.0, -0.0), (0.0, 5.0), (-0.0, -5.0), (3.0, 0.0), (-3.0, -0.0)]
-        {
-            assert_eq!(atan2(y, x).to_bits(), f64::atan2(y, x).to_bits(), "atan2({y}, {x})");
-        }
     }
 
     #[test]

@@ -305,7 +305,7 @@ struct BundleKey<'a> {
 
 impl Action for TextureBundle {
     const QUERY: &'static str = "texture_bundle";
-    const VERSION: u32 = 8;
+    const VERSION: u32 = 9;
 
     fn key(&self) -> impl Serialize + '_ {
         let spec = &self.spec;
