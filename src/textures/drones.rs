@@ -982,17 +982,22 @@ mod tests {
             .collect()
     }
 
-    /// Turning unit phasors gives the samples that accumulating phases in radians gives, to
-    /// rounding, for stretches either side of 1 (including a pitch shift's factor).
-    #[test]
-    fn phasors_give_the_phase_vocoders_samples() {
-        let x: Vec<f32> = (0..20_000)
+    /// A rising chirp from 220 Hz under a little deterministic noise, `len` samples.
+    fn chirp_with_noise(len: usize) -> Vec<f32> {
+        (0..len)
             .map(|i| {
                 let t = i as f64 / SR;
                 (0.4 * (std::f64::consts::TAU * (220.0 + 300.0 * t) * t).sin()
                     + 0.1 * ((i * 7919 % 1013) as f64 / 1013.0 - 0.5)) as f32
             })
-            .collect();
+            .collect()
+    }
+
+    /// Turning unit phasors gives the samples that accumulating phases in radians gives, to
+    /// rounding, for stretches either side of 1 (including a pitch shift's factor).
+    #[test]
+    fn phasors_give_the_phase_vocoders_samples() {
+        let x = chirp_with_noise(20_000);
         let vocoder = Vocoder::new();
         let spec = Spectrogram::new(&x, &vocoder);
         for factor in [0.7, 1.5, 2.0, 1.5 * (7.0f64 / 12.0).exp2()] {
@@ -1007,13 +1012,7 @@ mod tests {
     /// for stretches either side of 1 and ranges at the start, inside and past the end.
     #[test]
     fn the_vectorised_vocoder_gives_the_portable_bits() {
-        let x: Vec<f32> = (0..30_000)
-            .map(|i| {
-                let t = i as f64 / SR;
-                (0.4 * (std::f64::consts::TAU * (220.0 + 300.0 * t) * t).sin()
-                    + 0.1 * ((i * 7919 % 1013) as f64 / 1013.0 - 0.5)) as f32
-            })
-            .collect();
+        let x = chirp_with_noise(30_000);
         let vocoder = Vocoder::new();
         let spec = Spectrogram::new(&x, &vocoder);
         for factor in [0.7, 1.5, 2.0, 1.5 * (7.0f64 / 12.0).exp2()] {
