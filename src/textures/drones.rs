@@ -481,8 +481,9 @@ struct Spectrogram {
     len: usize,
     frames: usize,
     mag: Vec<f64>,
-    /// Frame 0's unit phasors, where every output's phases start.
-    first: Vec<Complex<f64>>,
+    /// Frame 0's unit phasors, where every output's phases start, real and imaginary parts apart.
+    first_re: Vec<f64>,
+    first_im: Vec<f64>,
     /// `u[t+1]·conj(u[t])` per frame and bin, real and imaginary parts apart (a zero frame's
     /// phasor `1` past the end).
     rot_re: Vec<f64>,
@@ -513,7 +514,7 @@ impl Spectrogram {
                     unit_polar(spectrum, mag, re, im);
                 },
             );
-        let first = rot_re[..N_BINS].iter().zip(&rot_im[..N_BINS]).map(|(&re, &im)| Complex::new(re, im)).collect();
+        let (first_re, first_im) = (rot_re[..N_BINS].to_vec(), rot_im[..N_BINS].to_vec());
         for t in 0..frames {
             let (now, next) = rot_re.split_at_mut((t + 1) * N_BINS);
             let (now_im, next_im) = rot_im.split_at_mut((t + 1) * N_BINS);
@@ -525,7 +526,7 @@ impl Spectrogram {
                 im0.iter_mut().for_each(|v| *v = -*v);
             }
         }
-        Self { len: x.len(), frames, mag, first, rot_re, rot_im }
+        Self { len: x.len(), frames, mag, first_re, first_im, rot_re, rot_im }
     }
 
     /// Frame `t`'s magnitudes; zeros past the last frame.
@@ -637,8 +638,7 @@ impl Vocoder {
         let mut out = written_zeros(b - a);
         let mut norm = written_zeros(b - a);
         // Each bin's phase as a unit phasor, turned by each analysis step's rotation.
-        let mut acc_re: Vec<f64> = spec.first.iter().map(|c| c.re).collect();
-        let mut acc_im: Vec<f64> = spec.first.iter().map(|c| c.im).collect();
+        let (mut acc_re, mut acc_im) = (spec.first_re.clone(), spec.first_im.clone());
         let mut spectrum = self.inverse.make_input_vec();
         let mut frame = self.inverse.make_output_vec();
         for j in 0..=j_hi {
