@@ -38,6 +38,7 @@ impl DctOrtho {
     /// dct.apply(&[1.0, 1.0, 1.0, 1.0], &mut out);
     /// assert!((out[0] - 2.0).abs() < 1e-12 && out[1].abs() < 1e-12);
     /// ```
+    #[inline(always)]
     pub fn apply(&self, input: &[f64], out: &mut [f64]) {
         for (o, row) in out.iter_mut().zip(self.basis.chunks_exact(self.n_in.max(1))) {
             *o = dot_map(row, input, |b, x| b * x);

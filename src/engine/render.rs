@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::action::ArtifactDecl;
@@ -147,7 +148,7 @@ pub fn render_with(
 
     let output_dir = config.settings.output_dir.clone();
     env.budget.set_limit(jobs);
-    let next = AtomicUsize::new(0);
+    let queue = Queue::new(&order, &index);
     let running = AtomicUsize::new(0);
     let cancelled = AtomicUsize::new(0);
     let events = Mutex::new(Vec::with_capacity(order.len()));
@@ -160,13 +161,12 @@ pub fn render_with(
         running.store(workers, Ordering::SeqCst);
         for _ in 0..workers {
             let db = db.clone();
-            let (next, running, cancelled, events, order, index, requested, output_dir, shares, tracker) =
-                (&next, &running, &cancelled, &events, &order, &index, &requested, &output_dir, &shares, &tracker);
+            let (queue, running, cancelled, events, order, index, requested, output_dir, shares, tracker) =
+                (&queue, &running, &cancelled, &events, &order, &index, &requested, &output_dir, &shares, &tracker);
             s.spawn(move || {
                 let work = std::panic::AssertUnwindSafe(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(id) = order.get(i) else { break };
+                    while let Some(i) = queue.take() {
+                        let id = &order[i];
                         let t = Instant::now();
                         let decl = &index[id];
                         let materialize = opts.materialize && decl.materialized && requested.contains(id.as_str());
@@ -183,12 +183,13 @@ pub fn render_with(
                         last.inspect(|p| reporter.progress(p));
                         reporter.artifact(&event);
                         events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
+                        queue.finished(i);
                     }
                 });
                 // An input changed under `watch`: stop, and let the next render start over.
                 if salsa::Cancelled::catch(work).is_err() {
                     cancelled.fetch_add(1, Ordering::SeqCst);
-                    next.store(usize::MAX / 2, Ordering::SeqCst);
+                    queue.stop();
                 }
                 drop(db);
                 running.fetch_sub(1, Ordering::SeqCst);
@@ -356,6 +357,77 @@ fn process(db: &Database, decl: &ArtifactDecl, output_dir: Option<&str>) -> Arti
     event
 }
 
+/// Hands the build order's items to the workers: the first item not yet taken whose
+/// dependencies in this render have all finished (looking at most `LOOKAHEAD` items past the
+/// first one not taken), else the first one not taken, whose worker then waits for or builds
+/// what it needs (salsa shares a query being computed). So a cheap item whose input was just
+/// built (a texture file cut from its bundle) runs while other inputs are still being built,
+/// instead of a worker waiting behind an input in progress, or all such items running at the
+/// end. Which worker builds what never changes an output.
+struct Queue {
+    /// Indices into the order of each item's dependencies that are in it too.
+    deps: Vec<Vec<usize>>,
+    state: Mutex<QueueState>,
+}
+
+struct QueueState {
+    taken: Vec<bool>,
+    finished: Vec<bool>,
+    /// Every item before it is taken.
+    first_open: usize,
+    stopped: bool,
+}
+
+impl Queue {
+    const LOOKAHEAD: usize = 256;
+
+    fn new(order: &[String], index: &BTreeMap<String, ArtifactDecl>) -> Self {
+        let mut position: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, id) in order.iter().enumerate() {
+            position.entry(id.as_str()).or_insert(i);
+        }
+        let deps = order
+            .iter()
+            .map(|id| {
+                index.get(id).map_or_else(Vec::new, |decl| {
+                    decl.deps.iter().filter_map(|d| position.get(d.as_str()).copied()).collect()
+                })
+            })
+            .collect();
+        let n = order.len();
+        let state = QueueState { taken: vec![false; n], finished: vec![false; n], first_open: 0, stopped: false };
+        Self { deps, state: Mutex::new(state) }
+    }
+
+    /// The next item to build, or `None` when every item is taken (or the render stopped).
+    fn take(&self) -> Option<usize> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let n = s.taken.len();
+        while s.first_open < n && s.taken[s.first_open] {
+            s.first_open += 1;
+        }
+        if s.stopped || s.first_open == n {
+            return None;
+        }
+        let window = s.first_open..n.min(s.first_open + Self::LOOKAHEAD);
+        let ready = window
+            .into_iter()
+            .find(|&i| !s.taken[i] && self.deps[i].iter().all(|&d| s.finished[d]))
+            .unwrap_or(s.first_open);
+        s.taken[ready] = true;
+        Some(ready)
+    }
+
+    fn finished(&self, i: usize) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).finished[i] = true;
+    }
+
+    /// No item is handed out any more.
+    fn stop(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).stopped = true;
+    }
+}
+
 /// Make `rel` hold the artifact's bytes. Returns whether the file had to be (re)written.
 fn materialize(db: &Database, decl: &ArtifactDecl, built: &Built, rel: &str) -> Result<bool, BuildError> {
     let env = db.env();
@@ -389,6 +461,7 @@ fn update_lock(
 ) -> std::io::Result<()> {
     let path = root.join(LOCK_FILE);
     let mut lock = LockFile::read(&path).unwrap_or_default();
+    let mut records = Vec::new();
     for e in events {
         if e.status == Status::Skipped {
             lock.entries.remove(&e.id);
@@ -404,11 +477,43 @@ fn update_lock(
             record |= old.is_none_or(|old| old.key != key);
         }
         if record {
-            history::record(cache, &e.id, key)?;
+            records.push((e.id.as_str(), key));
         }
     }
+    // One small file per artifact, independent of each other: written on the pool's threads.
+    records.par_iter().try_for_each(|(id, key)| history::record(cache, id, *key))?;
     if everything {
         lock.entries.retain(|id, _| index.get(id).is_some_and(|a| a.materialized));
     }
     lock.write(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Queue;
+    use crate::engine::select::order_tests::index;
+
+    #[test]
+    fn a_worker_takes_ready_work_instead_of_waiting_behind_an_input_in_progress() {
+        let index = index(&[("bundle_a", false, &[]), ("file_a", false, &["bundle_a"]), ("bundle_b", false, &[])]);
+        let order = ["t/bundle_a", "t/file_a", "t/bundle_b"].map(String::from);
+        let queue = Queue::new(&order, &index);
+        assert_eq!(queue.take(), Some(0), "the first item");
+        // bundle_a is being built: the next worker starts bundle_b rather than wait for it.
+        assert_eq!(queue.take(), Some(2));
+        queue.finished(0);
+        assert_eq!(queue.take(), Some(1));
+        assert_eq!(queue.take(), None);
+
+        // Nothing ready: the first item not taken (its worker waits for its input).
+        let queue = Queue::new(&order[..2], &index);
+        assert_eq!(queue.take(), Some(0));
+        assert_eq!(queue.take(), Some(1));
+        queue.stop();
+        assert_eq!(queue.take(), None);
+
+        let queue = Queue::new(&order, &index);
+        queue.stop();
+        assert_eq!(queue.take(), None, "a stopped render hands out nothing");
+    }
 }

@@ -1,6 +1,7 @@
 //! Turning the ids on a command line (targets, artifacts, `kind.*` globs) into artifact ids,
 //! and ordering a selection with its dependencies so inputs come before what reads them.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::ArtifactDecl;
@@ -55,6 +56,11 @@ pub fn with_dependencies(index: &BTreeMap<String, ArtifactDecl>, selected: &[Str
     order
 }
 
+/// Where a ready artifact goes in the build order: heavy or not, then the latest step that made
+/// it ready first, then its place among the selected artifacts and their inputs.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank(bool, Reverse<usize>, usize);
+
 /// The order a render takes work in: every input before what reads it and, among the artifacts
 /// whose inputs are ready, cheap ones before heavy ones (video), so a small edit shows up
 /// before a long rebuild finishes. Deterministic.
@@ -73,9 +79,14 @@ pub fn build_order(index: &BTreeMap<String, ArtifactDecl>, selected: &[String]) 
             readers.entry(d).or_default().push(id);
         }
     }
-    let rank = |id: &str| (index.get(id).is_some_and(|a| a.action.heavy()), position[id]);
-    let mut ready: BTreeSet<((bool, usize), &str)> =
-        waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| (rank(id), *id)).collect();
+    // Among cheap (or among heavy) artifacts, the one whose inputs were placed last comes
+    // first: what reads an artifact follows it closely (a texture file right after its bundle),
+    // so the workers (see `render::Queue`) take it as soon as its input is built rather than
+    // after every other input.
+    let rank =
+        |id: &str, step: usize| Rank(index.get(id).is_some_and(|a| a.action.heavy()), Reverse(step), position[id]);
+    let mut ready: BTreeSet<(Rank, &str)> =
+        waiting.iter().filter(|(_, n)| **n == 0).map(|(id, _)| (rank(id, 0), *id)).collect();
     let mut order = Vec::with_capacity(all.len());
     while let Some(next) = ready.pop_first() {
         let id = next.1;
@@ -84,7 +95,7 @@ pub fn build_order(index: &BTreeMap<String, ArtifactDecl>, selected: &[String]) 
             if let Some(n) = waiting.get_mut(r) {
                 *n -= 1;
                 if *n == 0 {
-                    ready.insert((rank(r), r));
+                    ready.insert((rank(r, order.len()), r));
                 }
             }
         }
@@ -164,6 +175,71 @@ pub fn split(index: &BTreeMap<String, ArtifactDecl>, selected: &[String], shard:
         }
     }
     (owned, shares)
+}
+
+#[cfg(test)]
+pub(crate) mod order_tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+
+    use super::build_order;
+    use crate::engine::action::{Action, ArtifactDecl, Cx};
+    use crate::engine::error::BuildError;
+
+    /// An action that is never run: only its cost class matters to the order.
+    #[derive(Debug, PartialEq)]
+    pub(crate) struct Cost(pub bool);
+
+    impl Action for Cost {
+        const QUERY: &'static str = "cost";
+        const VERSION: u32 = 1;
+
+        fn key(&self) -> impl Serialize + '_ {}
+
+        fn compute(&self, _cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+            Ok(Vec::new())
+        }
+
+        fn heavy(&self) -> bool {
+            self.0
+        }
+    }
+
+    /// `(rel, heavy, deps)` declarations of target `t`, by id.
+    pub(crate) fn index(decls: &[(&str, bool, &[&str])]) -> BTreeMap<String, ArtifactDecl> {
+        decls
+            .iter()
+            .map(|(rel, heavy, deps)| {
+                let decl =
+                    ArtifactDecl::new("t", *rel, Cost(*heavy)).deps(deps.iter().map(|d| format!("t/{d}")).collect());
+                (decl.id.clone(), decl)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn what_reads_an_input_follows_it_and_heavy_work_comes_last() {
+        // Two bundles, each cut into files, a manifest over both, and a heavy video with a
+        // cheap preview; by id, both bundles come before every file.
+        let index = index(&[
+            ("bundle_a", false, &[]),
+            ("bundle_b", false, &[]),
+            ("file_a1", false, &["bundle_a"]),
+            ("file_a2", false, &["bundle_a"]),
+            ("file_b1", false, &["bundle_b"]),
+            ("manifest", false, &["bundle_a", "bundle_b"]),
+            ("video", true, &[]),
+            ("video_preview", false, &["video"]),
+        ]);
+        let selected: Vec<String> = index.keys().cloned().collect();
+        let order: Vec<String> =
+            build_order(&index, &selected).into_iter().map(|id| id.trim_start_matches("t/").to_string()).collect();
+        assert_eq!(
+            order,
+            ["bundle_a", "file_a1", "file_a2", "bundle_b", "file_b1", "manifest", "video", "video_preview"]
+        );
+    }
 }
 
 #[cfg(test)]

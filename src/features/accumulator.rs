@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use crate::dsp::dct::DctOrtho;
 use crate::dsp::stft::{CentredStream, centred_frame_count};
 use crate::features::frame::{FrameAnalysisPlan, FrameStats};
 use crate::features::mfcc::{mfcc_dct, mfcc_frame};
@@ -64,7 +65,7 @@ impl FeatureAccumulator {
         if remaining > 0 {
             self.analyze(remaining);
         }
-        finalize(&self.blocks, total, self.sample_rate_hz)
+        finalize(&self.blocks, BLOCK_FRAMES, total, self.sample_rate_hz)
     }
 
     fn analyze(&mut self, count: usize) {
@@ -106,17 +107,23 @@ impl Padded<'_> {
 }
 
 /// Analyses frames `first .. first + count` of `source` in parallel tasks of `TASK_FRAMES`.
+///
+/// The results are written straight into the returned vector (no zero-filled buffer first:
+/// filling it cost a pass over fresh memory on this thread before the tasks could start).
 fn analyze_frames(plan: &FrameAnalysisPlan, source: Padded<'_>, first: usize, count: usize) -> Vec<FrameStats> {
-    let mut out = vec![FrameStats::default(); count];
-    out.par_chunks_mut(TASK_FRAMES).enumerate().for_each_init(
-        || (plan.analyzer(), [0.0f32; N_FFT]),
-        |(analyzer, scratch), (task, stats)| {
-            for (i, s) in stats.iter_mut().enumerate() {
-                let t = first + task * TASK_FRAMES + i;
-                analyzer.analyze(source.frame(t, scratch), s);
-            }
-        },
-    );
+    let mut out = Vec::with_capacity(count);
+    (first..first + count)
+        .into_par_iter()
+        .with_min_len(TASK_FRAMES)
+        .map_init(
+            || (plan.analyzer(), [0.0f32; N_FFT]),
+            |(analyzer, scratch), t| {
+                let mut stats = FrameStats::default();
+                analyzer.analyze(source.frame(t, scratch), &mut stats);
+                stats
+            },
+        )
+        .collect_into_vec(&mut out);
     out
 }
 
@@ -129,7 +136,7 @@ pub(crate) fn features_of_slice(samples: &[f32], sample_rate_hz: u32) -> Feature
         .step_by(BLOCK_FRAMES)
         .map(|first| analyze_frames(&plan, source, first, BLOCK_FRAMES.min(total - first)))
         .collect();
-    finalize(&blocks, total, sample_rate_hz)
+    finalize(&blocks, BLOCK_FRAMES, total, sample_rate_hz)
 }
 
 /// Features of a signal of `len` samples that `read(state, start, out)` delivers piecewise
@@ -145,39 +152,49 @@ pub(crate) fn features_of_reader<S, E: Send>(
 ) -> Result<Features, E> {
     let plan = FrameAnalysisPlan::new(sample_rate_hz);
     let total = centred_frame_count(len, HOP_LEN);
-    let mut stats = vec![FrameStats::default(); total];
-    let results: Vec<Result<(), E>> = stats
-        .par_chunks_mut(READ_TASK_FRAMES)
-        .enumerate()
+    // Each task returns its own frames, allocated and written on the task's thread: one
+    // zero-filled vector for every frame would be written once by this thread before any
+    // task could start.
+    let blocks: Vec<Result<Vec<FrameStats>, E>> = (0..total.div_ceil(READ_TASK_FRAMES))
+        .into_par_iter()
         .map_init(
             || (plan.analyzer(), [0.0f32; N_FFT], Vec::new(), init()),
-            |(analyzer, scratch, data, state), (task, out)| {
+            |(analyzer, scratch, data, state), task| {
                 let first = task * READ_TASK_FRAMES;
-                let last = first + out.len() - 1;
+                let count = READ_TASK_FRAMES.min(total - first);
+                let last = first + count - 1;
                 // Frame t covers signal samples t·HOP_LEN − N_FFT/2 .. t·HOP_LEN + N_FFT/2.
                 let lo = (first * HOP_LEN).saturating_sub(N_FFT / 2).min(len);
                 let hi = (last * HOP_LEN + N_FFT / 2).min(len);
                 data.resize(hi - lo, 0.0);
                 read(state, lo, data)?;
                 let source = Padded { data, offset: lo + N_FFT / 2 };
-                for (i, s) in out.iter_mut().enumerate() {
-                    analyzer.analyze(source.frame(first + i, scratch), s);
+                let mut out = Vec::with_capacity(count);
+                for t in first..first + count {
+                    let mut stats = FrameStats::default();
+                    analyzer.analyze(source.frame(t, scratch), &mut stats);
+                    out.push(stats);
                 }
-                Ok(())
+                Ok(out)
             },
         )
         .collect();
-    results.into_iter().collect::<Result<(), E>>()?;
-    let blocks: Vec<&[FrameStats]> = stats.chunks(BLOCK_FRAMES).collect();
-    Ok(finalize(&blocks, total, sample_rate_hz))
+    let blocks = blocks.into_iter().collect::<Result<Vec<_>, E>>()?;
+    Ok(finalize(&blocks, READ_TASK_FRAMES, total, sample_rate_hz))
 }
 
-fn frame_at<B: AsRef<[FrameStats]>>(blocks: &[B], t: usize) -> &FrameStats {
-    &blocks[t / BLOCK_FRAMES].as_ref()[t % BLOCK_FRAMES]
+fn frame_at<B: AsRef<[FrameStats]>>(blocks: &[B], block_frames: usize, t: usize) -> &FrameStats {
+    &blocks[t / block_frames].as_ref()[t % block_frames]
 }
 
 /// The global steps: dB floor at (max − 80), MFCC, onset, and assembly of [`Features`].
-fn finalize<B: AsRef<[FrameStats]> + Sync>(blocks: &[B], frame_count: usize, sample_rate_hz: u32) -> Features {
+/// Every block but the last holds `block_frames` frames.
+fn finalize<B: AsRef<[FrameStats]> + Sync>(
+    blocks: &[B],
+    block_frames: usize,
+    frame_count: usize,
+    sample_rate_hz: u32,
+) -> Features {
     let max_db = blocks
         .par_iter()
         .map(|b| b.as_ref().iter().flat_map(|s| s.mel_db.iter().copied()).fold(f32::NEG_INFINITY, f32::max))
@@ -193,11 +210,10 @@ fn finalize<B: AsRef<[FrameStats]> + Sync>(blocks: &[B], frame_count: usize, sam
 
     let dct = mfcc_dct();
     let mut by_frame = vec![0.0f32; frame_count * N_MFCC];
-    by_frame.par_chunks_mut(N_MFCC * BLOCK_FRAMES).zip(blocks.par_iter()).for_each(|(out, block)| {
-        for (o, s) in out.chunks_exact_mut(N_MFCC).zip(block.as_ref()) {
-            mfcc_frame(&dct, &s.mel_db, floor_db, o);
-        }
-    });
+    by_frame
+        .par_chunks_mut(N_MFCC * block_frames)
+        .zip(blocks.par_iter())
+        .for_each(|(out, block)| mfcc_block(&dct, block.as_ref(), floor_db, out));
     let mut mfcc = vec![0.0f32; frame_count * N_MFCC];
     for (t, coeffs) in by_frame.chunks_exact(N_MFCC).enumerate() {
         for (k, &c) in coeffs.iter().enumerate() {
@@ -206,18 +222,47 @@ fn finalize<B: AsRef<[FrameStats]> + Sync>(blocks: &[B], frame_count: usize, sam
     }
 
     let mut onset = vec![0.0f32; frame_count];
-    onset.par_chunks_mut(BLOCK_FRAMES).enumerate().for_each(|(chunk, out)| {
+    onset.par_chunks_mut(block_frames).enumerate().for_each(|(chunk, out)| {
         for (i, o) in out.iter_mut().enumerate() {
-            let t = chunk * BLOCK_FRAMES + i;
+            let t = chunk * block_frames + i;
             if t >= ONSET_SHIFT_FRAMES {
-                let prev = frame_at(blocks, t - ONSET_SHIFT_FRAMES);
-                let cur = frame_at(blocks, t - ONSET_SHIFT_FRAMES + 1);
+                let prev = frame_at(blocks, block_frames, t - ONSET_SHIFT_FRAMES);
+                let cur = frame_at(blocks, block_frames, t - ONSET_SHIFT_FRAMES + 1);
                 *o = onset_rise(&prev.mel_db, &cur.mel_db, floor_db);
             }
         }
     });
 
     Features { sample_rate_hz, times_s, rms, centroid_hz, flatness, mfcc, onset }
+}
+
+/// [`mfcc_frame`] of every frame of `block`, `N_MFCC` coefficients each into `out`.
+///
+/// On x86-64 CPUs with AVX2 the loop is compiled a second time for 256-bit vectors and used
+/// instead; like the frame analysis, both copies do the same IEEE operations in the same order
+/// (no fused multiply-add), so they give the same bits.
+fn mfcc_block(dct: &DctOrtho, block: &[FrameStats], floor_db: f32, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { mfcc_block_avx2(dct, block, floor_db, out) };
+        return;
+    }
+    mfcc_block_portable(dct, block, floor_db, out);
+}
+
+/// [`mfcc_block_portable`] compiled with AVX2 enabled.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mfcc_block_avx2(dct: &DctOrtho, block: &[FrameStats], floor_db: f32, out: &mut [f32]) {
+    mfcc_block_portable(dct, block, floor_db, out);
+}
+
+#[inline(always)]
+fn mfcc_block_portable(dct: &DctOrtho, block: &[FrameStats], floor_db: f32, out: &mut [f32]) {
+    for (o, s) in out.chunks_exact_mut(N_MFCC).zip(block) {
+        mfcc_frame(dct, &s.mel_db, floor_db, o);
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub fn mfcc_dct() -> DctOrtho {
 
 /// MFCCs of one frame: `dct(max(mel_db, floor_db))`, like `librosa.feature.mfcc` after
 /// `power_to_db(top_db=80)` has floored the whole spectrogram at its global max − 80 dB.
+#[inline(always)]
 pub fn mfcc_frame(dct: &DctOrtho, mel_db: &[f32; N_MELS], floor_db: f32, out: &mut [f32]) {
     let mut floored = [0.0f64; N_MELS];
     for (f, &d) in floored.iter_mut().zip(mel_db) {

@@ -105,7 +105,11 @@ impl Store {
             Err(e) => return Err(BlobError::Io(*d, e)),
         };
         let mut hasher = blake3::Hasher::new();
-        let mut buf = vec![0u8; 1 << 20];
+        // Pieces of at most 1 MiB; a smaller blob gets a buffer of its own size (plus one byte,
+        // so the read that finds its end needs no second buffer): zeroing and mapping a whole
+        // MiB for every small file cost more than copying it.
+        let len = file.metadata().map_or(1 << 20, |m| m.len());
+        let mut buf = vec![0u8; usize::try_from(len).map_or(1 << 20, |n| n.saturating_add(1).min(1 << 20))];
         let mut size = 0u64;
         loop {
             let n = match io::Read::read(&mut file, &mut buf) {
