@@ -14,8 +14,10 @@
 //! and written). Theirs: `make_textures.py --all` with its default config in a fresh folder each
 //! time. The folders of both are removed only after all runs. Afterglow runs first cold (numba
 //! compiling librosa's kernels, unless a previous run left numba's on-disk cache), then warm
-//! (the cache filled). Median of `REAL_RUNS` each; the ratio that counts is
-//! against the warm run. Then where our time goes, per category, in process.
+//! (the cache filled). Median of `OUR_RUNS` runs of ours and `REAL_RUNS` warm runs of theirs,
+//! each with the user and system CPU time of its process (the system time is the file system's
+//! and the page faults', and moves most from run to run); the ratio that counts is against the
+//! warm run. Then where our time goes, per category, in process.
 //!
 //! **Synthetic sources, per category, in process**, against the seed's figures for one
 //! synthetic source set (pads 19 s, drones 7 s, clouds 144 s, hiss 6 s; DOMAIN.md §H, cold):
@@ -62,6 +64,8 @@ use ntsbuild::textures::{Clip, OUTPUT_RATE_HZ, TextureError};
 
 const RUNS: usize = 3;
 const REAL_RUNS: usize = 3;
+/// Ours takes well under a second: more runs steady its median.
+const OUR_RUNS: usize = 5;
 const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
 
 /// The six recordings: (dev-set path, afterglow folders it goes in).
@@ -253,6 +257,45 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
+/// One whole-process run: wall time, the child's user and system CPU time, and what it made
+/// (files saved) and where (the folder, which the caller removes after all runs).
+struct Run {
+    wall: Duration,
+    user: Duration,
+    system: Duration,
+    files: usize,
+    _folder: tempfile::TempDir,
+}
+
+/// `command`'s output, with its wall time and its process's user and system CPU time.
+fn timed(mut command: Command) -> Result<(std::process::Output, Duration, Duration, Duration), String> {
+    let (user0, system0) = common::children_cpu();
+    let start = Instant::now();
+    let out = command.output().map_err(|e| e.to_string())?;
+    let wall = start.elapsed();
+    let (user1, system1) = common::children_cpu();
+    Ok((out, wall, user1.saturating_sub(user0), system1.saturating_sub(system0)))
+}
+
+/// `name`, the median wall time of `runs` and their median user and system times.
+fn report(name: &str, runs: &[Run]) -> Duration {
+    let wall = median(runs.iter().map(|r| r.wall).collect());
+    let user = median(runs.iter().map(|r| r.user).collect());
+    let system = median(runs.iter().map(|r| r.system).collect());
+    let (lo, hi) =
+        (runs.iter().map(|r| r.wall).min().unwrap_or_default(), runs.iter().map(|r| r.wall).max().unwrap_or_default());
+    println!(
+        "{name:<34} {:>8.3} s   {} files   (runs {:.3}–{:.3} s; user {:.2} s, system {:.2} s)",
+        wall.as_secs_f64(),
+        runs[0].files,
+        lo.as_secs_f64(),
+        hi.as_secs_f64(),
+        user.as_secs_f64(),
+        system.as_secs_f64()
+    );
+    wall
+}
+
 /// A project with one `[textures.bench]` recipe over the six recordings.
 fn our_project(root: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -289,22 +332,18 @@ fn our_project(root: &Path) -> tempfile::TempDir {
 /// cache, no outputs): time, files saved, and the folder, which the caller removes after all
 /// runs (removing each before the next run would leave the file system reusing just-deleted
 /// inodes, which costs either tool a tenth of a second; afterglow's folders are kept alike).
-fn our_run(root: &Path) -> Result<(Duration, usize, tempfile::TempDir), String> {
+fn our_run(root: &Path) -> Result<Run, String> {
     let project = our_project(root);
-    let start = Instant::now();
-    let out = Command::new(BIN)
-        .arg("-p")
-        .arg(project.path())
-        .args(["-j", "2", "-q", "render"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    let t = start.elapsed();
+    let mut command = Command::new(BIN);
+    command.arg("-p").arg(project.path()).args(["-j", "2", "-q", "render"]);
+    let (out, wall, user, system) = timed(command)?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
     let manifest =
         std::fs::read_to_string(project.path().join("renders/textures/bench/manifest.csv")).unwrap_or_default();
-    Ok((t, manifest.lines().filter(|l| l.contains(",true,")).count(), project))
+    let files = manifest.lines().filter(|l| l.contains(",true,")).count();
+    Ok(Run { wall, user, system, files, _folder: project })
 }
 
 /// A fresh afterglow folder with the recordings in its input folders.
@@ -322,21 +361,16 @@ fn afterglow_folder(root: &Path) -> tempfile::TempDir {
 
 /// One `make_textures.py --all` in a fresh folder: time, WAVs written, and the folder (removed by
 /// the caller after all runs).
-fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<(Duration, usize, tempfile::TempDir), String> {
+fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<Run, String> {
     let dir = afterglow_folder(root);
-    let start = Instant::now();
-    let out = Command::new(python)
-        .arg(checkout.join("make_textures.py"))
-        .args(["--all", "--config", "config.yaml"])
-        .current_dir(dir.path())
-        .output()
-        .map_err(|e| e.to_string())?;
-    let t = start.elapsed();
+    let mut command = Command::new(python);
+    command.arg(checkout.join("make_textures.py")).args(["--all", "--config", "config.yaml"]).current_dir(dir.path());
+    let (out, wall, user, system) = timed(command)?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
     let files = count_wavs(&dir.path().join("export"));
-    Ok((t, files, dir))
+    Ok(Run { wall, user, system, files, _folder: dir })
 }
 
 fn count_wavs(dir: &Path) -> usize {
@@ -358,17 +392,12 @@ fn real_recordings() {
     };
     println!(
         "real recordings, whole process: 4 pad sources, 2 drone/cloud sources, 2 drum loops (6 files), \
-         default settings, median of {REAL_RUNS}"
+         default settings, median of {OUR_RUNS} (ours) and {REAL_RUNS} (afterglow's warm runs)"
     );
     // Every run's folder is kept until the comparison is done.
-    let ours_runs: Result<Vec<_>, String> = (0..REAL_RUNS).map(|_| our_run(&root)).collect();
+    let ours_runs: Result<Vec<_>, String> = (0..OUR_RUNS).map(|_| our_run(&root)).collect();
     let ours = match &ours_runs {
-        Ok(runs) => {
-            let files = runs[0].1;
-            let t = median(runs.iter().map(|r| r.0).collect());
-            println!("ntsbuild -j 2 render, cold cache   {:>8.3} s   {files} files", t.as_secs_f64());
-            Some(t)
-        }
+        Ok(runs) => Some(report("ntsbuild -j 2 render, cold cache", runs)),
         Err(e) => {
             println!("ntsbuild failed: {e}");
             None
@@ -383,11 +412,9 @@ fn real_recordings() {
     let cold = afterglow_run(&root, &checkout, &python);
     let warm: Result<Vec<_>, String> = (0..REAL_RUNS).map(|_| afterglow_run(&root, &checkout, &python)).collect();
     match (cold, warm) {
-        (Ok((cold_t, cold_files, _)), Ok(warm_runs)) => {
-            let files = warm_runs[0].1;
-            let warm_t = median(warm_runs.iter().map(|r| r.0).collect());
-            println!("afterglow --all, first (cold) run  {:>8.3} s   {cold_files} files", cold_t.as_secs_f64());
-            println!("afterglow --all, warm              {:>8.3} s   {files} files", warm_t.as_secs_f64());
+        (Ok(cold), Ok(warm_runs)) => {
+            let cold_t = report("afterglow --all, first (cold) run", std::slice::from_ref(&cold));
+            let warm_t = report("afterglow --all, warm", &warm_runs);
             if let Some(ours) = ours {
                 println!(
                     "ratio: {:.1}x faster than a warm afterglow run ({:.1}x than its first run)",

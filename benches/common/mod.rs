@@ -17,3 +17,21 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     }
     (best, last.expect("at least one run"))
 }
+
+/// User and system CPU time used so far by this process's finished (waited-for) children,
+/// from `getrusage(RUSAGE_CHILDREN)`: the difference across one `Command::output` is what that
+/// child process used. Zero where the call fails.
+#[allow(dead_code)] // not every benchmark reports it
+pub fn children_cpu() -> (Duration, Duration) {
+    #[cfg(unix)]
+    {
+        // SAFETY: rusage is plain integers, for which all-zero bytes are a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage writes the struct it is given and nothing else.
+        if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0 {
+            let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+            return (time(usage.ru_utime), time(usage.ru_stime));
+        }
+    }
+    (Duration::ZERO, Duration::ZERO)
+}
