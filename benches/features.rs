@@ -54,32 +54,39 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Wall time and the child's reported peak RSS (KiB) of one process run.
-fn run_process(mut cmd: Command) -> Result<(Duration, u64, String), String> {
+/// Wall time, the child's reported peak RSS (KiB) and its CPU time (user + system) of one
+/// process run.
+fn run_process(mut cmd: Command) -> Result<(Duration, u64, String, Duration), String> {
+    let (user0, system0) = common::children_cpu();
     let start = Instant::now();
     let out = cmd.output().map_err(|e| e.to_string())?;
     let elapsed = start.elapsed();
+    let (user1, system1) = common::children_cpu();
+    let cpu = (user1 + system1).saturating_sub(user0 + system0);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
     let rss =
         text.lines().find_map(|l| l.strip_prefix("peak_rss_kib ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-    Ok((elapsed, rss, text))
+    Ok((elapsed, rss, text, cpu))
 }
 
-/// Median wall time over `RUNS` processes (after a warm-up run) and the largest peak RSS.
-fn measure(make: impl Fn() -> Command) -> Result<(Duration, u64), String> {
+/// Median wall time over `RUNS` processes (after a warm-up run), the largest peak RSS and the
+/// median CPU time.
+fn measure(make: impl Fn() -> Command) -> Result<(Duration, u64, Duration), String> {
     run_process(make())?;
-    let mut times = Vec::new();
+    let (mut times, mut cpus) = (Vec::new(), Vec::new());
     let mut rss = 0;
     for _ in 0..RUNS {
-        let (t, r, _) = run_process(make())?;
+        let (t, r, _, cpu) = run_process(make())?;
         times.push(t);
+        cpus.push(cpu);
         rss = rss.max(r);
     }
     times.sort();
-    Ok((times[times.len() / 2], rss))
+    cpus.sort();
+    Ok((times[times.len() / 2], rss, cpus[cpus.len() / 2]))
 }
 
 fn ffmpeg(src: &Path, dst: &Path, args: &[&str]) -> bool {
@@ -121,8 +128,8 @@ fn main() {
          208 s recording ({TRACK}) in each format; librosa 0.11 via {python}"
     );
     println!(
-        "{:<11} {:>9} {:>10} {:>8} {:>10} {:>10}",
-        "format", "ours", "librosa", "ratio", "ours RSS", "librosa RSS"
+        "{:<11} {:>9} {:>10} {:>8} {:>10} {:>10} {:>9} {:>11}",
+        "format", "ours", "librosa", "ratio", "ours RSS", "librosa RSS", "ours CPU", "librosa CPU"
     );
     for (label, file, ffmpeg_args) in FORMATS {
         let path = match ffmpeg_args {
@@ -147,15 +154,17 @@ fn main() {
             c
         });
         match (ours, librosa) {
-            (Ok((o, orss)), Ok((l, lrss))) => println!(
-                "{label:<11} {:>7.3} s {:>8.3} s {:>7.1}x {:>10} {:>10}",
+            (Ok((o, orss, ocpu)), Ok((l, lrss, lcpu))) => println!(
+                "{label:<11} {:>7.3} s {:>8.3} s {:>7.1}x {:>10} {:>10} {:>7.3} s {:>9.3} s",
                 o.as_secs_f64(),
                 l.as_secs_f64(),
                 l.as_secs_f64() / o.as_secs_f64(),
                 mib(orss),
-                mib(lrss)
+                mib(lrss),
+                ocpu.as_secs_f64(),
+                lcpu.as_secs_f64()
             ),
-            (Ok((o, orss)), Err(e)) => {
+            (Ok((o, orss, _)), Err(e)) => {
                 println!("{label:<11} {:>7.3} s   librosa failed: {e} {:>10}", o.as_secs_f64(), mib(orss))
             }
             (Err(e), _) => println!("{label:<11} ours failed: {e}"),
@@ -189,7 +198,7 @@ fn long_file(dir: &Path, original: &Path, exe: &Path) {
         c.arg("--child").arg(&long);
         c
     }) {
-        Ok((t, rss, _)) => println!("30-min WAV 44.1k {:>7.3} s  peak RSS {}", t.as_secs_f64(), mib(rss)),
+        Ok((t, rss, _, _)) => println!("30-min WAV 44.1k {:>7.3} s  peak RSS {}", t.as_secs_f64(), mib(rss)),
         Err(e) => println!("30-min WAV 44.1k failed: {e}"),
     }
 }
