@@ -19,7 +19,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ntsbuild::dsp::resample::resample;
 use ntsbuild::features::features;
@@ -56,13 +56,9 @@ fn peak_rss_kib() -> Option<u64> {
 
 /// Wall time, the child's reported peak RSS (KiB) and its CPU time (user + system) of one
 /// process run.
-fn run_process(mut cmd: Command) -> Result<(Duration, u64, String, Duration), String> {
-    let (user0, system0) = common::children_cpu();
-    let start = Instant::now();
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    let elapsed = start.elapsed();
-    let (user1, system1) = common::children_cpu();
-    let cpu = (user1 + system1).saturating_sub(user0 + system0);
+fn run_process(cmd: Command) -> Result<(Duration, u64, String, Duration), String> {
+    let (out, elapsed, user, system) = common::timed(cmd)?;
+    let cpu = user + system;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());

@@ -267,16 +267,6 @@ struct Run {
     _folder: tempfile::TempDir,
 }
 
-/// `command`'s output, with its wall time and its process's user and system CPU time.
-fn timed(mut command: Command) -> Result<(std::process::Output, Duration, Duration, Duration), String> {
-    let (user0, system0) = common::children_cpu();
-    let start = Instant::now();
-    let out = command.output().map_err(|e| e.to_string())?;
-    let wall = start.elapsed();
-    let (user1, system1) = common::children_cpu();
-    Ok((out, wall, user1.saturating_sub(user0), system1.saturating_sub(system0)))
-}
-
 /// `name`, the median wall time of `runs` and their median user and system times.
 fn report(name: &str, runs: &[Run]) -> Duration {
     let wall = median(runs.iter().map(|r| r.wall).collect());
@@ -336,7 +326,7 @@ fn our_run(root: &Path) -> Result<Run, String> {
     let project = our_project(root);
     let mut command = Command::new(BIN);
     command.arg("-p").arg(project.path()).args(["-j", "2", "-q", "render"]);
-    let (out, wall, user, system) = timed(command)?;
+    let (out, wall, user, system) = common::timed(command)?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
@@ -365,7 +355,7 @@ fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<Run, Stri
     let dir = afterglow_folder(root);
     let mut command = Command::new(python);
     command.arg(checkout.join("make_textures.py")).args(["--all", "--config", "config.yaml"]).current_dir(dir.path());
-    let (out, wall, user, system) = timed(command)?;
+    let (out, wall, user, system) = common::timed(command)?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }

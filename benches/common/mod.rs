@@ -35,3 +35,17 @@ pub fn children_cpu() -> (Duration, Duration) {
     }
     (Duration::ZERO, Duration::ZERO)
 }
+
+/// Runs `command` to completion: its output, wall time, and its process's user and system CPU
+/// time (the change in [`children_cpu`] across the run).
+#[allow(dead_code)] // not every benchmark times processes
+pub fn timed(
+    mut command: std::process::Command,
+) -> Result<(std::process::Output, Duration, Duration, Duration), String> {
+    let (user0, system0) = children_cpu();
+    let start = Instant::now();
+    let out = command.output().map_err(|e| e.to_string())?;
+    let wall = start.elapsed();
+    let (user1, system1) = children_cpu();
+    Ok((out, wall, user1.saturating_sub(user0), system1.saturating_sub(system0)))
+}

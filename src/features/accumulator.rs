@@ -313,6 +313,30 @@ mod tests {
         }
     }
 
+    /// The MFCC loop as dispatched (the AVX2 copy on CPUs that have it) gives the portable
+    /// copy's bits.
+    #[test]
+    fn every_compiled_copy_of_the_mfccs_gives_the_same_bits() {
+        let dct = mfcc_dct();
+        let block: Vec<FrameStats> = (0..37)
+            .map(|t| {
+                let mut s = FrameStats::default();
+                for (b, d) in s.mel_db.iter_mut().enumerate() {
+                    *d = -100.0 + ((t * 131 + b * 7919) % 1009) as f32 * 0.0917;
+                }
+                s
+            })
+            .collect();
+        let mut portable = vec![0.0f32; block.len() * N_MFCC];
+        mfcc_block_portable(&dct, &block, -80.0, &mut portable);
+        let mut dispatched = vec![0.0f32; block.len() * N_MFCC];
+        mfcc_block(&dct, &block, -80.0, &mut dispatched);
+        assert_eq!(
+            dispatched.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
     #[test]
     fn thread_count_does_not_change_bits() {
         let x = signal(300_000);

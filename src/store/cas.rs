@@ -105,11 +105,11 @@ impl Store {
             Err(e) => return Err(BlobError::Io(*d, e)),
         };
         let mut hasher = blake3::Hasher::new();
-        // Pieces of at most 1 MiB; a smaller blob gets a buffer of its own size (plus one byte,
-        // so the read that finds its end needs no second buffer): zeroing and mapping a whole
-        // MiB for every small file cost more than copying it.
+        // Pieces of at most 1 MiB; a smaller blob gets a buffer about its own size (zeroing and
+        // mapping a whole MiB for every small file cost more than copying it). The loop reads
+        // until the end whatever the size says.
         let len = file.metadata().map_or(1 << 20, |m| m.len());
-        let mut buf = vec![0u8; usize::try_from(len).map_or(1 << 20, |n| n.saturating_add(1).min(1 << 20))];
+        let mut buf = vec![0u8; len.clamp(1 << 12, 1 << 20) as usize];
         let mut size = 0u64;
         loop {
             let n = match io::Read::read(&mut file, &mut buf) {
