@@ -7,11 +7,14 @@
 //! Every format is made from the same recording, the dev set's 208 s
 //! `music/singularity-music__Awakening.ogg` (48 kHz stereo Vorbis), with ffmpeg into a temp
 //! dir: 16-bit WAV at 48 and 44.1 kHz, FLAC, MP3 (192 kb/s) and AAC in M4A at 44.1 kHz, and the
-//! original Ogg Vorbis. Each row runs a fresh process per measurement (ours: this binary in
-//! `--child` mode calling `features_of_file(path, 48000)`; librosa: `benches/librosa_features.py
-//! --whole`, which imports librosa, loads with `sr=48000` and computes the five features), so
-//! start-up, decoding, resampling and analysis all count. Times are the median of `RUNS`
-//! processes after one untimed warm-up of the page cache; peak RSS is the child's `VmHWM`.
+//! original Ogg Vorbis. Each row runs a fresh process per measurement (library: this binary in
+//! `--child` mode calling `features_of_file(path, 48000)`; render: `ntsbuild render
+//! album.bench/track/features.npz` in a project holding the file, cache and outputs removed
+//! before each run, so hashing the inputs, the shared decode and writing the result count too;
+//! librosa: `benches/librosa_features.py --whole`, which imports librosa, loads with
+//! `sr=48000` and computes the five features), so start-up, decoding, resampling and analysis
+//! all count. Times are the median of `RUNS` processes after one untimed warm-up of the page
+//! cache; peak RSS and CPU time are each process's own (`wait4`).
 //! `NTSBUILD_BENCH_LONG=1` adds a 30-minute 44.1 kHz WAV (ours only) to check the memory bound.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
@@ -28,6 +31,7 @@ use ntsbuild::media::decode::decode_path;
 
 const TRACK: &str = "music/singularity-music__Awakening.ogg";
 const RUNS: usize = 3;
+const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
 
 /// One format of the benchmark: name, file name, ffmpeg output arguments (None: the original).
 const FORMATS: [(&str, &str, Option<&[&str]>); 6] = [
@@ -39,33 +43,19 @@ const FORMATS: [(&str, &str, Option<&[&str]>); 6] = [
     ("AAC 44.1k", "track44.m4a", Some(&["-ar", "44100", "-c:a", "aac", "-b:a", "192k"])),
 ];
 
-/// `--child PATH`: analyse one file and report frames and peak memory (one line each).
+/// `--child PATH`: analyse one file and report its frame count.
 fn child(path: &Path) {
     let analysed = features_of_file(path, 48_000).unwrap_or_else(|e| panic!("{e}"));
     println!("frames {}", analysed.features.frame_count());
-    println!("peak_rss_kib {}", peak_rss_kib().unwrap_or(0));
 }
 
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// Wall time, the child's reported peak RSS (KiB) and its CPU time (user + system) of one
-/// process run.
-fn run_process(cmd: Command) -> Result<(Duration, u64, String, Duration), String> {
-    let (out, elapsed, user, system) = common::timed(cmd)?;
-    let cpu = user + system;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
+/// Wall time, peak RSS (KiB) and CPU time (user + system) of one process run.
+fn run_process(cmd: Command) -> Result<(Duration, u64, Duration), String> {
+    let t = common::timed(cmd)?;
+    if !t.output.status.success() {
+        return Err(String::from_utf8_lossy(&t.output.stderr).lines().last().unwrap_or("failed").to_string());
     }
-    let rss =
-        text.lines().find_map(|l| l.strip_prefix("peak_rss_kib ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-    Ok((elapsed, rss, text, cpu))
+    Ok((t.wall, t.peak_rss_kib, t.user + t.system))
 }
 
 /// Median wall time over `RUNS` processes (after a warm-up run), the largest peak RSS and the
@@ -75,7 +65,7 @@ fn measure(make: impl Fn() -> Command) -> Result<(Duration, u64, Duration), Stri
     let (mut times, mut cpus) = (Vec::new(), Vec::new());
     let mut rss = 0;
     for _ in 0..RUNS {
-        let (t, r, _, cpu) = run_process(make())?;
+        let (t, r, cpu) = run_process(make())?;
         times.push(t);
         cpus.push(cpu);
         rss = rss.max(r);
@@ -83,6 +73,45 @@ fn measure(make: impl Fn() -> Command) -> Result<(Duration, u64, Duration), Stri
     times.sort();
     cpus.sort();
     Ok((times[times.len() / 2], rss, cpus[cpus.len() / 2]))
+}
+
+/// A project whose one album track plays `audio` (copied in), with the repository's models:
+/// `ntsbuild render album.bench/track/features.npz` is what a user runs for the features.
+fn render_project(dir: &Path, audio: &Path) -> PathBuf {
+    let project = dir.join(format!("project-{}", audio.file_name().and_then(|n| n.to_str()).unwrap_or("audio")));
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    copy_dir(&models, &project.join("models"));
+    std::fs::create_dir_all(project.join("recipes")).expect("mkdir");
+    let name = audio.file_name().expect("file name").to_string_lossy().to_string();
+    std::fs::copy(audio, project.join(&name)).expect("copy audio");
+    std::fs::write(project.join("Project.toml"), "[project]\nname = \"bench\"\n").expect("write");
+    let recipe = format!("[album.bench]\nfps = 30\n\n[[album.bench.track]]\nid = \"track\"\naudio = \"{name}\"\n");
+    std::fs::write(project.join("recipes/album.toml"), recipe).expect("write");
+    project
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// One cold render of the track's features: the project's cache, outputs and lock removed
+/// first (they hold one small file each, so the removal costs the next run nothing).
+fn render_command(project: &Path) -> Command {
+    for gone in ["cache", "renders"] {
+        let _ = std::fs::remove_dir_all(project.join(gone));
+    }
+    let _ = std::fs::remove_file(project.join("ntsbuild.lock"));
+    let mut c = Command::new(BIN);
+    c.arg("-p").arg(project).args(["-q", "render", "album.bench/track/features.npz"]);
+    c
 }
 
 fn ffmpeg(src: &Path, dst: &Path, args: &[&str]) -> bool {
@@ -124,9 +153,21 @@ fn main() {
          208 s recording ({TRACK}) in each format; librosa 0.11 via {python}"
     );
     println!(
-        "{:<11} {:>9} {:>10} {:>8} {:>10} {:>10} {:>9} {:>11}",
-        "format", "ours", "librosa", "ratio", "ours RSS", "librosa RSS", "ours CPU", "librosa CPU"
+        "{:<11} {:>9} {:>9} {:>9} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "format",
+        "library",
+        "render",
+        "librosa",
+        "ratio",
+        "render",
+        "lib RSS",
+        "rend RSS",
+        "rosa RSS",
+        "lib CPU",
+        "rend CPU",
+        "rosa CPU"
     );
+    let secs = |d: Duration| format!("{:.3} s", d.as_secs_f64());
     for (label, file, ffmpeg_args) in FORMATS {
         let path = match ffmpeg_args {
             None => original.clone(),
@@ -144,26 +185,35 @@ fn main() {
             c.arg("--child").arg(&path);
             c
         });
+        let project = render_project(dir.path(), &path);
+        let render = measure(|| render_command(&project));
         let librosa = measure(|| {
             let mut c = Command::new(&python);
             c.arg(&script).arg(&path).arg("--whole");
             c
         });
-        match (ours, librosa) {
-            (Ok((o, orss, ocpu)), Ok((l, lrss, lcpu))) => println!(
-                "{label:<11} {:>7.3} s {:>8.3} s {:>7.1}x {:>10} {:>10} {:>7.3} s {:>9.3} s",
-                o.as_secs_f64(),
-                l.as_secs_f64(),
+        match (ours, render, librosa) {
+            (Ok((o, orss, ocpu)), Ok((r, rrss, rcpu)), Ok((l, lrss, lcpu))) => println!(
+                "{label:<11} {:>9} {:>9} {:>9} {:>6.1}x {:>6.1}x {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                secs(o),
+                secs(r),
+                secs(l),
                 l.as_secs_f64() / o.as_secs_f64(),
+                l.as_secs_f64() / r.as_secs_f64(),
                 mib(orss),
+                mib(rrss),
                 mib(lrss),
-                ocpu.as_secs_f64(),
-                lcpu.as_secs_f64()
+                secs(ocpu),
+                secs(rcpu),
+                secs(lcpu)
             ),
-            (Ok((o, orss, _)), Err(e)) => {
-                println!("{label:<11} {:>7.3} s   librosa failed: {e} {:>10}", o.as_secs_f64(), mib(orss))
+            (o, r, l) => {
+                let show = |m: &Result<(Duration, u64, Duration), String>| match m {
+                    Ok((t, _, _)) => secs(*t),
+                    Err(e) => format!("failed: {e}"),
+                };
+                println!("{label:<11} library {}  render {}  librosa {}", show(&o), show(&r), show(&l));
             }
-            (Err(e), _) => println!("{label:<11} ours failed: {e}"),
         }
     }
     if std::env::var_os("NTSBUILD_BENCH_LONG").is_some() {
@@ -194,7 +244,7 @@ fn long_file(dir: &Path, original: &Path, exe: &Path) {
         c.arg("--child").arg(&long);
         c
     }) {
-        Ok((t, rss, _, _)) => println!("30-min WAV 44.1k {:>7.3} s  peak RSS {}", t.as_secs_f64(), mib(rss)),
+        Ok((t, rss, _)) => println!("30-min WAV 44.1k {:>7.3} s  peak RSS {}", t.as_secs_f64(), mib(rss)),
         Err(e) => println!("30-min WAV 44.1k failed: {e}"),
     }
 }

@@ -326,7 +326,7 @@ fn our_run(root: &Path) -> Result<Run, String> {
     let project = our_project(root);
     let mut command = Command::new(BIN);
     command.arg("-p").arg(project.path()).args(["-j", "2", "-q", "render"]);
-    let (out, wall, user, system) = common::timed(command)?;
+    let common::Timed { output: out, wall, user, system, .. } = common::timed(command)?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
@@ -355,7 +355,7 @@ fn afterglow_run(root: &Path, checkout: &Path, python: &str) -> Result<Run, Stri
     let dir = afterglow_folder(root);
     let mut command = Command::new(python);
     command.arg(checkout.join("make_textures.py")).args(["--all", "--config", "config.yaml"]).current_dir(dir.path());
-    let (out, wall, user, system) = common::timed(command)?;
+    let common::Timed { output: out, wall, user, system, .. } = common::timed(command)?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }

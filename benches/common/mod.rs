@@ -18,34 +18,69 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("at least one run"))
 }
 
-/// User and system CPU time used so far by this process's finished (waited-for) children,
-/// from `getrusage(RUSAGE_CHILDREN)`: the difference across one `Command::output` is what that
-/// child process used. Zero where the call fails.
-#[allow(dead_code)] // not every benchmark reports it
-pub fn children_cpu() -> (Duration, Duration) {
-    #[cfg(unix)]
-    {
-        // SAFETY: rusage is plain integers, for which all-zero bytes are a valid value.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: getrusage writes the struct it is given and nothing else.
-        if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } == 0 {
-            let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-            return (time(usage.ru_utime), time(usage.ru_stime));
-        }
-    }
-    (Duration::ZERO, Duration::ZERO)
+/// What one finished child process took.
+#[allow(dead_code)] // not every benchmark reads every field
+pub struct Timed {
+    /// Its exit status and what it wrote.
+    pub output: std::process::Output,
+    /// Wall time from its start to its exit.
+    pub wall: Duration,
+    /// CPU time in user mode.
+    pub user: Duration,
+    /// CPU time in the kernel.
+    pub system: Duration,
+    /// Its largest resident set, KiB (`ru_maxrss`; 0 where unknown).
+    pub peak_rss_kib: u64,
 }
 
-/// Runs `command` to completion: its output, wall time, and its process's user and system CPU
-/// time (the change in [`children_cpu`] across the run).
+/// Runs `command` to completion (stdin empty, stdout and stderr captured): its output, wall
+/// time, and that process's own CPU times and peak memory (`wait4`'s resource usage).
 #[allow(dead_code)] // not every benchmark times processes
-pub fn timed(
-    mut command: std::process::Command,
-) -> Result<(std::process::Output, Duration, Duration, Duration), String> {
-    let (user0, system0) = children_cpu();
+pub fn timed(mut command: std::process::Command) -> Result<Timed, String> {
+    use std::io::Read;
+    use std::process::Stdio;
+    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
-    let out = command.output().map_err(|e| e.to_string())?;
-    let wall = start.elapsed();
-    let (user1, system1) = children_cpu();
-    Ok((out, wall, user1.saturating_sub(user0), system1.saturating_sub(system0)))
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        let mut bytes = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut bytes);
+        }
+        bytes
+    };
+    let (stdout, stderr) = std::thread::scope(|scope| {
+        let err = scope.spawn(|| drain(stderr.map(|e| Box::new(e) as Box<dyn Read + Send>)));
+        let out = drain(stdout.map(|o| Box::new(o) as Box<dyn Read + Send>));
+        (out, err.join().unwrap_or_default())
+    });
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        let mut status = 0;
+        // SAFETY: rusage is plain integers, for which all-zero bytes are a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = child.id() as libc::pid_t;
+        // SAFETY: waits for our own child, writing only the two values it is given.
+        if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        let wall = start.elapsed();
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        let output = std::process::Output { status: std::process::ExitStatus::from_raw(status), stdout, stderr };
+        Ok(Timed {
+            output,
+            wall,
+            user: time(usage.ru_utime),
+            system: time(usage.ru_stime),
+            peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let status = child.wait().map_err(|e| e.to_string())?;
+        let output = std::process::Output { status, stdout, stderr };
+        Ok(Timed { output, wall: start.elapsed(), user: Duration::ZERO, system: Duration::ZERO, peak_rss_kib: 0 })
+    }
 }

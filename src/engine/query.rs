@@ -3,7 +3,7 @@
 //! lookup, compute on a miss — returning a small `Built` handle, never sample data.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::action::{ActionDesc, ArtifactDecl, Cx, DynAction};
@@ -339,9 +339,15 @@ impl AudioPcm {
         self.pcm.mono.as_ref().unwrap_or(&EMPTY_PLANE)
     }
 
-    /// Every channel at the decoded rate, in file order, to read piece by piece.
-    pub fn channel_planes(&self) -> &[Plane] {
-        self.pcm.channels.as_deref().unwrap_or(&[])
+    /// How many channels the source has.
+    pub fn channel_count(&self) -> usize {
+        self.pcm.channel_count()
+    }
+
+    /// Every channel at the decoded rate, in file order, to read piece by piece (resampled on
+    /// the first call of any consumer when the source's rate differs).
+    pub fn channel_planes(&self, id: &str) -> Result<&[Plane], BuildError> {
+        self.pcm.channels().map_err(|e| self.read_error(id, e))
     }
 
     /// The whole mixdown (read back from its file when the source was long).
@@ -351,7 +357,7 @@ impl AudioPcm {
 
     /// Every whole channel, in file order.
     pub fn channels(&self, id: &str) -> Result<Vec<Cow<'_, [f32]>>, BuildError> {
-        self.channel_planes().iter().map(|p| p.load().map_err(|e| self.read_error(id, e))).collect()
+        self.channel_planes(id)?.iter().map(|p| p.load().map_err(|e| self.read_error(id, e))).collect()
     }
 
     /// `e` reading the decoded audio back, as `id`'s error.
@@ -485,15 +491,23 @@ impl Cx<'_> {
     /// lie in unlinked temporary files under the store's `tmp/` (past
     /// [`super::db::BuildEnv::pcm_memory_samples`]), read back piece by piece by the consumers
     /// that stream (features, the video's audio), so memory stays bounded.
+    ///
+    /// An integer WAV already at `rate_hz` is read in place by position instead of decoded: a
+    /// store blob (never changed once written), or a project file whose open handle is the one
+    /// the build hashed (same size, times and inode as the stat cache recorded with its digest).
     pub fn pcm(&self, audio: &AudioRef, rate_hz: u32) -> Result<AudioPcm, BuildError> {
-        let (path, name, digest) = self.audio(audio)?;
-        let path = path.display().to_string();
+        let (location, name, digest) = self.audio(audio)?;
+        let path = location.display().to_string();
         let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes()].concat());
         let env = self.db.env();
         let pcm = env.memo("pcm", key, || {
             env.log(Exec::Decoded(name.clone(), rate_hz));
             let spill_dir = env.store.tmp_dir();
-            spool_pcm(Path::new(&path), rate_hz, PcmLayout::Both, env.pcm_memory_samples(), &spill_dir)
+            let trusted = |meta: &std::fs::Metadata| match audio {
+                AudioRef::File(_) => env.stat.vouches(&location, meta, &digest),
+                AudioRef::Artifact(_) => true,
+            };
+            spool_pcm(&location, rate_hz, PcmLayout::Both, env.pcm_memory_samples(), &spill_dir, trusted)
                 .map_err(|e| self.fail(e.to_string().replace(&path, &name)))
         })?;
         Ok(AudioPcm { pcm, name, digest, path })

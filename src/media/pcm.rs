@@ -129,6 +129,22 @@ pub fn stream_pcm(
     resampling.complete(result, &name)
 }
 
+/// [`stream_pcm`], except that the channels (when `layout` has them) reach `sink` as decoded,
+/// at the source's rate ([`StreamFormat::sample_rate_hz`]), for the caller to resample only if
+/// they are needed (the mixdown comes resampled as always).
+pub(crate) fn stream_pcm_deferred(
+    path: &Path,
+    rate_hz: u32,
+    layout: PcmLayout,
+    sink: &mut dyn PcmSink,
+) -> Result<DecodeInfo, PcmError> {
+    let name = path.display().to_string();
+    let mut resampling = Resampling::new(rate_hz, layout, sink);
+    resampling.defer_channels = true;
+    let result = decode_frames_path(path, &mut resampling);
+    resampling.complete(result, &name)
+}
+
 /// [`stream_pcm`] for an in-memory file; `name` labels errors and hints the format.
 pub fn stream_pcm_bytes(
     bytes: &[u8],
@@ -194,6 +210,8 @@ struct Resampling<'a> {
     mono: Vec<f32>,
     mono_out: Vec<f32>,
     channel_out: Vec<Vec<f32>>,
+    /// Hand the channels over as decoded, at the source's rate.
+    defer_channels: bool,
     failure: Option<ResampleError>,
 }
 
@@ -208,6 +226,7 @@ impl<'a> Resampling<'a> {
             mono: Vec::new(),
             mono_out: Vec::new(),
             channel_out: Vec::new(),
+            defer_channels: false,
             failure: None,
         }
     }
@@ -274,7 +293,7 @@ impl FrameSink for Resampling<'_> {
                 Err(e) => return Err(self.fail(e)),
             }
         }
-        if self.layout.channels() {
+        if self.layout.channels() && !self.defer_channels {
             for _ in 0..format.channels {
                 match StreamResampler::new(from_hz, self.rate_hz) {
                     Ok(r) => self.channel_resamplers.push(r),
@@ -293,6 +312,9 @@ impl FrameSink for Resampling<'_> {
             if let Err(e) = r.push(&self.mono, &mut |c| out.extend_from_slice(c)) {
                 return Err(self.fail(e));
             }
+        }
+        if self.defer_channels {
+            self.sink.channels(planes)?;
         }
         for i in 0..self.channel_resamplers.len() {
             let out = &mut self.channel_out[i];

@@ -7,10 +7,15 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::dsp::resample::resampled_len;
+use crate::dsp::resample::{StreamResampler, resampled_len};
+#[cfg(unix)]
+use crate::media::decode::{DecodeError, open_int_wav};
 use crate::media::decode::{DecodeInfo, MAX_RESERVE_SAMPLES, SinkError, StreamFormat};
-use crate::media::pcm::{PcmError, PcmLayout, PcmSink, SourcePcm, stream_pcm};
+use crate::media::pcm::{PcmError, PcmLayout, PcmSink, SourcePcm, stream_pcm_deferred};
+#[cfg(unix)]
+use crate::media::wav_lenient::{IntWav, MonoScratch};
 
 /// Samples held in memory, over every plane, before the planes move to files: 32 Mi samples
 /// (128 MiB), e.g. 3.9 minutes of a stereo source at 48 kHz as its mixdown and two channels.
@@ -28,6 +33,15 @@ pub enum Plane {
         /// Samples in it.
         len: usize,
     },
+    /// Read by position from the source itself, an integer WAV already at the plane's rate:
+    /// its mixdown (`channel: None`) or one channel, the decoder's samples bit for bit.
+    #[cfg(unix)]
+    Wav {
+        /// The open source.
+        wav: Arc<IntWav>,
+        /// `None` for the mixdown.
+        channel: Option<usize>,
+    },
 }
 
 impl Plane {
@@ -36,6 +50,8 @@ impl Plane {
         match self {
             Plane::Memory(v) => v.len(),
             Plane::File { len, .. } => *len,
+            #[cfg(unix)]
+            Plane::Wav { wav, .. } => usize::try_from(wav.frames()).unwrap_or(usize::MAX),
         }
     }
 
@@ -44,9 +60,9 @@ impl Plane {
         self.len() == 0
     }
 
-    /// Whether the plane lies in a file.
+    /// Whether the plane lies in a file (a temporary one, or the source itself).
     pub fn is_spilled(&self) -> bool {
-        matches!(self, Plane::File { .. })
+        !matches!(self, Plane::Memory(_))
     }
 
     /// Samples `start .. start + out.len()`, which must lie inside the plane.
@@ -63,6 +79,18 @@ impl Plane {
                 Ok(())
             }
             Plane::File { file, .. } => read_samples_at(file, start as u64 * 4, out),
+            #[cfg(unix)]
+            Plane::Wav { wav, channel } => {
+                let mut scratch = MonoScratch::default();
+                match channel {
+                    None => wav.read_mono(start as u64, out, &mut scratch),
+                    Some(c) => wav.read_channel(*c, start as u64, out, &mut scratch),
+                }
+                .map_err(|e| match e {
+                    DecodeError::Io { source, .. } => source,
+                    other => io::Error::other(other.to_string()),
+                })
+            }
         }
     }
 
@@ -78,8 +106,8 @@ impl Plane {
     pub fn load(&self) -> io::Result<Cow<'_, [f32]>> {
         match self {
             Plane::Memory(v) => Ok(Cow::Borrowed(v)),
-            Plane::File { len, .. } => {
-                let mut v = vec![0.0; *len];
+            _ => {
+                let mut v = vec![0.0; self.len()];
                 self.read(0, &mut v)?;
                 Ok(Cow::Owned(v))
             }
@@ -133,22 +161,143 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
 }
 
 /// A source decoded once at `rate_hz`: its mixdown and/or its channels, as the layout asked.
+/// The channels are resampled the first time they are asked for (a consumer of the mixdown
+/// alone never pays for them); until then they are kept as decoded, at the source's rate.
 #[derive(Debug)]
 pub struct SpooledPcm {
     /// Rate of every plane, in Hz.
     pub rate_hz: u32,
     /// `resample(channel mean)`, when asked for.
     pub mono: Option<Plane>,
-    /// Every channel resampled, in the file's order, when asked for.
-    pub channels: Option<Vec<Plane>>,
+    /// Every channel, when asked for.
+    channels: Option<Channels>,
     /// What the decoder reported (source rate, channel count, frames, codec, warnings).
     pub source: DecodeInfo,
+    /// Whether the planes together hold more samples than the memory limit they were made
+    /// with (they then lie in files; a consumer reads them piece by piece instead of whole).
+    pub long: bool,
+}
+
+/// A source's channels at the decode's rate, made from the decoded ones on first use.
+#[derive(Debug)]
+struct Channels {
+    count: usize,
+    ready: OnceLock<Vec<Plane>>,
+    /// The decoded channels still to resample (taken when `ready` is set).
+    pending: Mutex<Option<Pending>>,
+}
+
+/// Decoded channels at `from_hz`, and where their resampled planes go.
+#[derive(Debug)]
+struct Pending {
+    from_hz: u32,
+    planes: Vec<Plane>,
+    /// The resampled planes go to unlinked files in `spill_dir` instead of memory.
+    to_files: bool,
+    spill_dir: PathBuf,
+}
+
+impl Channels {
+    /// Channels already at the rate.
+    fn ready(planes: Vec<Plane>) -> Self {
+        let count = planes.len();
+        Channels { count, ready: OnceLock::from(planes), pending: Mutex::new(None) }
+    }
+
+    fn get(&self, rate_hz: u32) -> io::Result<&[Plane]> {
+        if let Some(planes) = self.ready.get() {
+            return Ok(planes);
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(planes) = self.ready.get() {
+            return Ok(planes);
+        }
+        let Some(p) = pending.as_ref() else {
+            return Err(io::Error::other("the decoded channels are gone"));
+        };
+        let planes = resample_planes(p, rate_hz)?;
+        *pending = None;
+        Ok(self.ready.get_or_init(|| planes))
+    }
+
+    /// Length of the channels at `rate_hz` (resampled or not yet).
+    fn len(&self, rate_hz: u32) -> usize {
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        match (self.ready.get(), pending.as_ref()) {
+            (Some(planes), _) => planes.first().map_or(0, Plane::len),
+            (None, Some(p)) => p.planes.first().map_or(0, |plane| {
+                usize::try_from(resampled_len(plane.len() as u64, p.from_hz, rate_hz)).unwrap_or(usize::MAX)
+            }),
+            (None, None) => 0,
+        }
+    }
+
+    fn is_spilled(&self) -> bool {
+        if let Some(planes) = self.ready.get() {
+            return planes.iter().any(Plane::is_spilled);
+        }
+        let pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.as_ref().is_some_and(|p| p.to_files || p.planes.iter().any(Plane::is_spilled))
+    }
+}
+
+/// Samples read from a decoded plane per step while it is resampled.
+const RESAMPLE_READ_SAMPLES: usize = 1 << 16;
+
+/// Every pending plane resampled to `rate_hz` (the stream resampler's bits whatever the
+/// pieces, so those of resampling while decoding), on up to as many threads as the current
+/// rayon pool has (`-j`).
+fn resample_planes(p: &Pending, rate_hz: u32) -> io::Result<Vec<Plane>> {
+    let one = |plane: &Plane| -> io::Result<Plane> {
+        let mut writer = if p.to_files {
+            std::fs::create_dir_all(&p.spill_dir)?;
+            PlaneWriter::File(BufWriter::with_capacity(1 << 16, tempfile::tempfile_in(&p.spill_dir)?), 0)
+        } else {
+            let len = resampled_len(plane.len() as u64, p.from_hz, rate_hz);
+            PlaneWriter::Memory(Vec::with_capacity(usize::try_from(len).unwrap_or(0)))
+        };
+        let mut resampler = StreamResampler::new(p.from_hz, rate_hz).map_err(io::Error::other)?;
+        let mut failed = None;
+        let mut write = |chunk: &[f32]| {
+            if failed.is_none() {
+                failed = writer.push(chunk).err();
+            }
+        };
+        let mut buf = vec![0.0; RESAMPLE_READ_SAMPLES.min(plane.len())];
+        for start in (0..plane.len()).step_by(RESAMPLE_READ_SAMPLES) {
+            let piece = &mut buf[..RESAMPLE_READ_SAMPLES.min(plane.len() - start)];
+            plane.read(start, piece)?;
+            resampler.push(piece, &mut write).map_err(io::Error::other)?;
+        }
+        resampler.finish(&mut write).map_err(io::Error::other)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        writer.finish()
+    };
+    let threads = rayon::current_num_threads().clamp(1, p.planes.len().max(1));
+    let per_thread = p.planes.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let mut groups = p.planes.chunks(per_thread);
+        let first = groups.next().unwrap_or(&[]);
+        let others: Vec<_> =
+            groups.map(|g| scope.spawn(move || g.iter().map(one).collect::<io::Result<Vec<_>>>())).collect();
+        let mut planes = first.iter().map(one).collect::<io::Result<Vec<_>>>()?;
+        for handle in others {
+            planes.extend(handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?);
+        }
+        Ok(planes)
+    })
 }
 
 impl SpooledPcm {
     /// Length in samples (per channel) at `rate_hz`.
     pub fn len(&self) -> usize {
-        self.mono.as_ref().or_else(|| self.channels.as_ref().and_then(|c| c.first())).map_or(0, Plane::len)
+        match (&self.mono, &self.channels) {
+            (Some(m), _) => m.len(),
+            (None, Some(c)) => c.len(self.rate_hz),
+            (None, None) => 0,
+        }
     }
 
     /// Whether no sample was decoded.
@@ -158,22 +307,64 @@ impl SpooledPcm {
 
     /// Whether the planes lie in files.
     pub fn is_spilled(&self) -> bool {
-        self.mono.iter().chain(self.channels.iter().flatten()).any(Plane::is_spilled)
+        self.mono.as_ref().is_some_and(Plane::is_spilled) || self.channels.as_ref().is_some_and(Channels::is_spilled)
+    }
+
+    /// How many channels the source has (none when the layout left them out).
+    pub fn channel_count(&self) -> usize {
+        self.channels.as_ref().map_or(0, |c| c.count)
+    }
+
+    /// Every channel at the rate, in the file's order (none when the layout left them out):
+    /// resampled on the first call (while that runs, other callers wait for it), the same
+    /// planes after.
+    pub fn channels(&self) -> io::Result<&[Plane]> {
+        self.channels.as_ref().map_or(Ok(&[]), |c| c.get(self.rate_hz))
     }
 }
 
 /// Decodes `path` once at `rate_hz` (the samples of [`crate::media::pcm::load_pcm`], bit for
 /// bit) and keeps the planes in memory while they hold at most `memory_samples` samples in all,
 /// in unlinked temporary files under `spill_dir` past that.
+///
+/// An integer WAV already at `rate_hz` is not decoded at all: its planes read the file by
+/// position (the same samples), when `trusted` accepts the opened file's metadata (the caller
+/// checks it is the file whose content it keyed on). An edit in place while such a plane is
+/// read makes that read fail instead of mixing old and new samples.
 pub fn spool_pcm(
     path: &Path,
     rate_hz: u32,
     layout: PcmLayout,
     memory_samples: usize,
     spill_dir: &Path,
+    trusted: impl FnOnce(&std::fs::Metadata) -> bool,
 ) -> Result<SpooledPcm, PcmError> {
-    let spool = Spool::new(rate_hz, layout, memory_samples, spill_dir);
-    run_spool(spool, &path.display().to_string(), |sink| stream_pcm(path, rate_hz, layout, sink))
+    #[cfg(unix)]
+    if let Some(wav) = open_int_wav(path).filter(|w| w.sample_rate_hz() == rate_hz)
+        && wav.metadata().is_ok_and(|m| trusted(&m))
+    {
+        return Ok(positional(wav, rate_hz, layout, memory_samples));
+    }
+    #[cfg(not(unix))]
+    let _ = trusted;
+    let mut spool = Spool::new(rate_hz, layout, memory_samples, spill_dir);
+    spool.defer = true;
+    run_spool(spool, &path.display().to_string(), |sink| stream_pcm_deferred(path, rate_hz, layout, sink))
+}
+
+/// The planes of an integer WAV at the asked rate, read from the file by position.
+#[cfg(unix)]
+fn positional(wav: IntWav, rate_hz: u32, layout: PcmLayout, memory_samples: usize) -> SpooledPcm {
+    let (source, channels) = (wav.info(), wav.channels());
+    let wav = Arc::new(wav);
+    let plane = |channel| Plane::Wav { wav: Arc::clone(&wav), channel };
+    let mono = (layout != PcmLayout::Channels).then(|| plane(None));
+    let channels = (layout != PcmLayout::Mono).then(|| (0..channels).map(|c| plane(Some(c))).collect::<Vec<_>>());
+    let planes = usize::from(mono.is_some()) + channels.as_ref().map_or(0, Vec::len);
+    let channels = channels.map(Channels::ready);
+    let frames = usize::try_from(source.frames_decoded).unwrap_or(usize::MAX);
+    let long = frames.saturating_mul(planes) > memory_samples;
+    SpooledPcm { rate_hz, mono, channels, source, long }
 }
 
 /// Runs `stream` into `spool` and finishes it; a failed write is reported before the decode
@@ -203,10 +394,12 @@ pub(crate) fn collect_pcm(
 ) -> Result<SourcePcm, PcmError> {
     let pcm = run_spool(Spool::new(rate_hz, layout, usize::MAX, Path::new("")), name, stream)?;
     let vec = |plane: Plane| plane.into_samples().map_err(|source| PcmError::Write { name: name.to_string(), source });
+    // Not deferred: the channels are ready.
+    let channels = pcm.channels.and_then(|c| c.ready.into_inner());
     Ok(SourcePcm {
         rate_hz,
         mono: pcm.mono.map(vec).transpose()?,
-        channels: pcm.channels.map(|c| c.into_iter().map(vec).collect()).transpose()?,
+        channels: channels.map(|c| c.into_iter().map(vec).collect()).transpose()?,
         source: pcm.source,
     })
 }
@@ -261,6 +454,10 @@ struct Spool {
     spill_dir: PathBuf,
     mono: PlaneWriter,
     channels: Vec<PlaneWriter>,
+    /// The channels come as decoded (at `source_hz`), to be resampled when first asked for.
+    defer: bool,
+    /// The decoder's rate.
+    source_hz: u32,
     /// Samples held in memory over every plane (until they spill).
     held: usize,
     error: Option<io::Error>,
@@ -275,21 +472,41 @@ impl Spool {
             spill_dir: spill_dir.to_path_buf(),
             mono: PlaneWriter::Memory(Vec::new()),
             channels: Vec::new(),
+            defer: false,
+            source_hz: rate_hz,
             held: 0,
             error: None,
         }
     }
 
+    /// Counts the samples of every plane at the rate: past the memory limit the planes are
+    /// `long`, and channels still to resample go to files when memory cannot take them too.
     fn finish(self, source: DecodeInfo) -> io::Result<SpooledPcm> {
+        let (rate_hz, limit) = (self.rate_hz, self.memory_samples);
         let has_mono = self.layout != PcmLayout::Channels;
         let has_channels = self.layout != PcmLayout::Mono;
         let mono = self.mono.finish()?;
         let channels = self.channels.into_iter().map(PlaneWriter::finish).collect::<io::Result<Vec<_>>>()?;
+        let spilled = mono.is_spilled() || channels.iter().any(Plane::is_spilled);
+        let from_hz = self.source_hz;
+        let at_rate =
+            |plane: &Plane| usize::try_from(resampled_len(plane.len() as u64, from_hz, rate_hz)).unwrap_or(usize::MAX);
+        let channel_samples = channels.iter().map(at_rate).fold(0, usize::saturating_add);
+        let mono_samples = if has_mono { mono.len() } else { 0 };
+        let long = spilled || mono_samples.saturating_add(channel_samples) > limit;
+        let channels = if self.defer && from_hz != rate_hz {
+            let to_files = spilled || self.held.saturating_add(channel_samples) > limit;
+            let pending = Pending { from_hz, planes: channels, to_files, spill_dir: self.spill_dir };
+            Channels { count: pending.planes.len(), ready: OnceLock::new(), pending: Mutex::new(Some(pending)) }
+        } else {
+            Channels::ready(channels)
+        };
         Ok(SpooledPcm {
-            rate_hz: self.rate_hz,
+            rate_hz,
             mono: has_mono.then_some(mono),
             channels: has_channels.then_some(channels),
             source,
+            long,
         })
     }
 
@@ -320,19 +537,29 @@ impl PcmSink for Spool {
     /// [`MAX_RESERVE_SAMPLES`] in all: a lying header costs nothing), so they never grow past
     /// what they hold.
     fn start(&mut self, format: &StreamFormat) -> Result<(), SinkError> {
+        self.source_hz = format.sample_rate_hz;
         if self.layout != PcmLayout::Mono {
             self.channels = (0..format.channels).map(|_| PlaneWriter::Memory(Vec::new())).collect();
         }
         let planes = usize::from(self.layout != PcmLayout::Channels) + self.channels.len();
-        let declared = format.declared_frames.map_or(0, |n| {
-            usize::try_from(resampled_len(n, format.sample_rate_hz, self.rate_hz)).unwrap_or(usize::MAX)
-        });
+        let at = |rate_hz| {
+            format
+                .declared_frames
+                .map_or(0, |n| usize::try_from(resampled_len(n, format.sample_rate_hz, rate_hz)).unwrap_or(usize::MAX))
+        };
+        let declared = at(self.rate_hz);
         if declared.saturating_mul(planes) > self.memory_samples {
             return self.spill().map_err(|e| self.failed(e));
         }
-        for plane in std::iter::once(&mut self.mono).chain(self.channels.iter_mut()) {
+        // Deferred channels arrive at the source's rate.
+        let declared_channels = if self.defer { at(format.sample_rate_hz) } else { declared };
+        let most = MAX_RESERVE_SAMPLES as usize / planes.max(1);
+        if let PlaneWriter::Memory(v) = &mut self.mono {
+            v.reserve_exact(declared.min(most));
+        }
+        for plane in &mut self.channels {
             if let PlaneWriter::Memory(v) = plane {
-                v.reserve_exact(declared.min(MAX_RESERVE_SAMPLES as usize / planes.max(1)));
+                v.reserve_exact(declared_channels.min(most));
             }
         }
         Ok(())
@@ -380,18 +607,34 @@ mod tests {
         let whole = load_pcm(&path, 48_000, PcmLayout::Both).expect("load");
         let (mono, channels) = (whole.mono.as_ref().expect("mono"), whole.channels.as_ref().expect("channels"));
         let spill_dir = dir.path().join("spill");
-        let kept = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir).expect("spool");
+        let kept = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| true).expect("spool");
         assert!(!kept.is_spilled());
         // The WAV declares its length: past the limit it goes to files from the start.
         assert_eq!(mono.len(), 108_844);
-        let exact = spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir).expect("spool");
-        assert!(!exact.is_spilled());
+        // At the limit the planes fit, but the decoded channels (at 44.1 kHz, until a consumer
+        // asks for them) and the resampled ones do not fit beside each other: the resampled
+        // ones go to files, so memory never holds more than the limit.
+        let exact = spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| true).expect("spool");
+        assert!(!exact.mono.as_ref().expect("mono").is_spilled() && !exact.long);
+        assert!(exact.channels().expect("channels").iter().all(Plane::is_spilled));
+        let room = 108_844 + 2 * 100_000 + 2 * 108_844;
+        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| true).expect("spool");
+        assert!(!roomy.is_spilled() && !roomy.channels().expect("channels").iter().any(Plane::is_spilled));
+        for (limit, spooled) in [(usize::MAX, kept), (3 * 108_844, exact), (room, roomy)] {
+            assert_eq!(spooled.len(), mono.len());
+            assert_eq!(spooled.channel_count(), 2);
+            let planes = spooled.channels().expect("channels");
+            assert_eq!(planes.len(), 2);
+            for (plane, want) in planes.iter().zip(channels) {
+                assert_eq!(plane.load().expect("load").as_ref(), want.as_slice(), "limit {limit}");
+            }
+        }
         for limit in [0, 3 * 108_844 - 1] {
-            let spooled = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir).expect("spool");
-            assert!(spooled.is_spilled(), "limit {limit}");
+            let spooled = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true).expect("spool");
+            assert!(spooled.is_spilled() && spooled.long, "limit {limit}");
             assert_eq!(spooled.len(), mono.len());
             assert_eq!(spooled.mono.as_ref().expect("mono").load().expect("load").as_ref(), mono.as_slice());
-            let planes = spooled.channels.as_ref().expect("channels");
+            let planes = spooled.channels().expect("channels");
             for (plane, want) in planes.iter().zip(channels) {
                 assert_eq!(plane.load().expect("load").as_ref(), want.as_slice());
                 let mut piece = vec![0.0; 1_000];
@@ -404,6 +647,31 @@ mod tests {
         }
         // The files are unlinked: nothing is left in the spill folder.
         assert_eq!(std::fs::read_dir(&spill_dir).expect("dir").count(), 0);
+    }
+
+    #[test]
+    fn the_channels_are_resampled_once_when_first_asked_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = stereo_wav(dir.path(), 50_000);
+        let spooled = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, dir.path(), |_| true).expect("spool");
+        let channels = spooled.channels.as_ref().expect("channels");
+        // Decoded, not resampled: a consumer of the mixdown alone never pays for them.
+        assert!(channels.ready.get().is_none());
+        assert_eq!((spooled.channel_count(), spooled.len()), (2, 54_422));
+        let planes: Vec<usize> = std::thread::scope(|scope| {
+            let askers: Vec<_> =
+                (0..4).map(|_| scope.spawn(|| spooled.channels().expect("channels").as_ptr() as usize)).collect();
+            askers.into_iter().map(|a| a.join().expect("asker")).collect()
+        });
+        assert!(planes.windows(2).all(|w| w[0] == w[1]), "every caller gets the same planes");
+        assert!(channels.pending.lock().expect("lock").is_none(), "the decoded channels are dropped");
+        let want = load_pcm(&path, 48_000, PcmLayout::Channels).expect("load").channels.expect("channels");
+        for (plane, want) in spooled.channels().expect("channels").iter().zip(&want) {
+            assert_eq!(plane.load().expect("load").as_ref(), want.as_slice());
+        }
+        // At the source's rate there is nothing to resample.
+        let native = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false).expect("spool");
+        assert!(native.channels.as_ref().expect("channels").ready.get().is_some());
     }
 
     #[test]
@@ -440,16 +708,98 @@ mod tests {
         let pcm = spool.finish(info).expect("finish");
         assert!(pcm.is_spilled());
         assert_eq!(pcm.mono.as_ref().expect("mono").load().expect("load").as_ref(), mono.as_slice());
-        let channels = pcm.channels.as_ref().expect("channels");
+        let channels = pcm.channels().expect("channels");
         assert_eq!(channels[0].load().expect("load").as_ref(), left.as_slice());
         assert_eq!(channels[1].load().expect("load").as_ref(), right.as_slice());
+    }
+
+    /// A WAV of `channels` channels of `bits`-bit integers at 44.1 kHz: tones and noise.
+    fn int_wav(dir: &Path, channels: u16, bits: u16, frames: usize) -> PathBuf {
+        let path = dir.join(format!("int{channels}x{bits}.wav"));
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: 44_100,
+            bits_per_sample: bits,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).expect("create");
+        let mut rng = crate::dsp::rng::Rng::new(u64::from(channels * bits));
+        let full = f64::from((1u32 << (bits - 1)) - 1);
+        for n in 0..frames {
+            for c in 0..channels {
+                let tone = (n as f64 * 0.013 * f64::from(c + 1)).sin() * 0.6 + (rng.uniform() - 0.5) * 0.3;
+                w.write_sample((tone * full) as i32).expect("write");
+            }
+        }
+        w.finalize().expect("finalize");
+        path
+    }
+
+    #[test]
+    fn an_integer_wav_at_the_rate_is_read_in_place_with_the_decoded_samples() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spill_dir = dir.path().join("spill");
+        let bits_of = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for (channels, bits) in [(1, 16), (2, 16), (2, 24), (3, 32)] {
+            let frames = 30_011;
+            let path = int_wav(dir.path(), channels, bits, frames);
+            let decoded = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, &spill_dir, |_| false).expect("decode");
+            assert!(!decoded.is_spilled(), "refused: decoded into memory");
+            let planes = usize::from(channels) + 1;
+            for limit in [usize::MAX, frames * planes, frames * planes - 1] {
+                let label = format!("{channels}x{bits}, limit {limit}");
+                let wav = spool_pcm(&path, 44_100, PcmLayout::Both, limit, &spill_dir, |_| true).expect("in place");
+                assert!(wav.is_spilled(), "{label}: read from the file");
+                assert_eq!(wav.long, limit < frames * planes, "{label}");
+                assert_eq!(wav.source, decoded.source, "{label}");
+                assert_eq!(wav.len(), frames);
+                let (m, want) = (wav.mono.as_ref().expect("mono"), decoded.mono.as_ref().expect("mono"));
+                assert_eq!(bits_of(&m.load().expect("load")), bits_of(&want.load().expect("load")), "{label}");
+                let (got, want) = (wav.channels().expect("channels"), decoded.channels().expect("channels"));
+                assert_eq!(got.len(), usize::from(channels));
+                for (g, w) in got.iter().zip(want) {
+                    assert_eq!(bits_of(&g.load().expect("load")), bits_of(&w.load().expect("load")), "{label}");
+                    let mut piece = vec![0.0; 777];
+                    g.read(12_345, &mut piece).expect("read");
+                    assert_eq!(bits_of(&piece), bits_of(&w.load().expect("load")[12_345..13_122]), "{label}");
+                }
+            }
+        }
+        // Only the asked rate is read in place: at 48 kHz the file is decoded and resampled.
+        let path = int_wav(dir.path(), 2, 16, 1_000);
+        let resampled = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| true).expect("decode");
+        assert!(!resampled.is_spilled());
+    }
+
+    #[test]
+    fn a_wav_edited_in_place_while_read_by_position_fails_the_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = int_wav(dir.path(), 2, 16, 20_000);
+        let wav = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| true).expect("in place");
+        let mut piece = vec![0.0; 100];
+        wav.mono.as_ref().expect("mono").read(0, &mut piece).expect("read before the edit");
+        // Rewrite the samples in place (same inode, same size), later than the first write.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut bytes = std::fs::read(&path).expect("read");
+        let n = bytes.len();
+        bytes[n - 400..].iter_mut().for_each(|b| *b = b.wrapping_add(1));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+            .expect("edit in place");
+        let err = wav.channels().expect("channels")[1].read(19_000, &mut piece).expect_err("edited");
+        assert!(err.to_string().contains("changed while it was being read"), "{err}");
+        // A caller that does not vouch for the opened file gets it decoded instead.
+        let decoded = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false).expect("decode");
+        assert!(!decoded.is_spilled());
     }
 
     #[test]
     fn a_mono_layout_keeps_no_channels() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 10_000);
-        let spooled = spool_pcm(&path, 44_100, PcmLayout::Mono, 0, dir.path()).expect("spool");
+        let spooled = spool_pcm(&path, 44_100, PcmLayout::Mono, 0, dir.path(), |_| false).expect("spool");
         assert!(spooled.channels.is_none());
         assert_eq!(spooled.len(), 10_000);
     }

@@ -231,6 +231,39 @@ pub struct IntWav {
     file: File,
     name: String,
     layout: StandardLayout,
+    /// What the file was when opened: every read checks it still is (an edit in place while
+    /// the frames are read is an error, never a mix of old and new samples).
+    opened: FileState,
+}
+
+#[cfg(unix)]
+impl std::fmt::Debug for IntWav {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntWav").field("name", &self.name).field("codec", &self.layout.codec).finish_non_exhaustive()
+    }
+}
+
+/// Size, modification and change times and inode of an open file.
+#[cfg(unix)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileState {
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    ino: u64,
+}
+
+#[cfg(unix)]
+impl FileState {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        FileState {
+            size: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
+        }
+    }
 }
 
 /// Scratch buffer of one reader of an [`IntWav`].
@@ -278,8 +311,20 @@ impl IntWav {
     /// samples are checked in order as they are decoded).
     pub fn open(path: &Path, name: &str) -> Option<Self> {
         let file = File::open(path).ok()?;
+        let opened = FileState::of(&file.metadata().ok()?);
         let layout = standard_layout(&file, name)?;
-        (layout.fmt.encoding == Encoding::Int).then(|| Self { file, name: name.to_string(), layout })
+        (layout.fmt.encoding == Encoding::Int).then(|| Self { file, name: name.to_string(), layout, opened })
+    }
+
+    /// The open file's metadata (to check it is the file a caller hashed before reading it by
+    /// position).
+    pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
+        self.file.metadata()
+    }
+
+    /// Channels per frame.
+    pub fn channels(&self) -> usize {
+        self.layout.fmt.channels
     }
 
     /// The file's sample rate.
@@ -305,19 +350,56 @@ impl IntWav {
 
     /// The channel mean of frames `first .. first + out.len()` (inside the file) into `out`.
     pub fn read_mono(&self, first: u64, out: &mut [f32], scratch: &mut MonoScratch) -> Result<(), DecodeError> {
-        use std::os::unix::fs::FileExt;
         let fmt = self.layout.fmt;
-        let align = fmt.block_align;
-        scratch.raw.resize(out.len() * align, 0);
-        let offset = self.layout.data_start + first * align as u64;
-        self.file
-            .read_exact_at(&mut scratch.raw, offset)
-            .map_err(|source| DecodeError::Io { name: self.name.clone(), source })?;
+        self.read_frames(first, out.len(), scratch)?;
         let raw = &scratch.raw;
         match fmt.container_bytes {
             2 => mono_le(raw, fmt.channels, out, s16_le),
             3 => mono_le(raw, fmt.channels, out, s24_le),
             _ => mono_le(raw, fmt.channels, out, s32_le),
+        }
+        Ok(())
+    }
+
+    /// Channel `channel` (below [`Self::channels`]) of frames `first .. first + out.len()`
+    /// (inside the file) into `out`: the streaming decoder's samples of that channel, bit for bit.
+    pub fn read_channel(
+        &self,
+        channel: usize,
+        first: u64,
+        out: &mut [f32],
+        scratch: &mut MonoScratch,
+    ) -> Result<(), DecodeError> {
+        let fmt = self.layout.fmt;
+        if channel >= fmt.channels {
+            let detail = format!("no channel {channel} (the file has {})", fmt.channels);
+            return Err(DecodeError::Io {
+                name: self.name.clone(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, detail),
+            });
+        }
+        self.read_frames(first, out.len(), scratch)?;
+        let raw = &scratch.raw;
+        match fmt.container_bytes {
+            2 => channel_le(raw, fmt.block_align, channel, out, s16_le),
+            3 => channel_le(raw, fmt.block_align, channel, out, s24_le),
+            _ => channel_le(raw, fmt.block_align, channel, out, s32_le),
+        }
+        Ok(())
+    }
+
+    /// The raw bytes of frames `first .. first + frames` into `scratch`, checking afterwards
+    /// that the file was not changed since it was opened.
+    fn read_frames(&self, first: u64, frames: usize, scratch: &mut MonoScratch) -> Result<(), DecodeError> {
+        use std::os::unix::fs::FileExt;
+        let io_error = |source| DecodeError::Io { name: self.name.clone(), source };
+        let align = self.layout.fmt.block_align;
+        scratch.raw.resize(frames * align, 0);
+        let offset = self.layout.data_start + first * align as u64;
+        self.file.read_exact_at(&mut scratch.raw, offset).map_err(io_error)?;
+        if FileState::of(&self.file.metadata().map_err(io_error)?) != self.opened {
+            let detail = "the file changed while it was being read; run again";
+            return Err(io_error(io::Error::other(detail)));
         }
         Ok(())
     }
@@ -549,6 +631,17 @@ fn s24_le(b: [u8; 3]) -> f32 {
 
 fn s32_le(b: [u8; 4]) -> f32 {
     i32::from_le_bytes(b) as f32 / 2_147_483_648.0
+}
+
+/// Channel `c` of each `block_align`-byte frame, converted by `f` ([`convert_le`] of one plane).
+#[cfg(unix)]
+fn channel_le<const N: usize>(raw: &[u8], block_align: usize, c: usize, out: &mut [f32], f: impl Fn([u8; N]) -> f32) {
+    let at = c * N;
+    for (o, frame) in out.iter_mut().zip(raw.chunks_exact(block_align)) {
+        let mut b = [0u8; N];
+        b.copy_from_slice(&frame[at..at + N]);
+        *o = f(b);
+    }
 }
 
 /// Channel `c` of each `block_align`-byte frame is the `N` bytes at `c · N`.

@@ -71,6 +71,12 @@ impl StatCache {
         Ok(Some(digest))
     }
 
+    /// Whether `meta` (of `file`, opened) is the file this cache last hashed to `digest`: same
+    /// size, times and inode. A caller reading the open file later then reads that content.
+    pub fn vouches(&self, file: &Path, meta: &fs::Metadata, digest: &Digest) -> bool {
+        self.lock_entries().get(file).is_some_and(|e| e.stamp == FileStamp::of(meta) && e.digest == *digest)
+    }
+
     /// Record that `file` (just written by us) has `digest`.
     pub fn record_written(&self, file: &Path, digest: Digest) -> io::Result<()> {
         let stamp = FileStamp::of(&fs::metadata(file)?);

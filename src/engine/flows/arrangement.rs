@@ -22,7 +22,7 @@ use crate::arrange::{InstrumentParams, schema};
 use crate::engine::action::{Action, ArtifactDecl, Cx};
 use crate::engine::error::BuildError;
 use crate::engine::inputs::audio_inputs;
-use crate::media::spool::{Plane, SpooledPcm};
+use crate::media::spool::SpooledPcm;
 use crate::media::{loudness as loudness_files, loudness_plot, wav};
 use crate::project::album::AudioRef;
 use crate::project::arrangement::{ArrangementSpec, InstrumentSpec};
@@ -119,8 +119,8 @@ fn load_clip(cx: &Cx<'_>, audio: &AudioRef, rate: u32) -> Result<Arc<Clip>, Buil
     let key = Digest::of(&[pcm.digest.0.as_slice(), &rate.to_le_bytes()].concat());
     let invalid = |e: ClipError| BuildError::failed(cx.id, format!("sampler source `{name}`: {e}"));
     cx.db.env().memo("sampler_clip", key, || {
-        let mixdown = pcm.channel_planes().len() > 2;
-        if pcm.mono_plane().is_spilled() || pcm.channel_planes().iter().any(Plane::is_spilled) {
+        let mixdown = pcm.channel_count() > 2;
+        if pcm.pcm.long {
             // A long source stays where its decode put it: the voices read pages of it.
             let reader = SpilledClip { pcm: Arc::clone(&pcm.pcm), mixdown, name: name.clone() };
             return Clip::from_reader(Arc::new(reader)).map_err(invalid);
@@ -148,14 +148,15 @@ impl ClipReader for SpilledClip {
     }
 
     fn channel_count(&self) -> usize {
-        if self.mixdown { 1 } else { self.pcm.channels.as_ref().map_or(0, Vec::len) }
+        if self.mixdown { 1 } else { self.pcm.channel_count() }
     }
 
     fn read(&self, channel: usize, start: usize, out: &mut [f32]) -> Result<(), String> {
+        let read_error = |e: std::io::Error| format!("reading the decoded audio of {}: {e}", self.name);
         let plane =
-            if self.mixdown { self.pcm.mono.as_ref() } else { self.pcm.channels.as_ref().and_then(|c| c.get(channel)) };
+            if self.mixdown { self.pcm.mono.as_ref() } else { self.pcm.channels().map_err(read_error)?.get(channel) };
         let plane = plane.ok_or_else(|| format!("the decoded audio of {} has no channel {channel}", self.name))?;
-        plane.read(start, out).map_err(|e| format!("reading the decoded audio of {}: {e}", self.name))
+        plane.read(start, out).map_err(read_error)
     }
 }
 

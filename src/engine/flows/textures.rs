@@ -480,14 +480,14 @@ struct PlaneSource<'a> {
 }
 
 impl<'a> PlaneSource<'a> {
-    fn new(pcm: &'a AudioPcm, stereo: bool) -> Self {
-        let channels = pcm.channel_planes();
-        let planes = if renders_channels(stereo, channels.len()) {
-            channels[..2].iter().collect()
+    /// The channels are resampled (once per source) only when the category renders them.
+    fn new(id: &str, pcm: &'a AudioPcm, stereo: bool) -> Result<Self, BuildError> {
+        let planes = if renders_channels(stereo, pcm.channel_count()) {
+            pcm.channel_planes(id)?[..2].iter().collect()
         } else {
             vec![pcm.mono_plane()]
         };
-        Self { planes, len: pcm.len() }
+        Ok(Self { planes, len: pcm.len() })
     }
 }
 
@@ -529,7 +529,7 @@ fn compute_bundle(
         Category::Hiss => spec.hiss_export.stereo,
     };
     // Each category reads the planes it renders by position: a long source's stay on disk.
-    let planes = pcm.as_ref().map(|p| PlaneSource::new(p, stereo));
+    let planes = pcm.as_ref().map(|p| PlaneSource::new(id, p, stereo)).transpose()?;
     let with_source = || {
         planes
             .as_ref()

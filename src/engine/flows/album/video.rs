@@ -405,7 +405,7 @@ impl TrackAudio {
     /// Interleaved frames `first .. first + out.len() / channels` of the window into `out`,
     /// silence past its end; `scratch` holds the source channels read.
     fn read(&self, first: usize, out: &mut [f32], scratch: &mut Vec<Vec<f32>>) -> Result<(), VideoError> {
-        let sources = self.pcm.channel_planes();
+        let sources = self.pcm.pcm.channels().map_err(|e| VideoError::AudioRead { detail: e.to_string() })?;
         let ch = usize::from(self.channels);
         out.fill(0.0);
         let have = self.window.len().saturating_sub(first).min(out.len() / ch);
@@ -440,7 +440,7 @@ impl TrackAudio {
 fn track_audio(cx: &Cx<'_>, audio: &AudioRef, trim: Option<Trim>) -> Result<TrackAudio, BuildError> {
     let pcm = cx.pcm(audio, VIDEO_AUDIO_RATE_HZ)?;
     pcm.warnings(&pcm.name).into_iter().for_each(|w| cx.warn(w));
-    let sources = pcm.channel_planes();
+    let sources = pcm.channel_planes(cx.id)?;
     if sources.is_empty() || sources[0].is_empty() {
         return Err(cx.fail(format!("{}: no audio in the file", pcm.name)));
     }
