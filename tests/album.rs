@@ -272,26 +272,32 @@ fn trim_cuts_the_analysed_audio_and_the_video_and_normalization_scales_it() {
 /// A source too long for the memory limit is decoded once into temporary files and read back
 /// piece by piece (the features in parallel tasks, the video's audio frame by frame): every
 /// output is byte for byte the one made from memory, stereo and four-channel sources, trim and
-/// normalization included, and nothing is left behind.
+/// normalization included, and nothing is left behind. The WAVs are read in place (resampled
+/// from the file at 44.1 kHz), the Vorbis file is decoded (its channels resampled when the
+/// video asks for them).
 #[test]
 fn a_decode_kept_on_disk_gives_the_same_bytes_as_one_in_memory() {
     let make = || {
         let p = Project::demo();
         p.write_tones("audio/stereo.wav", &[330.0, 550.0], 44_100, 88_200, 16);
         p.write_tones("audio/quad.wav", &[220.0, 440.0, 660.0, 880.0], 48_000, 72_000, 24);
+        p.copy_audio_fixture("mix.ogg", "audio/mix.ogg");
         p.write(
             "recipes/album.toml",
             &format!(
                 "[album.demo]\n{}normalization = -20.0\n\n[[album.demo.track]]\nid = \"stereo\"\n\
                  audio = \"audio/stereo.wav\"\ntrim = {{ start = 0.3, end = 1.7 }}\n\n\
-                 [[album.demo.track]]\nid = \"quad\"\naudio = \"audio/quad.wav\"\n",
+                 [[album.demo.track]]\nid = \"quad\"\naudio = \"audio/quad.wav\"\n\n\
+                 [[album.demo.track]]\nid = \"vorbis\"\naudio = \"audio/mix.ogg\"\ntrim = {{ start = 0.5, end = 2.0 }}\n",
                 common::LIGHT_VIDEO
             ),
         );
         p
     };
     let (memory, disk) = common::render_in_memory_and_on_disk(make, "album.demo");
-    for rel in ["stereo/features.npz", "quad/features.npz", "stereo/video.mp4", "quad/video.mp4", "album.mp4"] {
+    let tracks = ["stereo", "quad", "vorbis"];
+    let files = tracks.iter().flat_map(|t| [format!("{t}/features.npz"), format!("{t}/video.mp4")]);
+    for rel in files.chain(["album.mp4".to_string()]) {
         let rel = format!("renders/album/demo/{rel}");
         assert_eq!(memory.bytes(&rel), disk.bytes(&rel), "{rel}");
     }

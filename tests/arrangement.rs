@@ -111,20 +111,23 @@ fn the_demo_arrangement_samples_the_mined_pad_and_the_kit() {
 
 /// A sampler source too long for the memory limit is played from its decode on disk, a page at
 /// a time: every stem is byte for byte the one played from memory (stereo and four-channel
-/// sources, velocity layers, a loop with a pitch glide), and nothing is left behind.
+/// WAVs read in place, a Vorbis file decoded, velocity layers, a loop with a pitch glide), and
+/// nothing is left behind.
 #[test]
 fn a_sampler_source_kept_on_disk_plays_the_same_bytes_as_one_in_memory() {
     let make = || {
         let p = common::arrangement_project();
         p.write_tones("audio/pad.wav", &[330.0, 554.0], 44_100, 120_000, 16);
         p.write_tones("audio/quad.wav", &[220.0, 440.0, 660.0, 880.0], 48_000, 90_000, 24);
+        p.copy_audio_fixture("mix.ogg", "audio/mix.ogg");
         let song = common::ARRANGEMENT.replace(
             "[song.x.automation]",
             "[song.x.instrument.pad]\nnotes = \"C4:40:4 . . . G4:120:4 . . . | C5:90:8\"\n\
              [song.x.instrument.pad.sampler]\nloop = true\nstart_percent = 20\nlength_percent = 70\n\
              velocity_crossfade_width = 30\n\
              [[song.x.instrument.pad.sampler.layer]]\nsource = \"audio/pad.wav\"\nmin_velocity = 1\nmax_velocity = 64\n\
-             [[song.x.instrument.pad.sampler.layer]]\nsource = \"audio/quad.wav\"\nmin_velocity = 65\nmax_velocity = 127\n\n\
+             [[song.x.instrument.pad.sampler.layer]]\nsource = \"audio/mix.ogg\"\nmin_velocity = 65\nmax_velocity = 100\n\
+             [[song.x.instrument.pad.sampler.layer]]\nsource = \"audio/quad.wav\"\nmin_velocity = 101\nmax_velocity = 127\n\n\
              [song.x.automation]\n\"pad.sampler.semitones|raw|smooth=1beat\" = [[\"1:3\", 3.0]]\n",
         );
         p.write("recipes/song.toml", &song);

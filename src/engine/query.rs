@@ -492,9 +492,10 @@ impl Cx<'_> {
     /// [`super::db::BuildEnv::pcm_memory_samples`]), read back piece by piece by the consumers
     /// that stream (features, the video's audio), so memory stays bounded.
     ///
-    /// An integer WAV already at `rate_hz` is read in place by position instead of decoded: a
-    /// store blob (never changed once written), or a project file whose open handle is the one
-    /// the build hashed (same size, times and inode as the stat cache recorded with its digest).
+    /// The channels are resampled when a consumer first asks for them. An integer WAV is read
+    /// in place by position instead of decoded (through the resampler at another rate): a store
+    /// blob (never changed once written), or a project file whose open handle is the one the
+    /// build hashed (same size, times and inode as the stat cache recorded with its digest).
     pub fn pcm(&self, audio: &AudioRef, rate_hz: u32) -> Result<AudioPcm, BuildError> {
         let (location, name, digest) = self.audio(audio)?;
         let path = location.display().to_string();

@@ -244,37 +244,45 @@ impl Channels {
 /// Samples read from a decoded plane per step while it is resampled.
 const RESAMPLE_READ_SAMPLES: usize = 1 << 16;
 
-/// Every pending plane resampled to `rate_hz` (the stream resampler's bits whatever the
-/// pieces, so those of resampling while decoding), on up to as many threads as the current
-/// rayon pool has (`-j`).
-fn resample_planes(p: &Pending, rate_hz: u32) -> io::Result<Vec<Plane>> {
-    let one = |plane: &Plane| -> io::Result<Plane> {
-        let mut writer = if p.to_files {
-            std::fs::create_dir_all(&p.spill_dir)?;
-            PlaneWriter::File(BufWriter::with_capacity(1 << 16, tempfile::tempfile_in(&p.spill_dir)?), 0)
-        } else {
-            let len = resampled_len(plane.len() as u64, p.from_hz, rate_hz);
+/// `plane` (at `from_hz`) resampled to `rate_hz`, read in pieces: the stream resampler's bits
+/// whatever the pieces, so those of resampling while decoding. Into an unlinked file in
+/// `to_file` when given, else into memory.
+fn resample_plane(plane: &Plane, from_hz: u32, rate_hz: u32, to_file: Option<&Path>) -> io::Result<Plane> {
+    let mut writer = match to_file {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            PlaneWriter::File(BufWriter::with_capacity(1 << 16, tempfile::tempfile_in(dir)?), 0)
+        }
+        None => {
+            let len = resampled_len(plane.len() as u64, from_hz, rate_hz);
             PlaneWriter::Memory(Vec::with_capacity(usize::try_from(len).unwrap_or(0)))
-        };
-        let mut resampler = StreamResampler::new(p.from_hz, rate_hz).map_err(io::Error::other)?;
-        let mut failed = None;
-        let mut write = |chunk: &[f32]| {
-            if failed.is_none() {
-                failed = writer.push(chunk).err();
-            }
-        };
-        let mut buf = vec![0.0; RESAMPLE_READ_SAMPLES.min(plane.len())];
-        for start in (0..plane.len()).step_by(RESAMPLE_READ_SAMPLES) {
-            let piece = &mut buf[..RESAMPLE_READ_SAMPLES.min(plane.len() - start)];
-            plane.read(start, piece)?;
-            resampler.push(piece, &mut write).map_err(io::Error::other)?;
         }
-        resampler.finish(&mut write).map_err(io::Error::other)?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        writer.finish()
     };
+    let mut resampler = StreamResampler::new(from_hz, rate_hz).map_err(io::Error::other)?;
+    let mut failed = None;
+    let mut write = |chunk: &[f32]| {
+        if failed.is_none() {
+            failed = writer.push(chunk).err();
+        }
+    };
+    let mut buf = vec![0.0; RESAMPLE_READ_SAMPLES.min(plane.len())];
+    for start in (0..plane.len()).step_by(RESAMPLE_READ_SAMPLES) {
+        let piece = &mut buf[..RESAMPLE_READ_SAMPLES.min(plane.len() - start)];
+        plane.read(start, piece)?;
+        resampler.push(piece, &mut write).map_err(io::Error::other)?;
+    }
+    resampler.finish(&mut write).map_err(io::Error::other)?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    writer.finish()
+}
+
+/// Every pending plane resampled to `rate_hz` ([`resample_plane`]), on up to as many threads
+/// as the current rayon pool has (`-j`).
+fn resample_planes(p: &Pending, rate_hz: u32) -> io::Result<Vec<Plane>> {
+    let to_file = p.to_files.then_some(p.spill_dir.as_path());
+    let one = |plane: &Plane| resample_plane(plane, p.from_hz, rate_hz, to_file);
     let threads = rayon::current_num_threads().clamp(1, p.planes.len().max(1));
     let per_thread = p.planes.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -327,10 +335,10 @@ impl SpooledPcm {
 /// bit) and keeps the planes in memory while they hold at most `memory_samples` samples in all,
 /// in unlinked temporary files under `spill_dir` past that.
 ///
-/// An integer WAV already at `rate_hz` is not decoded at all: its planes read the file by
-/// position (the same samples), when `trusted` accepts the opened file's metadata (the caller
-/// checks it is the file whose content it keyed on). An edit in place while such a plane is
-/// read makes that read fail instead of mixing old and new samples.
+/// An integer WAV is not decoded at all when `trusted` accepts the opened file's metadata (the
+/// caller checks it is the file whose content it keyed on): its planes read the file by position
+/// (the same samples), those at another rate through the resampler. An edit in place while such
+/// a plane is read makes that read fail instead of mixing old and new samples.
 pub fn spool_pcm(
     path: &Path,
     rate_hz: u32,
@@ -340,10 +348,10 @@ pub fn spool_pcm(
     trusted: impl FnOnce(&std::fs::Metadata) -> bool,
 ) -> Result<SpooledPcm, PcmError> {
     #[cfg(unix)]
-    if let Some(wav) = open_int_wav(path).filter(|w| w.sample_rate_hz() == rate_hz)
-        && wav.metadata().is_ok_and(|m| trusted(&m))
-    {
-        return Ok(positional(wav, rate_hz, layout, memory_samples));
+    if let Some(wav) = open_int_wav(path).filter(|w| w.metadata().is_ok_and(|m| trusted(&m))) {
+        let name = path.display().to_string();
+        return in_place(wav, rate_hz, layout, memory_samples, spill_dir)
+            .map_err(|source| PcmError::Decode(DecodeError::Io { name, source }));
     }
     #[cfg(not(unix))]
     let _ = trusted;
@@ -352,19 +360,40 @@ pub fn spool_pcm(
     run_spool(spool, &path.display().to_string(), |sink| stream_pcm_deferred(path, rate_hz, layout, sink))
 }
 
-/// The planes of an integer WAV at the asked rate, read from the file by position.
+/// The planes of an integer WAV, read from the file by position: as they are at the file's
+/// rate; at another rate the mixdown is resampled now (into memory, or into a file when the
+/// planes at the rate would pass `memory_samples`) and the channels when first asked for.
 #[cfg(unix)]
-fn positional(wav: IntWav, rate_hz: u32, layout: PcmLayout, memory_samples: usize) -> SpooledPcm {
-    let (source, channels) = (wav.info(), wav.channels());
+fn in_place(
+    wav: IntWav,
+    rate_hz: u32,
+    layout: PcmLayout,
+    memory_samples: usize,
+    spill_dir: &Path,
+) -> io::Result<SpooledPcm> {
+    let (source, count, from_hz) = (wav.info(), wav.channels(), wav.sample_rate_hz());
     let wav = Arc::new(wav);
     let plane = |channel| Plane::Wav { wav: Arc::clone(&wav), channel };
-    let mono = (layout != PcmLayout::Channels).then(|| plane(None));
-    let channels = (layout != PcmLayout::Mono).then(|| (0..channels).map(|c| plane(Some(c))).collect::<Vec<_>>());
-    let planes = usize::from(mono.is_some()) + channels.as_ref().map_or(0, Vec::len);
-    let channels = channels.map(Channels::ready);
-    let frames = usize::try_from(source.frames_decoded).unwrap_or(usize::MAX);
-    let long = frames.saturating_mul(planes) > memory_samples;
-    SpooledPcm { rate_hz, mono, channels, source, long }
+    let (has_mono, has_channels) = (layout != PcmLayout::Channels, layout != PcmLayout::Mono);
+    let planes = usize::from(has_mono) + if has_channels { count } else { 0 };
+    let frames = resampled_len(source.frames_decoded, from_hz, rate_hz);
+    let long = usize::try_from(frames).unwrap_or(usize::MAX).saturating_mul(planes) > memory_samples;
+    let to_file = long.then_some(spill_dir);
+    let mono = match (has_mono, from_hz == rate_hz) {
+        (false, _) => None,
+        (true, true) => Some(plane(None)),
+        (true, false) => Some(resample_plane(&plane(None), from_hz, rate_hz, to_file)?),
+    };
+    let channels = has_channels.then(|| {
+        let planes = (0..count).map(|c| plane(Some(c))).collect();
+        if from_hz == rate_hz {
+            Channels::ready(planes)
+        } else {
+            let pending = Pending { from_hz, planes, to_files: long, spill_dir: spill_dir.to_path_buf() };
+            Channels { count, ready: OnceLock::new(), pending: Mutex::new(Some(pending)) }
+        }
+    });
+    Ok(SpooledPcm { rate_hz, mono, channels, source, long })
 }
 
 /// Runs `stream` into `spool` and finishes it; a failed write is reported before the decode
@@ -604,21 +633,22 @@ mod tests {
     fn spilled_planes_read_back_the_decoded_samples_bit_for_bit() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 100_000);
+        // Decoded (the caller does not vouch for the file, so it is not read in place).
         let whole = load_pcm(&path, 48_000, PcmLayout::Both).expect("load");
         let (mono, channels) = (whole.mono.as_ref().expect("mono"), whole.channels.as_ref().expect("channels"));
         let spill_dir = dir.path().join("spill");
-        let kept = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| true).expect("spool");
+        let kept = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false).expect("spool");
         assert!(!kept.is_spilled());
         // The WAV declares its length: past the limit it goes to files from the start.
         assert_eq!(mono.len(), 108_844);
         // At the limit the planes fit, but the decoded channels (at 44.1 kHz, until a consumer
         // asks for them) and the resampled ones do not fit beside each other: the resampled
         // ones go to files, so memory never holds more than the limit.
-        let exact = spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| true).expect("spool");
+        let exact = spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| false).expect("spool");
         assert!(!exact.mono.as_ref().expect("mono").is_spilled() && !exact.long);
         assert!(exact.channels().expect("channels").iter().all(Plane::is_spilled));
         let room = 108_844 + 2 * 100_000 + 2 * 108_844;
-        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| true).expect("spool");
+        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| false).expect("spool");
         assert!(!roomy.is_spilled() && !roomy.channels().expect("channels").iter().any(Plane::is_spilled));
         for (limit, spooled) in [(usize::MAX, kept), (3 * 108_844, exact), (room, roomy)] {
             assert_eq!(spooled.len(), mono.len());
@@ -630,7 +660,7 @@ mod tests {
             }
         }
         for limit in [0, 3 * 108_844 - 1] {
-            let spooled = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true).expect("spool");
+            let spooled = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| false).expect("spool");
             assert!(spooled.is_spilled() && spooled.long, "limit {limit}");
             assert_eq!(spooled.len(), mono.len());
             assert_eq!(spooled.mono.as_ref().expect("mono").load().expect("load").as_ref(), mono.as_slice());
@@ -653,9 +683,15 @@ mod tests {
     fn the_channels_are_resampled_once_when_first_asked_for() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 50_000);
-        let spooled = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, dir.path(), |_| true).expect("spool");
+        for in_place in [false, true] {
+            channels_resampled_once(dir.path(), &path, in_place);
+        }
+    }
+
+    fn channels_resampled_once(dir: &Path, path: &Path, in_place: bool) {
+        let spooled = spool_pcm(path, 48_000, PcmLayout::Both, usize::MAX, dir, |_| in_place).expect("spool");
         let channels = spooled.channels.as_ref().expect("channels");
-        // Decoded, not resampled: a consumer of the mixdown alone never pays for them.
+        // Not resampled yet: a consumer of the mixdown alone never pays for them.
         assert!(channels.ready.get().is_none());
         assert_eq!((spooled.channel_count(), spooled.len()), (2, 54_422));
         let planes: Vec<usize> = std::thread::scope(|scope| {
@@ -665,12 +701,12 @@ mod tests {
         });
         assert!(planes.windows(2).all(|w| w[0] == w[1]), "every caller gets the same planes");
         assert!(channels.pending.lock().expect("lock").is_none(), "the decoded channels are dropped");
-        let want = load_pcm(&path, 48_000, PcmLayout::Channels).expect("load").channels.expect("channels");
+        let want = load_pcm(path, 48_000, PcmLayout::Channels).expect("load").channels.expect("channels");
         for (plane, want) in spooled.channels().expect("channels").iter().zip(&want) {
-            assert_eq!(plane.load().expect("load").as_ref(), want.as_slice());
+            assert_eq!(plane.load().expect("load").as_ref(), want.as_slice(), "in place: {in_place}");
         }
         // At the source's rate there is nothing to resample.
-        let native = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false).expect("spool");
+        let native = spool_pcm(path, 44_100, PcmLayout::Both, usize::MAX, dir, |_| in_place).expect("spool");
         assert!(native.channels.as_ref().expect("channels").ready.get().is_some());
     }
 
@@ -765,10 +801,25 @@ mod tests {
                 }
             }
         }
-        // Only the asked rate is read in place: at 48 kHz the file is decoded and resampled.
-        let path = int_wav(dir.path(), 2, 16, 1_000);
-        let resampled = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| true).expect("decode");
-        assert!(!resampled.is_spilled());
+        // At another rate the mixdown is resampled from the file now, the channels when asked
+        // for: the decoded and resampled samples, in memory or (past the limit) in files.
+        let path = int_wav(dir.path(), 2, 24, 40_000);
+        let decoded = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false).expect("decode");
+        let (want_mono, want_channels) = (
+            bits_of(&decoded.mono.as_ref().expect("mono").load().expect("load")),
+            decoded.channels().expect("channels").iter().map(|p| bits_of(&p.load().expect("load"))).collect::<Vec<_>>(),
+        );
+        for limit in [usize::MAX, 0] {
+            let wav = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true).expect("in place");
+            let mono = wav.mono.as_ref().expect("mono");
+            assert_eq!(mono.is_spilled(), limit == 0);
+            assert_eq!(wav.long, limit == 0);
+            assert_eq!((wav.len(), wav.source.clone()), (decoded.len(), decoded.source.clone()));
+            assert_eq!(bits_of(&mono.load().expect("load")), want_mono, "limit {limit}");
+            let channels = wav.channels().expect("channels");
+            let got: Vec<_> = channels.iter().map(|p| bits_of(&p.load().expect("load"))).collect();
+            assert_eq!(got, want_channels, "limit {limit}");
+        }
     }
 
     #[test]

@@ -171,6 +171,12 @@ impl Project {
         self.write_bytes(rel, &ntsbuild::media::wav::encode_pcm(&refs, rate, bits).unwrap());
     }
 
+    /// Copy `tests/fixtures/audio/NAME` to `rel` in the project.
+    pub fn copy_audio_fixture(&self, name: &str, rel: &str) {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio").join(name);
+        self.write_bytes(rel, &fs::read(fixture).unwrap());
+    }
+
     pub fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.path().join(rel)).unwrap()
     }
