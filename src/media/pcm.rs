@@ -123,24 +123,22 @@ pub fn stream_pcm(
     layout: PcmLayout,
     sink: &mut dyn PcmSink,
 ) -> Result<DecodeInfo, PcmError> {
-    let name = path.display().to_string();
-    let mut resampling = Resampling::new(rate_hz, layout, sink);
-    let result = decode_frames_path(path, &mut resampling);
-    resampling.complete(result, &name)
+    stream_pcm_with(path, rate_hz, layout, false, sink)
 }
 
-/// [`stream_pcm`], except that the channels (when `layout` has them) reach `sink` as decoded,
-/// at the source's rate ([`StreamFormat::sample_rate_hz`]), for the caller to resample only if
-/// they are needed (the mixdown comes resampled as always).
-pub(crate) fn stream_pcm_deferred(
+/// [`stream_pcm`]; with `defer_channels` the channels (when `layout` has them) reach `sink` as
+/// decoded, at the source's rate ([`StreamFormat::sample_rate_hz`]), for the caller to resample
+/// only if they are needed (the mixdown comes resampled as always).
+pub(crate) fn stream_pcm_with(
     path: &Path,
     rate_hz: u32,
     layout: PcmLayout,
+    defer_channels: bool,
     sink: &mut dyn PcmSink,
 ) -> Result<DecodeInfo, PcmError> {
     let name = path.display().to_string();
     let mut resampling = Resampling::new(rate_hz, layout, sink);
-    resampling.defer_channels = true;
+    resampling.defer_channels = defer_channels;
     let result = decode_frames_path(path, &mut resampling);
     resampling.complete(result, &name)
 }
@@ -212,7 +210,104 @@ struct Resampling<'a> {
     channel_out: Vec<Vec<f32>>,
     /// Hand the channels over as decoded, at the source's rate.
     defer_channels: bool,
+    /// The mixdown's resampler on its own thread (with `defer_channels`, when the rates differ
+    /// and the pool has more than one thread), so decoding and resampling overlap.
+    mono_thread: Option<MonoThread>,
     failure: Option<ResampleError>,
+}
+
+/// Downmixed samples gathered before they go to the resampler's thread.
+const MONO_THREAD_CHUNK: usize = 1 << 15;
+
+/// A decode that failed drops its resampler's thread: it is stopped, not left running.
+impl Drop for MonoThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A [`StreamResampler`] on its own thread: chunks go in order, its output comes back in order
+/// (the same samples as resampling on the caller's thread), the tail after the input ends.
+struct MonoThread {
+    gathered: Vec<f32>,
+    input: Option<std::sync::mpsc::SyncSender<Vec<f32>>>,
+    output: std::sync::mpsc::Receiver<Result<Vec<f32>, ResampleError>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MonoThread {
+    fn start(mut resampler: StreamResampler) -> std::io::Result<Self> {
+        let (input, chunks) = std::sync::mpsc::sync_channel::<Vec<f32>>(4);
+        let (results, output) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new().name("resample".to_string()).spawn(move || {
+            let mut out = Vec::new();
+            for chunk in chunks {
+                if let Err(e) = resampler.push(&chunk, &mut |c| out.extend_from_slice(c)) {
+                    let _ = results.send(Err(e));
+                    return;
+                }
+                if results.send(Ok(std::mem::take(&mut out))).is_err() {
+                    return;
+                }
+            }
+            let tail = resampler.finish(&mut |c| out.extend_from_slice(c)).map(|()| out);
+            let _ = results.send(tail);
+        })?;
+        Ok(MonoThread { gathered: Vec::new(), input: Some(input), output, thread: Some(thread) })
+    }
+
+    /// Ends the input and waits for the thread (whose output nobody reads any more).
+    fn stop(&mut self) {
+        self.input = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Queues `samples`; a full chunk goes to the thread (waiting while it has four).
+    fn push(&mut self, samples: &[f32]) {
+        self.gathered.extend_from_slice(samples);
+        if self.gathered.len() >= MONO_THREAD_CHUNK {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let chunk = std::mem::take(&mut self.gathered);
+        if let Some(input) = &self.input
+            && input.send(chunk).is_err()
+        {
+            // The thread stopped on an error, which `output` holds.
+            self.input = None;
+        }
+    }
+
+    /// Output ready so far (without waiting), or the resampler's error.
+    fn ready(&mut self, out: &mut Vec<f32>) -> Result<(), ResampleError> {
+        while let Ok(piece) = self.output.try_recv() {
+            out.extend_from_slice(&piece?);
+        }
+        Ok(())
+    }
+
+    /// Sends what is gathered, ends the input and collects every remaining output.
+    fn finish(mut self, out: &mut Vec<f32>) -> Result<(), ResampleError> {
+        self.send();
+        self.input = None;
+        let mut result = Ok(());
+        for piece in self.output.iter() {
+            match piece {
+                Ok(p) => out.extend_from_slice(&p),
+                Err(e) => result = Err(e),
+            }
+        }
+        if let Some(t) = self.thread.take()
+            && let Err(panic) = t.join()
+        {
+            std::panic::resume_unwind(panic);
+        }
+        result
+    }
 }
 
 impl<'a> Resampling<'a> {
@@ -227,6 +322,7 @@ impl<'a> Resampling<'a> {
             mono_out: Vec::new(),
             channel_out: Vec::new(),
             defer_channels: false,
+            mono_thread: None,
             failure: None,
         }
     }
@@ -272,6 +368,9 @@ impl<'a> Resampling<'a> {
             Err(e) => return Err(e.into()),
         };
         let sink_error = |source| PcmError::Decode(DecodeError::Sink { name: name.to_string(), source });
+        if let Some(t) = self.mono_thread.take() {
+            t.finish(&mut self.mono_out).map_err(|e| resample_error(Some(e), self.rate_hz))?;
+        }
         if let Some(r) = self.mono_resampler.take() {
             let out = &mut self.mono_out;
             r.finish(&mut |c| out.extend_from_slice(c)).map_err(|e| resample_error(Some(e), self.rate_hz))?;
@@ -289,6 +388,12 @@ impl FrameSink for Resampling<'_> {
         let from_hz = format.sample_rate_hz;
         if self.layout.mono() {
             match StreamResampler::new(from_hz, self.rate_hz) {
+                Ok(r) if self.defer_channels && from_hz != self.rate_hz && rayon::current_num_threads() > 1 => {
+                    match MonoThread::start(r) {
+                        Ok(t) => self.mono_thread = Some(t),
+                        Err(e) => return Err(SinkError(format!("starting the resampler's thread: {e}"))),
+                    }
+                }
                 Ok(r) => self.mono_resampler = Some(r),
                 Err(e) => return Err(self.fail(e)),
             }
@@ -306,6 +411,13 @@ impl FrameSink for Resampling<'_> {
     }
 
     fn push(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
+        if let Some(t) = self.mono_thread.as_mut() {
+            downmix(planes, &mut self.mono);
+            t.push(&self.mono);
+            if let Err(e) = t.ready(&mut self.mono_out) {
+                return Err(self.fail(e));
+            }
+        }
         if let Some(r) = self.mono_resampler.as_mut() {
             downmix(planes, &mut self.mono);
             let out = &mut self.mono_out;

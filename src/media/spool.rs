@@ -13,7 +13,7 @@ use crate::dsp::resample::{StreamResampler, resampled_len};
 #[cfg(unix)]
 use crate::media::decode::{DecodeError, open_int_wav};
 use crate::media::decode::{DecodeInfo, MAX_RESERVE_SAMPLES, SinkError, StreamFormat};
-use crate::media::pcm::{PcmError, PcmLayout, PcmSink, SourcePcm, stream_pcm_deferred};
+use crate::media::pcm::{PcmError, PcmLayout, PcmSink, SourcePcm, stream_pcm_with};
 #[cfg(unix)]
 use crate::media::wav_lenient::{IntWav, MonoScratch};
 
@@ -357,7 +357,7 @@ pub fn spool_pcm(
     let _ = trusted;
     let mut spool = Spool::new(rate_hz, layout, memory_samples, spill_dir);
     spool.defer = true;
-    run_spool(spool, &path.display().to_string(), |sink| stream_pcm_deferred(path, rate_hz, layout, sink))
+    run_spool(spool, &path.display().to_string(), |sink| stream_pcm_with(path, rate_hz, layout, true, sink))
 }
 
 /// The planes of an integer WAV, read from the file by position: as they are at the file's
@@ -677,6 +677,21 @@ mod tests {
         }
         // The files are unlinked: nothing is left in the spill folder.
         assert_eq!(std::fs::read_dir(&spill_dir).expect("dir").count(), 0);
+    }
+
+    #[test]
+    fn the_mixdown_is_the_same_resampled_on_its_own_thread_or_in_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = stereo_wav(dir.path(), 150_000);
+        let want = load_pcm(&path, 48_000, PcmLayout::Mono).expect("load").mono.expect("mono");
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let spooled = pool
+                .install(|| spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, dir.path(), |_| false))
+                .expect("spool");
+            let mono = spooled.mono.as_ref().expect("mono").load().expect("load");
+            assert_eq!(mono.as_ref(), want.as_slice(), "{threads} threads");
+        }
     }
 
     #[test]
