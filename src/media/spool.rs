@@ -1,7 +1,9 @@
 //! A source decoded once and kept where it fits: resampled signals (planes) stay in memory
 //! up to a limit, and past it every plane moves to an unlinked temporary file, read back by
 //! position. Consumers that stream (the features, the video's audio track) then read what
-//! they need piece by piece, so a long source costs disk, not memory.
+//! they need piece by piece, so a long source costs disk, not memory. The channels are
+//! resampled only when a consumer asks for them, and an integer WAV is read in place instead
+//! of decoded.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -33,8 +35,8 @@ pub enum Plane {
         /// Samples in it.
         len: usize,
     },
-    /// Read by position from the source itself, an integer WAV already at the plane's rate:
-    /// its mixdown (`channel: None`) or one channel, the decoder's samples bit for bit.
+    /// Read by position from the source itself, an integer WAV, at the file's rate: its
+    /// mixdown (`channel: None`) or one channel, the decoder's samples bit for bit.
     #[cfg(unix)]
     Wav {
         /// The open source.
@@ -202,6 +204,11 @@ impl Channels {
     fn ready(planes: Vec<Plane>) -> Self {
         let count = planes.len();
         Channels { count, ready: OnceLock::from(planes), pending: Mutex::new(None) }
+    }
+
+    /// Channels still to resample.
+    fn pending(pending: Pending) -> Self {
+        Channels { count: pending.planes.len(), ready: OnceLock::new(), pending: Mutex::new(Some(pending)) }
     }
 
     fn get(&self, rate_hz: u32) -> io::Result<&[Plane]> {
@@ -389,8 +396,7 @@ fn in_place(
         if from_hz == rate_hz {
             Channels::ready(planes)
         } else {
-            let pending = Pending { from_hz, planes, to_files: long, spill_dir: spill_dir.to_path_buf() };
-            Channels { count, ready: OnceLock::new(), pending: Mutex::new(Some(pending)) }
+            Channels::pending(Pending { from_hz, planes, to_files: long, spill_dir: spill_dir.to_path_buf() })
         }
     });
     Ok(SpooledPcm { rate_hz, mono, channels, source, long })
@@ -525,8 +531,7 @@ impl Spool {
         let long = spilled || mono_samples.saturating_add(channel_samples) > limit;
         let channels = if self.defer && from_hz != rate_hz {
             let to_files = spilled || self.held.saturating_add(channel_samples) > limit;
-            let pending = Pending { from_hz, planes: channels, to_files, spill_dir: self.spill_dir };
-            Channels { count: pending.planes.len(), ready: OnceLock::new(), pending: Mutex::new(Some(pending)) }
+            Channels::pending(Pending { from_hz, planes: channels, to_files, spill_dir: self.spill_dir })
         } else {
             Channels::ready(channels)
         };
