@@ -205,3 +205,39 @@ fn a_source_is_decoded_once_per_rate_for_every_flow() {
     assert_eq!(decodes(&s.db), [("audio/src.wav".to_string(), 44_100), ("audio/src.wav".to_string(), 48_000)]);
     assert_eq!(decodes(&s.db), []);
 }
+
+/// An audio file edited after the build hashed it is never analysed under the old digest: the
+/// artifacts that read it fail with "changed while building; run again" (a transient failure,
+/// so `watch` builds again), and after the inputs are hashed again they build from the new
+/// content. Holds for a WAV read in place and for a file that is decoded.
+#[test]
+fn an_audio_file_edited_after_it_was_hashed_fails_the_build_instead_of_being_misread() {
+    for (name, bytes) in [
+        ("src.wav", ntsbuild::media::wav::encode_pcm(&[&vec![0.25f32; 30_000]], 48_000, 16).unwrap()),
+        ("src.ogg", std::fs::read(common::audio_fixture("mix.ogg")).unwrap()),
+    ] {
+        let p = Project::demo();
+        let rel = format!("audio/{name}");
+        p.write_bytes(&rel, &bytes);
+        p.write(
+            "recipes/album.toml",
+            &format!("[album.demo]\n{}\n[[album.demo.track]]\nid = \"t\"\naudio = \"{rel}\"\n", common::LIGHT_VIDEO),
+        );
+        let mut s = Session::open(p.path(), &[], Mode::Build).unwrap();
+        // The same length, other samples, written in place after the session hashed the file.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut edited = bytes.clone();
+        let n = edited.len();
+        edited[n - 200..].iter_mut().for_each(|b| *b ^= 0x5a);
+        std::fs::write(p.path().join(&rel), &edited).unwrap();
+        let features = vec!["album.demo/t/features.npz".to_string()];
+        let outcome = render::render(&s.db, &features, 2, &Quiet).expect("render");
+        assert_eq!(outcome.summary.failed, 1, "{name}: {:?}", outcome.events);
+        let error = outcome.events.iter().find_map(|e| e.error.clone()).unwrap_or_default();
+        assert!(error.contains(&format!("{rel} changed while building; run again")), "{name}: {error}");
+        assert!(!p.path().join("renders/album/demo/t/features.npz").exists(), "{name}: nothing recorded");
+        reload(&p, &mut s);
+        let outcome = render::render(&s.db, &features, 2, &Quiet).expect("render");
+        assert_eq!(outcome.summary.failed, 0, "{name}: {:?}", outcome.events);
+    }
+}

@@ -495,7 +495,9 @@ impl Cx<'_> {
     /// The channels are resampled when a consumer first asks for them. An integer WAV is read
     /// in place by position instead of decoded (through the resampler at another rate): a store
     /// blob (never changed once written), or a project file whose open handle is the one the
-    /// build hashed (same size, times and inode as the stat cache recorded with its digest).
+    /// build hashed (same size, times and inode as the stat cache recorded with its digest). A
+    /// project file whose stamp is not that one, before or after the decode, fails the build
+    /// (transient: "changed while building; run again").
     pub fn pcm(&self, audio: &AudioRef, rate_hz: u32) -> Result<AudioPcm, BuildError> {
         let (location, name, digest) = self.audio(audio)?;
         let path = location.display().to_string();
@@ -508,8 +510,26 @@ impl Cx<'_> {
                 AudioRef::File(_) => env.stat.vouches(&location, meta, &digest),
                 AudioRef::Artifact(_) => true,
             };
-            spool_pcm(&location, rate_hz, PcmLayout::Both, env.pcm_memory_samples(), &spill_dir, trusted)
-                .map_err(|e| self.fail(e.to_string().replace(&path, &name)))
+            // A project file edited since the build hashed it, or while it was decoded, would
+            // give another content's audio under this digest: the build stops instead.
+            let unchanged = || match audio {
+                AudioRef::File(_) => std::fs::metadata(&location).is_ok_and(|m| trusted(&m)),
+                AudioRef::Artifact(_) => true,
+            };
+            let changed = || BuildError::Failed {
+                id: self.id.to_string(),
+                message: format!("{name} changed while building; run again"),
+                transient: true,
+            };
+            if !unchanged() {
+                return Err(changed());
+            }
+            let pcm = spool_pcm(&location, rate_hz, PcmLayout::Both, env.pcm_memory_samples(), &spill_dir, trusted)
+                .map_err(|e| self.fail(e.to_string().replace(&path, &name)))?;
+            if !unchanged() {
+                return Err(changed());
+            }
+            Ok(pcm)
         })?;
         Ok(AudioPcm { pcm, name, digest, path })
     }

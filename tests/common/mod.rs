@@ -173,8 +173,7 @@ impl Project {
 
     /// Copy `tests/fixtures/audio/NAME` to `rel` in the project.
     pub fn copy_audio_fixture(&self, name: &str, rel: &str) {
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio").join(name);
-        self.write_bytes(rel, &fs::read(fixture).unwrap());
+        self.write_bytes(rel, &fs::read(audio_fixture(name)).unwrap());
     }
 
     pub fn read(&self, rel: &str) -> String {
@@ -343,4 +342,10 @@ pub fn render_in_memory_and_on_disk(make: impl Fn() -> Project, target: &str) ->
     let left = fs::read_dir(disk.path().join("cache/tmp")).map_or(0, |d| d.count());
     assert_eq!(left, 0, "temporary files left in cache/tmp");
     (memory, disk)
+}
+
+/// Where `tests/fixtures/audio/NAME` lies.
+#[allow(dead_code)] // not every test binary reads fixtures
+pub fn audio_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio").join(name)
 }
