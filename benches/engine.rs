@@ -4,6 +4,8 @@
 //! Run: `cargo bench --bench engine`. Numbers go in the README.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -32,14 +34,6 @@ fn render(dir: &Path, extra: &[&str]) -> Duration {
     elapsed
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).unwrap() }
-    }
-}
-
 /// The demo project as a user has it after `render`: a no-op must cost little more than
 /// starting the process and one stat per input.
 fn demo_no_op() {
@@ -47,11 +41,11 @@ fn demo_no_op() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(repo.join("Project.toml"), dir.path().join("Project.toml")).unwrap();
     for d in ["recipes", "models", "audio"] {
-        copy_dir(&repo.join(d), &dir.path().join(d));
+        common::copy_dir(&repo.join(d), &dir.path().join(d));
     }
     // A warm store: the repository's own cache when it has one, else one cold render first.
     if repo.join("cache/cas").is_dir() {
-        copy_dir(&repo.join("cache"), &dir.path().join("cache"));
+        common::copy_dir(&repo.join("cache"), &dir.path().join("cache"));
     }
     let first = render(dir.path(), &[]);
     let artifacts = Command::new(BIN).arg("-p").arg(dir.path()).arg("list").output().unwrap();

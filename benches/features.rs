@@ -80,7 +80,7 @@ fn measure(make: impl Fn() -> Command) -> Result<(Duration, u64, Duration), Stri
 fn render_project(dir: &Path, audio: &Path) -> PathBuf {
     let project = dir.join(format!("project-{}", audio.file_name().and_then(|n| n.to_str()).unwrap_or("audio")));
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    copy_dir(&models, &project.join("models"));
+    common::copy_dir(&models, &project.join("models"));
     std::fs::create_dir_all(project.join("recipes")).expect("mkdir");
     let name = audio.file_name().expect("file name").to_string_lossy().to_string();
     std::fs::copy(audio, project.join(&name)).expect("copy audio");
@@ -88,18 +88,6 @@ fn render_project(dir: &Path, audio: &Path) -> PathBuf {
     let recipe = format!("[album.bench]\nfps = 30\n\n[[album.bench.track]]\nid = \"track\"\naudio = \"{name}\"\n");
     std::fs::write(project.join("recipes/album.toml"), recipe).expect("write");
     project
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
 
 /// One cold render of the track's features: the project's cache, outputs and lock removed

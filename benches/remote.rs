@@ -6,6 +6,7 @@
 //! Run: `cargo bench --bench remote`. Numbers go in the README.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // reports measurements
 
+mod common;
 #[path = "../tests/common/servers.rs"]
 mod servers;
 
@@ -15,21 +16,13 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).unwrap() }
-    }
-}
-
 /// A fresh copy of the demo project with `[cache.remote]` appended.
 fn demo(remote: &str) -> tempfile::TempDir {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(repo.join("Project.toml"), dir.path().join("Project.toml")).unwrap();
     for d in ["recipes", "models", "audio", "producers"] {
-        copy_dir(&repo.join(d), &dir.path().join(d));
+        common::copy_dir(&repo.join(d), &dir.path().join(d));
     }
     append(dir.path(), remote);
     dir
@@ -112,7 +105,7 @@ fn bench(name: &str, url: &str, settings: &str, env: &[(&str, &str)]) {
     let filled = kits(n, &remote);
     render(filled.path(), &[], &writer);
     let local = kits(n, &remote);
-    copy_dir(&filled.path().join("cache"), &local.path().join("cache"));
+    common::copy_dir(&filled.path().join("cache"), &local.path().join("cache"));
     let _ = std::fs::remove_file(local.path().join("cache/stat.json"));
     let (local_hit, _) = render(local.path(), &["--no-remote"], &[]);
     let (remote_hit, summary) = render(kits(n, &remote).path(), &[], env);

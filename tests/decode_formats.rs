@@ -5,14 +5,11 @@
 //! 0.15 s of 16-bit stereo at 44.1 kHz (440 Hz left, 1 kHz right); the others are ffmpeg's
 //! conversions of it.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::audio_fixture as fixture;
 use ntsbuild::media::decode::{Decoded, decode_channels, decode_channels_bytes, decode_path};
 use ntsbuild::media::pcm::{PcmLayout, load_pcm};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio").join(name)
-}
 
 fn original() -> Decoded {
     decode_channels(&fixture("tone.wav")).expect("tone.wav")

@@ -18,6 +18,16 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (best, last.expect("at least one run"))
 }
 
+/// Copies the folder `from` to `to`, recursively.
+#[allow(dead_code)] // not every benchmark copies projects
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).expect("copy") }
+    }
+}
+
 /// What one finished child process took.
 #[allow(dead_code)] // not every benchmark reads every field
 pub struct Timed {
@@ -42,18 +52,17 @@ pub fn timed(mut command: std::process::Command) -> Result<Timed, String> {
     command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = command.spawn().map_err(|e| e.to_string())?;
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+    fn drain(pipe: Option<impl Read>) -> Vec<u8> {
         let mut bytes = Vec::new();
         if let Some(mut p) = pipe {
             let _ = p.read_to_end(&mut bytes);
         }
         bytes
-    };
+    }
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
     let (stdout, stderr) = std::thread::scope(|scope| {
-        let err = scope.spawn(|| drain(stderr.map(|e| Box::new(e) as Box<dyn Read + Send>)));
-        let out = drain(stdout.map(|o| Box::new(o) as Box<dyn Read + Send>));
-        (out, err.join().unwrap_or_default())
+        let err = scope.spawn(|| drain(stderr));
+        (drain(stdout), err.join().unwrap_or_default())
     });
     #[cfg(unix)]
     {

@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use crate::media::decode::DecodeInfo;
 use crate::media::pcm::PcmLayout;
 use crate::media::spool::{Plane, SpooledPcm, spool_pcm};
+use crate::media::stamp::FileStamp;
 use crate::project::album::AudioRef;
 use crate::project::{self, Config, Diagnostics};
 use crate::store::{ActionEntry, BlobError, Digest, RemoteError};
@@ -506,14 +507,14 @@ impl Cx<'_> {
         let pcm = env.memo("pcm", key, || {
             env.log(Exec::Decoded(name.clone(), rate_hz));
             let spill_dir = env.store.tmp_dir();
-            let trusted = |meta: &std::fs::Metadata| match audio {
-                AudioRef::File(_) => env.stat.vouches(&location, meta, &digest),
+            let trusted = |stamp: &FileStamp| match audio {
+                AudioRef::File(_) => env.stat.vouches(&location, stamp, &digest),
                 AudioRef::Artifact(_) => true,
             };
             // A project file edited since the build hashed it, or while it was decoded, would
             // give another content's audio under this digest: the build stops instead.
             let unchanged = || match audio {
-                AudioRef::File(_) => std::fs::metadata(&location).is_ok_and(|m| trusted(&m)),
+                AudioRef::File(_) => std::fs::metadata(&location).is_ok_and(|m| trusted(&FileStamp::of(&m))),
                 AudioRef::Artifact(_) => true,
             };
             let changed = || BuildError::Failed {

@@ -17,6 +17,7 @@ pub mod pcm;
 pub mod plot;
 pub mod sidecar;
 pub mod spool;
+pub mod stamp;
 pub mod thumbs;
 pub mod video_error;
 pub mod wav;

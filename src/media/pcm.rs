@@ -219,13 +219,6 @@ struct Resampling<'a> {
 /// Downmixed samples gathered before they go to the resampler's thread.
 const MONO_THREAD_CHUNK: usize = 1 << 15;
 
-/// A decode that failed drops its resampler's thread: it is stopped, not left running.
-impl Drop for MonoThread {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// A [`StreamResampler`] on its own thread: chunks go in order, its output comes back in order
 /// (the same samples as resampling on the caller's thread), the tail after the input ends.
 struct MonoThread {
@@ -233,6 +226,13 @@ struct MonoThread {
     input: Option<std::sync::mpsc::SyncSender<Vec<f32>>>,
     output: std::sync::mpsc::Receiver<Result<Vec<f32>, ResampleError>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A decode that failed drops its resampler's thread: it is stopped, not left running.
+impl Drop for MonoThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl MonoThread {
@@ -411,19 +411,20 @@ impl FrameSink for Resampling<'_> {
     }
 
     fn push(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
-        if let Some(t) = self.mono_thread.as_mut() {
+        if self.mono_thread.is_some() || self.mono_resampler.is_some() {
             downmix(planes, &mut self.mono);
-            t.push(&self.mono);
-            if let Err(e) = t.ready(&mut self.mono_out) {
-                return Err(self.fail(e));
-            }
         }
-        if let Some(r) = self.mono_resampler.as_mut() {
-            downmix(planes, &mut self.mono);
-            let out = &mut self.mono_out;
-            if let Err(e) = r.push(&self.mono, &mut |c| out.extend_from_slice(c)) {
-                return Err(self.fail(e));
+        let out = &mut self.mono_out;
+        let resampled = match (self.mono_thread.as_mut(), self.mono_resampler.as_mut()) {
+            (Some(t), _) => {
+                t.push(&self.mono);
+                t.ready(out)
             }
+            (None, Some(r)) => r.push(&self.mono, &mut |c| out.extend_from_slice(c)),
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = resampled {
+            return Err(self.fail(e));
         }
         if self.defer_channels {
             self.sink.channels(planes)?;

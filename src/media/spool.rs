@@ -16,6 +16,7 @@ use crate::dsp::resample::{StreamResampler, resampled_len};
 use crate::media::decode::{DecodeError, open_int_wav};
 use crate::media::decode::{DecodeInfo, MAX_RESERVE_SAMPLES, SinkError, StreamFormat};
 use crate::media::pcm::{PcmError, PcmLayout, PcmSink, SourcePcm, stream_pcm_with};
+use crate::media::stamp::FileStamp;
 #[cfg(unix)]
 use crate::media::wav_lenient::{IntWav, MonoScratch};
 
@@ -239,6 +240,7 @@ impl Channels {
         }
     }
 
+    #[cfg(test)]
     fn is_spilled(&self) -> bool {
         if let Some(planes) = self.ready.get() {
             return planes.iter().any(Plane::is_spilled);
@@ -320,8 +322,9 @@ impl SpooledPcm {
         self.len() == 0
     }
 
-    /// Whether the planes lie in files.
-    pub fn is_spilled(&self) -> bool {
+    /// Whether the planes lie in files (consumers go by [`Self::long`]).
+    #[cfg(test)]
+    fn is_spilled(&self) -> bool {
         self.mono.as_ref().is_some_and(Plane::is_spilled) || self.channels.as_ref().is_some_and(Channels::is_spilled)
     }
 
@@ -342,7 +345,7 @@ impl SpooledPcm {
 /// bit) and keeps the planes in memory while they hold at most `memory_samples` samples in all,
 /// in unlinked temporary files under `spill_dir` past that.
 ///
-/// An integer WAV is not decoded at all when `trusted` accepts the opened file's metadata (the
+/// An integer WAV is not decoded at all when `trusted` accepts the opened file's stamp (the
 /// caller checks it is the file whose content it keyed on): its planes read the file by position
 /// (the same samples), those at another rate through the resampler. An edit in place while such
 /// a plane is read makes that read fail instead of mixing old and new samples.
@@ -352,10 +355,10 @@ pub fn spool_pcm(
     layout: PcmLayout,
     memory_samples: usize,
     spill_dir: &Path,
-    trusted: impl FnOnce(&std::fs::Metadata) -> bool,
+    trusted: impl FnOnce(&FileStamp) -> bool,
 ) -> Result<SpooledPcm, PcmError> {
     #[cfg(unix)]
-    if let Some(wav) = open_int_wav(path).filter(|w| w.metadata().is_ok_and(|m| trusted(&m))) {
+    if let Some(wav) = open_int_wav(path).filter(|w| trusted(&w.stamp())) {
         let name = path.display().to_string();
         return in_place(wav, rate_hz, layout, memory_samples, spill_dir)
             .map_err(|source| PcmError::Decode(DecodeError::Io { name, source }));

@@ -12,6 +12,9 @@ use std::fs::File;
 use std::io::{self, BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::Path;
 
+#[cfg(unix)]
+use crate::media::stamp::FileStamp;
+
 use crate::media::decode::{DecodeError, DecodeInfo, FrameSink, StreamFormat, first_non_finite};
 
 /// Frames converted per chunk handed to the sink.
@@ -233,36 +236,13 @@ pub struct IntWav {
     layout: StandardLayout,
     /// What the file was when opened: every read checks it still is (an edit in place while
     /// the frames are read is an error, never a mix of old and new samples).
-    opened: FileState,
+    opened: FileStamp,
 }
 
 #[cfg(unix)]
 impl std::fmt::Debug for IntWav {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IntWav").field("name", &self.name).field("codec", &self.layout.codec).finish_non_exhaustive()
-    }
-}
-
-/// Size, modification and change times and inode of an open file.
-#[cfg(unix)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct FileState {
-    size: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-    ino: u64,
-}
-
-#[cfg(unix)]
-impl FileState {
-    fn of(meta: &std::fs::Metadata) -> Self {
-        use std::os::unix::fs::MetadataExt;
-        FileState {
-            size: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-            ino: meta.ino(),
-        }
     }
 }
 
@@ -311,15 +291,15 @@ impl IntWav {
     /// samples are checked in order as they are decoded).
     pub fn open(path: &Path, name: &str) -> Option<Self> {
         let file = File::open(path).ok()?;
-        let opened = FileState::of(&file.metadata().ok()?);
+        let opened = FileStamp::of(&file.metadata().ok()?);
         let layout = standard_layout(&file, name)?;
         (layout.fmt.encoding == Encoding::Int).then(|| Self { file, name: name.to_string(), layout, opened })
     }
 
-    /// The open file's metadata (to check it is the file a caller hashed before reading it by
-    /// position).
-    pub fn metadata(&self) -> io::Result<std::fs::Metadata> {
-        self.file.metadata()
+    /// The open file's stamp when it was opened (to check it is the file a caller hashed
+    /// before reading it by position).
+    pub fn stamp(&self) -> FileStamp {
+        self.opened
     }
 
     /// Channels per frame.
@@ -397,7 +377,7 @@ impl IntWav {
         scratch.raw.resize(frames * align, 0);
         let offset = self.layout.data_start + first * align as u64;
         self.file.read_exact_at(&mut scratch.raw, offset).map_err(io_error)?;
-        if FileState::of(&self.file.metadata().map_err(io_error)?) != self.opened {
+        if FileStamp::of(&self.file.metadata().map_err(io_error)?) != self.opened {
             let detail = "the file changed while it was being read; run again";
             return Err(io_error(io::Error::other(detail)));
         }

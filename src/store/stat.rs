@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -11,25 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::digest::Digest;
 use super::fsutil::replace_file;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileStamp {
-    pub size: u64,
-    pub mtime_ns: i128,
-    pub ctime_ns: i128,
-    pub ino: u64,
-}
-
-impl FileStamp {
-    pub fn of(meta: &fs::Metadata) -> FileStamp {
-        FileStamp {
-            size: meta.len(),
-            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-            ino: meta.ino(),
-        }
-    }
-}
+use crate::media::stamp::FileStamp;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
@@ -71,10 +52,10 @@ impl StatCache {
         Ok(Some(digest))
     }
 
-    /// Whether `meta` (of `file`, opened) is the file this cache last hashed to `digest`: same
-    /// size, times and inode. A caller reading the open file later then reads that content.
-    pub fn vouches(&self, file: &Path, meta: &fs::Metadata, digest: &Digest) -> bool {
-        self.lock_entries().get(file).is_some_and(|e| e.stamp == FileStamp::of(meta) && e.digest == *digest)
+    /// Whether `stamp` (of `file`, e.g. as opened) is the file this cache last hashed to `digest`:
+    /// same size, times and inode. A caller reading the open file later then reads that content.
+    pub fn vouches(&self, file: &Path, stamp: &FileStamp, digest: &Digest) -> bool {
+        self.lock_entries().get(file).is_some_and(|e| e.stamp == *stamp && e.digest == *digest)
     }
 
     /// Record that `file` (just written by us) has `digest`.

@@ -345,7 +345,6 @@ pub fn render_in_memory_and_on_disk(make: impl Fn() -> Project, target: &str) ->
 }
 
 /// Where `tests/fixtures/audio/NAME` lies.
-#[allow(dead_code)] // not every test binary reads fixtures
 pub fn audio_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audio").join(name)
 }
