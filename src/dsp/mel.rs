@@ -5,7 +5,7 @@
 //! f32 again, so the weights equal librosa's to the bit (up to libm `ln`/`exp` rounding).
 
 use crate::dsp::stft::fft_frequencies_hz;
-use crate::dsp::sum::dot_map;
+use crate::dsp::sum::{LANES, dot_map, dot_map_whole_lanes};
 
 const F_SP_HZ: f64 = 200.0 / 3.0;
 const MIN_LOG_HZ: f64 = 1000.0;
@@ -62,6 +62,12 @@ pub struct MelBand {
 pub struct MelFilterbank {
     bands: Vec<MelBand>,
     bin_count: usize,
+    /// Every band's weights followed by zeros up to a whole number of [`LANES`], back to back.
+    padded: Vec<f32>,
+    /// Where each band's padded weights start in `padded`, and how many there are.
+    spans: Vec<(usize, usize)>,
+    /// Bins a power spectrum must hold for every padded band to lie inside it.
+    padded_bins: usize,
 }
 
 impl MelFilterbank {
@@ -88,7 +94,21 @@ impl MelFilterbank {
                 MelBand { first_bin: first, weights: row[first..last].to_vec() }
             })
             .collect();
-        Self { bands, bin_count: fft_freqs.len() }
+        Self::from_bands(bands, fft_freqs.len())
+    }
+
+    fn from_bands(bands: Vec<MelBand>, bin_count: usize) -> Self {
+        let mut padded = Vec::new();
+        let mut spans = Vec::with_capacity(bands.len());
+        let mut padded_bins = bin_count;
+        for band in &bands {
+            let len = band.weights.len().next_multiple_of(LANES);
+            spans.push((padded.len(), len));
+            padded.extend_from_slice(&band.weights);
+            padded.resize(padded.len() + len - band.weights.len(), 0.0);
+            padded_bins = padded_bins.max(band.first_bin + len);
+        }
+        Self { bands, bin_count, padded, spans, padded_bins }
     }
 
     /// The bands, lowest first.
@@ -101,12 +121,26 @@ impl MelFilterbank {
         self.bin_count
     }
 
+    /// Bins from which [`Self::apply`] takes its fast path: `power` zero-padded to this length
+    /// (at least [`Self::bin_count`]) lets every band be summed in whole groups of lanes.
+    pub fn padded_bin_count(&self) -> usize {
+        self.padded_bins
+    }
+
     /// Mel energies `out[b] = Σ_k w[b][k] · power[k]`, accumulated in f64.
+    ///
+    /// A band's weights past its last non-zero one are zeros, so over finite powers the
+    /// padded sum adds only `+0.0` to each lane: the same bits as summing the band alone.
+    /// `power` holding [`Self::padded_bin_count`] values (zeros past the spectrum) lets every
+    /// band take that path.
     #[inline(always)]
     pub fn apply(&self, power: &[f32], out: &mut [f64]) {
-        for (o, band) in out.iter_mut().zip(&self.bands) {
-            let bins = power.get(band.first_bin..).unwrap_or(&[]);
-            *o = dot_map(&band.weights, bins, |w, p| f64::from(w) * f64::from(p));
+        let product = |w: f32, p: f32| f64::from(w) * f64::from(p);
+        for ((o, band), &(start, len)) in out.iter_mut().zip(&self.bands).zip(&self.spans) {
+            *o = match power.get(band.first_bin..band.first_bin + len) {
+                Some(bins) => dot_map_whole_lanes(&self.padded[start..start + len], bins, product),
+                None => dot_map(&band.weights, power.get(band.first_bin..).unwrap_or(&[]), product),
+            };
         }
     }
 }
@@ -121,6 +155,26 @@ mod tests {
             let back = mel_to_hz_slaney(hz_to_mel_slaney(hz));
             assert!((back - hz).abs() < 1e-9 * hz.max(1.0), "{hz} -> {back}");
         }
+    }
+
+    #[test]
+    fn padded_power_gives_the_bits_of_each_band_alone() {
+        let fb = MelFilterbank::slaney(44_100, 2048, 128);
+        assert!(fb.padded_bin_count() >= fb.bin_count());
+        let power: Vec<f32> = (0..fb.bin_count()).map(|k| ((k * 7919) % 1000) as f32 * 1e-3 + 1e-9).collect();
+        let mut padded = power.clone();
+        padded.resize(fb.padded_bin_count(), 0.0);
+        let (mut fast, mut plain) = (vec![0.0; 128], vec![0.0; 128]);
+        fb.apply(&padded, &mut fast);
+        fb.apply(&power, &mut plain);
+        let alone: Vec<f64> = fb
+            .bands()
+            .iter()
+            .map(|b| dot_map(&b.weights, &power[b.first_bin..], |w, p| f64::from(w) * f64::from(p)))
+            .collect();
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fast), bits(&alone));
+        assert_eq!(bits(&plain), bits(&alone));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::flow::{self, CheckCx, Registry};
 use super::globs::Globs;
 use crate::project::{self, Config, Diagnostic, Diagnostics, SourceText, paths};
 use crate::store::Store;
+use crate::store::digest::Digest;
 
 pub const RECIPES_DIR: &str = "recipes";
 
@@ -148,12 +149,24 @@ pub fn refresh_files(db: &mut Database, config: &Config) {
     let old = inputs.files(db).clone();
     let mut new = std::collections::BTreeMap::new();
     let globs = inputs.globs(db).clone();
-    for path in input_files(flow::registry(db), config, &globs) {
-        // A project file, or a file in a declared input root: read where it lives on this
-        // machine, known to the build by its name and content only.
-        let location = paths::resolve_input(&db.env().root, &config.settings.inputs, &path)
-            .unwrap_or_else(|_| db.env().root.join(&path));
-        let digest = db.env().stat.digest(&location).ok().flatten();
+    let env = db.env();
+    let located: Vec<(String, PathBuf)> = input_files(flow::registry(db), config, &globs)
+        .into_iter()
+        .map(|path| {
+            // A project file, or a file in a declared input root: read where it lives on this
+            // machine, known to the build by its name and content only.
+            let location = paths::resolve_input(&env.root, &config.settings.inputs, &path)
+                .unwrap_or_else(|_| env.root.join(&path));
+            (path, location)
+        })
+        .collect();
+    // Files whose stamp changed are hashed at once (a first render of an album or an archive
+    // hashes every recording), each on as many threads as are free.
+    let digests: Vec<Option<Digest>> = {
+        use rayon::prelude::*;
+        located.par_iter().map(|(_, location)| env.stat.digest(location).ok().flatten()).collect()
+    };
+    for ((path, location), digest) in located.into_iter().zip(digests) {
         let handle = match old.get(&path) {
             Some(&h) => {
                 if h.digest(db) != digest {

@@ -51,7 +51,8 @@ impl FrameAnalysisPlan {
         FrameAnalyzer {
             plan: self.clone(),
             magnitudes: vec![0.0; bins],
-            power: vec![0.0; bins],
+            // Zeros past the spectrum, so the mel bands are summed in whole groups of lanes.
+            power: vec![0.0; self.mel.padded_bin_count().max(bins)],
             mel_power: vec![0.0; N_MELS],
         }
     }
@@ -61,6 +62,7 @@ impl FrameAnalysisPlan {
 pub struct FrameAnalyzer {
     plan: FrameAnalysisPlan,
     magnitudes: Vec<f32>,
+    /// The power spectrum, then zeros up to the mel filterbank's padded length.
     power: Vec<f32>,
     mel_power: Vec<f64>,
 }
@@ -102,7 +104,7 @@ impl FrameAnalyzer {
         for (p, &m) in self.power.iter_mut().zip(&self.magnitudes) {
             *p = m * m;
         }
-        out.flatness = flatness(&self.power);
+        out.flatness = flatness(&self.power[..self.magnitudes.len()]);
 
         self.plan.mel.apply(&self.power, &mut self.mel_power);
         // librosa holds the mel spectrogram in float32 and takes 10·log10 in float32.

@@ -16,7 +16,18 @@ impl Digest {
 
     /// Hash a file's bytes, read in pieces (a long recording is never held whole); equal to
     /// `Digest::of` of its contents.
+    ///
+    /// A large file is hashed as blake3's tree: every piece of [`TREE_LEAF`] bytes is read at
+    /// its offset and hashed on a thread of the current rayon pool, and the pieces' chaining
+    /// values are merged up the tree, so both the reading and the hashing are shared out.
     pub fn of_file(path: &std::path::Path) -> std::io::Result<Digest> {
+        let file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        if len > TREE_MIN
+            && let Some(digest) = tree_digest(&file, len)?
+        {
+            return Ok(digest);
+        }
         let mut hasher = blake3::Hasher::new();
         hasher.update_reader(std::fs::File::open(path)?)?;
         Ok(Digest(*hasher.finalize().as_bytes()))
@@ -53,6 +64,45 @@ impl Digest {
     pub fn short(&self) -> String {
         self.hex()[..12].to_string()
     }
+}
+
+/// Files larger than this are hashed as a tree of pieces on several threads.
+const TREE_MIN: u64 = 4 << 20;
+/// Bytes per piece of the tree (a power of two, so each piece is a whole subtree).
+const TREE_LEAF: u64 = 1 << 20;
+
+/// The digest of the first `len` bytes of `file` computed piece by piece (see
+/// [`Digest::of_file`]); `None` when the file no longer ends at `len` (it was extended while
+/// being hashed: the caller hashes it again in order, to its end).
+fn tree_digest(file: &std::fs::File, len: u64) -> std::io::Result<Option<Digest>> {
+    use blake3::hazmat::{Mode, merge_subtrees_root};
+    let left = blake3::hazmat::left_subtree_len(len);
+    let (l, r) = rayon::join(|| subtree(file, 0, left), || subtree(file, left, len - left));
+    let root = merge_subtrees_root(&l?, &r?, Mode::Hash);
+    let mut past_end = [0u8; 1];
+    if std::os::unix::fs::FileExt::read_at(file, &mut past_end, len)? != 0 {
+        return Ok(None);
+    }
+    Ok(Some(Digest(*root.as_bytes())))
+}
+
+/// The chaining value of the complete subtree of `file` at `offset .. offset + len`.
+fn subtree(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<blake3::hazmat::ChainingValue> {
+    use blake3::hazmat::{HasherExt, Mode, merge_subtrees_non_root};
+    if len > TREE_LEAF {
+        let left = blake3::hazmat::left_subtree_len(len);
+        let (l, r) = rayon::join(|| subtree(file, offset, left), || subtree(file, offset + left, len - left));
+        return Ok(merge_subtrees_non_root(&l?, &r?, Mode::Hash));
+    }
+    thread_local! {
+        static PIECE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    PIECE.with_borrow_mut(|piece| {
+        piece.resize(len as usize, 0);
+        // A file cut short while being hashed fails here ("failed to fill whole buffer").
+        std::os::unix::fs::FileExt::read_exact_at(file, piece, offset)?;
+        Ok(blake3::Hasher::new().set_input_offset(offset).update(piece).finalize_non_root())
+    })
 }
 
 /// The canonical JSON bytes of a value: serde_json with struct fields in declaration
@@ -103,10 +153,19 @@ mod tests {
     fn a_file_hashed_in_pieces_has_the_digest_of_its_bytes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f.bin");
-        // Longer than the reader's buffer, and not a multiple of it.
-        let bytes: Vec<u8> = (0..300_001u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
-        std::fs::write(&path, &bytes).expect("write");
-        assert_eq!(Digest::of_file(&path).expect("hash"), Digest::of(&bytes));
+        // Read in order (empty, short, at the limit) and as a tree of pieces: a whole number
+        // of pieces, a power of two of them, a partial last piece and a partial last chunk.
+        let piece = TREE_LEAF as usize;
+        let lens = [0, 300_001, 4 * piece, 4 * piece + 1, 5 * piece, 8 * piece, 9 * piece + 1024 * 3 + 17];
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            for len in lens {
+                let bytes: Vec<u8> = (0..len as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+                std::fs::write(&path, &bytes).expect("write");
+                let digest = pool.install(|| Digest::of_file(&path)).expect("hash");
+                assert_eq!(digest, Digest::of(&bytes), "{len} bytes on {threads} threads");
+            }
+        }
         assert!(Digest::of_file(&dir.path().join("missing")).is_err());
     }
 }
