@@ -302,3 +302,46 @@ fn a_decode_kept_on_disk_gives_the_same_bytes_as_one_in_memory() {
         assert_eq!(memory.bytes(&rel), disk.bytes(&rel), "{rel}");
     }
 }
+
+#[test]
+fn features_analysed_while_the_audio_is_decoded_equal_the_librarys_bit_for_bit() {
+    // A 44.1 kHz WAV (its mixdown resampled from the file), an MP3 and a Vorbis file (decoded)
+    // are analysed as their mixdown is made; a 48 kHz WAV is read by position. Whichever way,
+    // in memory or past the memory limit, the bits are those of the library's analysis.
+    let tracks = [
+        ("wav44", "audio/stereo44.wav"),
+        ("mp3", "audio/mix.mp3"),
+        ("vorbis", "audio/mix.ogg"),
+        ("wav48", "audio/mono48.wav"),
+    ];
+    let make = || {
+        let p = Project::demo();
+        p.write_tones("audio/stereo44.wav", &[330.0, 550.0], 44_100, 150_000, 16);
+        p.write_tones("audio/mono48.wav", &[440.0], 48_000, 100_000, 24);
+        p.copy_audio_fixture("mix.mp3", "audio/mix.mp3");
+        p.copy_audio_fixture("mix.ogg", "audio/mix.ogg");
+        let list: String = tracks
+            .iter()
+            .map(|(id, file)| format!("\n[[album.demo.track]]\nid = \"{id}\"\naudio = \"{file}\"\n"))
+            .collect();
+        p.write("recipes/album.toml", &format!("[album.demo]\n{}{list}", common::LIGHT_VIDEO));
+        p
+    };
+    let (memory, disk) = common::render_in_memory_and_on_disk(make, "album.demo/*/features.npz");
+    let one_thread = make();
+    let r = one_thread.render(&["-j", "1", "album.demo/*/features.npz"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (id, file) in tracks {
+        let expected = ntsbuild::media::analyze::features_of_file(&memory.path().join(file), 48_000).unwrap().features;
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for p in [&memory, &disk, &one_thread] {
+            let a = arrays(p, &format!("renders/album/demo/{id}/features.npz"));
+            let get = |k: &str| a.iter().find(|(key, _)| key == k).unwrap().1.to_f32_vec().unwrap();
+            assert_eq!(bits(&get("rms")), bits(&expected.rms), "{id} rms");
+            assert_eq!(bits(&get("centroid")), bits(&expected.centroid_hz), "{id} centroid");
+            assert_eq!(bits(&get("flatness")), bits(&expected.flatness), "{id} flatness");
+            assert_eq!(bits(&get("mfcc")), bits(&expected.mfcc), "{id} mfcc");
+            assert_eq!(bits(&get("onset")), bits(&expected.onset), "{id} onset");
+        }
+    }
+}

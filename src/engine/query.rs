@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use crate::media::decode::DecodeInfo;
 use crate::media::pcm::PcmLayout;
-use crate::media::spool::{Plane, SpooledPcm, spool_pcm};
+use crate::media::spool::{Plane, SpooledPcm, spool_pcm_tapped};
 use crate::media::stamp::FileStamp;
 use crate::project::album::AudioRef;
 use crate::project::{self, Config, Diagnostics};
@@ -500,6 +500,19 @@ impl Cx<'_> {
     /// project file whose stamp is not that one, before or after the decode, fails the build
     /// (transient: "changed while building; run again").
     pub fn pcm(&self, audio: &AudioRef, rate_hz: u32) -> Result<AudioPcm, BuildError> {
+        self.pcm_tapped(audio, rate_hz, &mut |_| {})
+    }
+
+    /// [`Self::pcm`], handing `mono_tap` the mixdown piece by piece as it is made when this call
+    /// is the one that makes the shared decode (see [`crate::media::spool::spool_pcm_tapped`]):
+    /// the tap has seen the whole mixdown exactly when it saw as many samples as
+    /// [`AudioPcm::mono_plane`] holds.
+    pub fn pcm_tapped(
+        &self,
+        audio: &AudioRef,
+        rate_hz: u32,
+        mono_tap: &mut dyn FnMut(&[f32]),
+    ) -> Result<AudioPcm, BuildError> {
         let (location, name, digest) = self.audio(audio)?;
         let path = location.display().to_string();
         let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes()].concat());
@@ -525,7 +538,8 @@ impl Cx<'_> {
             if !unchanged() {
                 return Err(changed());
             }
-            let pcm = spool_pcm(&location, rate_hz, PcmLayout::Both, env.pcm_memory_samples(), &spill_dir, trusted)
+            let memory = env.pcm_memory_samples();
+            let pcm = spool_pcm_tapped(&location, rate_hz, PcmLayout::Both, memory, &spill_dir, trusted, mono_tap)
                 .map_err(|e| self.fail(e.to_string().replace(&path, &name)))?;
             if !unchanged() {
                 return Err(changed());

@@ -255,8 +255,14 @@ const RESAMPLE_READ_SAMPLES: usize = 1 << 16;
 
 /// `plane` (at `from_hz`) resampled to `rate_hz`, read in pieces: the stream resampler's bits
 /// whatever the pieces, so those of resampling while decoding. Into an unlinked file in
-/// `to_file` when given, else into memory.
-fn resample_plane(plane: &Plane, from_hz: u32, rate_hz: u32, to_file: Option<&Path>) -> io::Result<Plane> {
+/// `to_file` when given, else into memory; `tap` sees every resampled piece, in order.
+fn resample_plane(
+    plane: &Plane,
+    from_hz: u32,
+    rate_hz: u32,
+    to_file: Option<&Path>,
+    tap: &mut dyn FnMut(&[f32]),
+) -> io::Result<Plane> {
     let mut writer = match to_file {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
@@ -272,6 +278,7 @@ fn resample_plane(plane: &Plane, from_hz: u32, rate_hz: u32, to_file: Option<&Pa
     let mut write = |chunk: &[f32]| {
         if failed.is_none() {
             failed = writer.push(chunk).err();
+            tap(chunk);
         }
     };
     let mut buf = vec![0.0; RESAMPLE_READ_SAMPLES.min(plane.len())];
@@ -291,7 +298,7 @@ fn resample_plane(plane: &Plane, from_hz: u32, rate_hz: u32, to_file: Option<&Pa
 /// as the current rayon pool has (`-j`).
 fn resample_planes(p: &Pending, rate_hz: u32) -> io::Result<Vec<Plane>> {
     let to_file = p.to_files.then_some(p.spill_dir.as_path());
-    let one = |plane: &Plane| resample_plane(plane, p.from_hz, rate_hz, to_file);
+    let one = |plane: &Plane| resample_plane(plane, p.from_hz, rate_hz, to_file, &mut |_| {});
     let threads = rayon::current_num_threads().clamp(1, p.planes.len().max(1));
     let per_thread = p.planes.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -357,22 +364,41 @@ pub fn spool_pcm(
     spill_dir: &Path,
     trusted: impl FnOnce(&FileStamp) -> bool,
 ) -> Result<SpooledPcm, PcmError> {
+    spool_pcm_tapped(path, rate_hz, layout, memory_samples, spill_dir, trusted, &mut |_| {})
+}
+
+/// [`spool_pcm`], handing `mono_tap` the mixdown at the rate in order, piece by piece, as it is
+/// made: while decoding, or while resampling an integer WAV read in place. A consumer that would
+/// read the whole mixdown anyway (the features) works on it meanwhile. A mixdown that needs no
+/// making (an integer WAV at the rate, read by position) is not handed over: the tap then sees
+/// fewer samples than the plane holds (none), and the consumer reads the plane instead.
+pub fn spool_pcm_tapped(
+    path: &Path,
+    rate_hz: u32,
+    layout: PcmLayout,
+    memory_samples: usize,
+    spill_dir: &Path,
+    trusted: impl FnOnce(&FileStamp) -> bool,
+    mono_tap: &mut dyn FnMut(&[f32]),
+) -> Result<SpooledPcm, PcmError> {
     #[cfg(unix)]
     if let Some(wav) = open_int_wav(path).filter(|w| trusted(&w.stamp())) {
         let name = path.display().to_string();
-        return in_place(wav, rate_hz, layout, memory_samples, spill_dir)
+        return in_place(wav, rate_hz, layout, memory_samples, spill_dir, mono_tap)
             .map_err(|source| PcmError::Decode(DecodeError::Io { name, source }));
     }
     #[cfg(not(unix))]
     let _ = trusted;
     let mut spool = Spool::new(rate_hz, layout, memory_samples, spill_dir);
     spool.defer = true;
+    spool.tap = Some(mono_tap);
     run_spool(spool, &path.display().to_string(), |sink| stream_pcm_with(path, rate_hz, layout, true, sink))
 }
 
 /// The planes of an integer WAV, read from the file by position: as they are at the file's
 /// rate; at another rate the mixdown is resampled now (into memory, or into a file when the
-/// planes at the rate would pass `memory_samples`) and the channels when first asked for.
+/// planes at the rate would pass `memory_samples`; `mono_tap` sees it) and the channels when
+/// first asked for.
 #[cfg(unix)]
 fn in_place(
     wav: IntWav,
@@ -380,6 +406,7 @@ fn in_place(
     layout: PcmLayout,
     memory_samples: usize,
     spill_dir: &Path,
+    mono_tap: &mut dyn FnMut(&[f32]),
 ) -> io::Result<SpooledPcm> {
     let (source, count, from_hz) = (wav.info(), wav.channels(), wav.sample_rate_hz());
     let wav = Arc::new(wav);
@@ -392,7 +419,7 @@ fn in_place(
     let mono = match (has_mono, from_hz == rate_hz) {
         (false, _) => None,
         (true, true) => Some(plane(None)),
-        (true, false) => Some(resample_plane(&plane(None), from_hz, rate_hz, to_file)?),
+        (true, false) => Some(resample_plane(&plane(None), from_hz, rate_hz, to_file, mono_tap)?),
     };
     let channels = has_channels.then(|| {
         let planes = (0..count).map(|c| plane(Some(c))).collect();
@@ -408,7 +435,7 @@ fn in_place(
 /// Runs `stream` into `spool` and finishes it; a failed write is reported before the decode
 /// error it caused. `name` labels errors.
 fn run_spool(
-    mut spool: Spool,
+    mut spool: Spool<'_>,
     name: &str,
     stream: impl FnOnce(&mut dyn PcmSink) -> Result<DecodeInfo, PcmError>,
 ) -> Result<SpooledPcm, PcmError> {
@@ -485,7 +512,7 @@ impl PlaneWriter {
 }
 
 /// The [`PcmSink`] behind [`spool_pcm`].
-struct Spool {
+struct Spool<'t> {
     rate_hz: u32,
     layout: PcmLayout,
     memory_samples: usize,
@@ -499,9 +526,14 @@ struct Spool {
     /// Samples held in memory over every plane (until they spill).
     held: usize,
     error: Option<io::Error>,
+    /// Sees the mixdown as it is written ([`spool_pcm_tapped`]).
+    tap: Option<&'t mut MonoTap<'t>>,
 }
 
-impl Spool {
+/// What [`spool_pcm_tapped`] hands the mixdown to.
+type MonoTap<'t> = dyn FnMut(&[f32]) + 't;
+
+impl Spool<'_> {
     fn new(rate_hz: u32, layout: PcmLayout, memory_samples: usize, spill_dir: &Path) -> Self {
         Spool {
             rate_hz,
@@ -514,6 +546,7 @@ impl Spool {
             source_hz: rate_hz,
             held: 0,
             error: None,
+            tap: None,
         }
     }
 
@@ -568,7 +601,7 @@ impl Spool {
     }
 }
 
-impl PcmSink for Spool {
+impl PcmSink for Spool<'_> {
     /// A source whose container declares more than the limit goes to files from the first
     /// sample; otherwise the planes reserve what it declares (within the limit and at most
     /// [`MAX_RESERVE_SAMPLES`] in all: a lying header costs nothing), so they never grow past
@@ -603,7 +636,11 @@ impl PcmSink for Spool {
     }
 
     fn mono(&mut self, samples: &[f32]) -> Result<(), SinkError> {
-        self.append(samples.len(), |s| s.mono.push(samples))
+        self.append(samples.len(), |s| s.mono.push(samples))?;
+        if let Some(tap) = &mut self.tap {
+            tap(samples);
+        }
+        Ok(())
     }
 
     fn channels(&mut self, planes: &[&[f32]]) -> Result<(), SinkError> {
@@ -616,6 +653,36 @@ impl PcmSink for Spool {
 mod tests {
     use super::*;
     use crate::media::pcm::load_pcm;
+
+    #[test]
+    fn the_tap_sees_the_mixdown_as_it_is_made_and_only_then() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = stereo_wav(dir.path(), 100_003);
+        let spill_dir = dir.path().join("spill");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        // Decoded (not vouched for) or read in place, at another rate or the file's, in memory
+        // or past the limit.
+        for (in_place, rate, limit) in [
+            (false, 48_000, usize::MAX),
+            (false, 48_000, 0),
+            (true, 48_000, usize::MAX),
+            (true, 48_000, 0),
+            (false, 44_100, usize::MAX),
+            (true, 44_100, usize::MAX),
+        ] {
+            let mut seen = Vec::new();
+            let mut tap = |s: &[f32]| seen.extend_from_slice(s);
+            let pcm = spool_pcm_tapped(&path, rate, PcmLayout::Both, limit, &spill_dir, |_| in_place, &mut tap)
+                .expect("spool");
+            let plane = pcm.mono.as_ref().expect("mono").load().expect("load");
+            if in_place && rate == 44_100 {
+                // Read by position: nothing was made, nothing handed over.
+                assert!(seen.is_empty());
+            } else {
+                assert_eq!(bits(&seen), bits(&plane), "in place {in_place}, {rate} Hz, limit {limit}");
+            }
+        }
+    }
 
     /// A stereo 16-bit WAV at 44.1 kHz: a tone left, noise right.
     fn stereo_wav(dir: &Path, frames: usize) -> PathBuf {

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use crate::engine::action::{Action, Cx};
 use crate::engine::error::BuildError;
 use crate::engine::query::AudioPcm;
-use crate::features::N_MFCC;
 use crate::features::prepare::AudioPrep;
+use crate::features::{FeatureAccumulator, N_MFCC};
 use crate::media::analyze::features_of_positional;
 use crate::media::npz::{self, NpyView, NpzCompression};
 use crate::media::plot::{PlotData, features_png};
@@ -49,8 +49,12 @@ impl Action for Features {
     }
 
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
-        let audio = cx.pcm(&self.audio, self.sample_rate_hz)?;
-        let (bytes, warnings) = features_npz(cx.id, &audio, self.sample_rate_hz, &self.prep)?;
+        let (audio, analysed) = if self.prep.is_identity() {
+            analysed_while_decoded(cx, &self.audio, self.sample_rate_hz)?
+        } else {
+            (cx.pcm(&self.audio, self.sample_rate_hz)?, None)
+        };
+        let (bytes, warnings) = features_npz(cx.id, &audio, self.sample_rate_hz, &self.prep, analysed)?;
         warnings.into_iter().for_each(|w| cx.warn(w));
         Ok(bytes)
     }
@@ -77,21 +81,81 @@ impl Action for FeaturesPlot {
     }
 }
 
+/// Mixdown samples per piece handed to the analysing thread.
+const PIECE_SAMPLES: usize = 1 << 16;
+/// Pieces on their way to the analysing thread before the decode waits for it.
+const PIECES_IN_FLIGHT: usize = 8;
+
+/// The track's shared decode at `rate_hz`, and the features of its whole mixdown when this call
+/// made that decode: the mixdown is then analysed as it is made, by a thread of its own
+/// (streaming [`FeatureAccumulator`], the same bits as reading the finished plane), so the
+/// decoding, the resampling and the analysis share the cores instead of following each other.
+/// `None` when another consumer made the decode, or nothing had to be made (an integer WAV at
+/// the rate is read by position): the caller reads the plane.
+///
+/// The analysis runs on a thread pool of its own, as large as the build's (`-j`): this thread,
+/// one of the build's, is busy decoding, and the others may be waiting for this very decode.
+fn analysed_while_decoded(
+    cx: &Cx<'_>,
+    audio: &AudioRef,
+    rate_hz: u32,
+) -> Result<(AudioPcm, Option<crate::features::Features>), BuildError> {
+    let threads = rayon::current_num_threads();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<f32>>(PIECES_IN_FLIGHT);
+        let analyst = scope.spawn(move || {
+            // Nothing to make, nothing sent: no pool is built.
+            let first = rx.recv().ok()?;
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok()?;
+            let mut accumulator = FeatureAccumulator::new(rate_hz);
+            let mut seen = 0;
+            for piece in std::iter::once(first).chain(rx.iter()) {
+                seen += piece.len();
+                pool.install(|| accumulator.push(&piece));
+            }
+            Some((accumulator, seen))
+        });
+        let mut pending = Vec::with_capacity(PIECE_SAMPLES);
+        let mut open = true;
+        let mut send = |piece: Vec<f32>| open = open && tx.send(piece).is_ok();
+        let mut tap = |samples: &[f32]| {
+            pending.extend_from_slice(samples);
+            if pending.len() >= PIECE_SAMPLES {
+                send(std::mem::replace(&mut pending, Vec::with_capacity(PIECE_SAMPLES)));
+            }
+        };
+        let pcm = cx.pcm_tapped(audio, rate_hz, &mut tap);
+        if !pending.is_empty() {
+            send(pending);
+        }
+        drop(tx);
+        let analysed = analyst.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let pcm = pcm?;
+        let whole = pcm.mono_plane().len();
+        let features = analysed.filter(|&(_, seen)| seen == whole).map(|(accumulator, _)| accumulator.finish());
+        Ok((pcm, features))
+    })
+}
+
 /// Analyse a track's shared decode (the mixdown at `sample_rate_hz`, bit for bit what the
 /// streaming `media::analyze::features_of_file` reads), trimmed and normalised as `prep` says,
 /// in parallel tasks that each read the samples their frames need (a long source is never
-/// loaded whole). Returns the `features.npz` bytes and the decoder's warnings (e.g. truncated
-/// audio).
+/// loaded whole) — unless `analysed` holds the features of the whole mixdown already (identity
+/// `prep`, analysed while decoded). Returns the `features.npz` bytes and the decoder's warnings
+/// (e.g. truncated audio).
 fn features_npz(
     id: &str,
     audio: &AudioPcm,
     sample_rate_hz: u32,
     prep: &AudioPrep,
+    analysed: Option<crate::features::Features>,
 ) -> Result<(Vec<u8>, Vec<String>), BuildError> {
     let plane = audio.mono_plane();
-    let (ref f, samples) =
-        features_of_positional(plane.len(), sample_rate_hz, prep, || (), |_, start, out| plane.read(start, out))
-            .map_err(|e| audio.read_error(id, e))?;
+    let (ref f, samples) = match analysed {
+        Some(f) if prep.is_identity() => (f, plane.len()),
+        _ => features_of_positional(plane.len(), sample_rate_hz, prep, || (), |_, start, out| plane.read(start, out))
+            .map_err(|e| audio.read_error(id, e))?,
+    };
     let source = &audio.pcm.source;
     let frames = f.frame_count();
     // Only what the key holds may reach the bytes: the source by content, never by path or name
