@@ -306,8 +306,9 @@ fn a_decode_kept_on_disk_gives_the_same_bytes_as_one_in_memory() {
 #[test]
 fn features_analysed_while_the_audio_is_decoded_equal_the_librarys_bit_for_bit() {
     // A 44.1 kHz WAV (its mixdown resampled from the file), an MP3 and a Vorbis file (decoded)
-    // are analysed as their mixdown is made; a 48 kHz WAV is read by position. Whichever way,
-    // in memory or past the memory limit, the bits are those of the library's analysis.
+    // are analysed as their mixdown is made (two threads); a 48 kHz WAV is read by position, and
+    // with `-j 1` every mixdown is analysed once made. Whichever way, in memory or past the
+    // memory limit, the bits are those of the library's analysis.
     let tracks = [
         ("wav44", "audio/stereo44.wav"),
         ("mp3", "audio/mix.mp3"),

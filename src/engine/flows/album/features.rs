@@ -49,7 +49,8 @@ impl Action for Features {
     }
 
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
-        let (audio, analysed) = if self.prep.is_identity() {
+        // With `-j 1` the decode and the analysis stay on this one thread, one after the other.
+        let (audio, analysed) = if self.prep.is_identity() && rayon::current_num_threads() > 1 {
             analysed_while_decoded(cx, &self.audio, self.sample_rate_hz)?
         } else {
             (cx.pcm(&self.audio, self.sample_rate_hz)?, None)
@@ -93,8 +94,9 @@ const PIECES_IN_FLIGHT: usize = 8;
 /// `None` when another consumer made the decode, or nothing had to be made (an integer WAV at
 /// the rate is read by position): the caller reads the plane.
 ///
-/// The analysis runs on a thread pool of its own, as large as the build's (`-j`): this thread,
-/// one of the build's, is busy decoding, and the others may be waiting for this very decode.
+/// The analysis runs on a thread pool of its own, as large as the build's (`-j`, more than one):
+/// this thread, one of the build's, is busy decoding, and the others may be waiting for this
+/// very decode.
 fn analysed_while_decoded(
     cx: &Cx<'_>,
     audio: &AudioRef,
