@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use crate::media::decode::DecodeInfo;
 use crate::media::pcm::PcmLayout;
-use crate::media::spool::{Plane, SpooledPcm, spool_pcm_tapped};
+use crate::media::spool::{Plane, SpooledPcm, spool_pcm};
 use crate::media::stamp::FileStamp;
 use crate::project::album::AudioRef;
 use crate::project::{self, Config, Diagnostics};
@@ -504,7 +504,7 @@ impl Cx<'_> {
     }
 
     /// [`Self::pcm`], handing `mono_tap` the mixdown piece by piece as it is made when this call
-    /// is the one that makes the shared decode (see [`crate::media::spool::spool_pcm_tapped`]):
+    /// is the one that makes the shared decode (see [`crate::media::spool::spool_pcm`]):
     /// the tap has seen the whole mixdown exactly when it saw as many samples as
     /// [`AudioPcm::mono_plane`] holds.
     pub fn pcm_tapped(
@@ -539,7 +539,7 @@ impl Cx<'_> {
                 return Err(changed());
             }
             let memory = env.pcm_memory_samples();
-            let pcm = spool_pcm_tapped(&location, rate_hz, PcmLayout::Both, memory, &spill_dir, trusted, mono_tap)
+            let pcm = spool_pcm(&location, rate_hz, PcmLayout::Both, memory, &spill_dir, trusted, mono_tap)
                 .map_err(|e| self.fail(e.to_string().replace(&path, &name)))?;
             if !unchanged() {
                 return Err(changed());

@@ -356,23 +356,13 @@ impl SpooledPcm {
 /// caller checks it is the file whose content it keyed on): its planes read the file by position
 /// (the same samples), those at another rate through the resampler. An edit in place while such
 /// a plane is read makes that read fail instead of mixing old and new samples.
-pub fn spool_pcm(
-    path: &Path,
-    rate_hz: u32,
-    layout: PcmLayout,
-    memory_samples: usize,
-    spill_dir: &Path,
-    trusted: impl FnOnce(&FileStamp) -> bool,
-) -> Result<SpooledPcm, PcmError> {
-    spool_pcm_tapped(path, rate_hz, layout, memory_samples, spill_dir, trusted, &mut |_| {})
-}
-
-/// [`spool_pcm`], handing `mono_tap` the mixdown at the rate in order, piece by piece, as it is
+///
+/// `mono_tap` is handed the mixdown at the rate in order, piece by piece, as it is
 /// made: while decoding, or while resampling an integer WAV read in place. A consumer that would
 /// read the whole mixdown anyway (the features) works on it meanwhile. A mixdown that needs no
 /// making (an integer WAV at the rate, read by position) is not handed over: the tap then sees
 /// fewer samples than the plane holds (none), and the consumer reads the plane instead.
-pub fn spool_pcm_tapped(
+pub fn spool_pcm(
     path: &Path,
     rate_hz: u32,
     layout: PcmLayout,
@@ -526,11 +516,11 @@ struct Spool<'t> {
     /// Samples held in memory over every plane (until they spill).
     held: usize,
     error: Option<io::Error>,
-    /// Sees the mixdown as it is written ([`spool_pcm_tapped`]).
+    /// Sees the mixdown as it is written ([`spool_pcm`]).
     tap: Option<&'t mut MonoTap<'t>>,
 }
 
-/// What [`spool_pcm_tapped`] hands the mixdown to.
+/// What [`spool_pcm`] hands the mixdown to.
 type MonoTap<'t> = dyn FnMut(&[f32]) + 't;
 
 impl Spool<'_> {
@@ -672,8 +662,8 @@ mod tests {
         ] {
             let mut seen = Vec::new();
             let mut tap = |s: &[f32]| seen.extend_from_slice(s);
-            let pcm = spool_pcm_tapped(&path, rate, PcmLayout::Both, limit, &spill_dir, |_| in_place, &mut tap)
-                .expect("spool");
+            let pcm =
+                spool_pcm(&path, rate, PcmLayout::Both, limit, &spill_dir, |_| in_place, &mut tap).expect("spool");
             let plane = pcm.mono.as_ref().expect("mono").load().expect("load");
             if in_place && rate == 44_100 {
                 // Read by position: nothing was made, nothing handed over.
@@ -712,18 +702,20 @@ mod tests {
         let whole = load_pcm(&path, 48_000, PcmLayout::Both).expect("load");
         let (mono, channels) = (whole.mono.as_ref().expect("mono"), whole.channels.as_ref().expect("channels"));
         let spill_dir = dir.path().join("spill");
-        let kept = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false).expect("spool");
+        let kept =
+            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, &mut |_| {}).expect("spool");
         assert!(!kept.is_spilled());
         // The WAV declares its length: past the limit it goes to files from the start.
         assert_eq!(mono.len(), 108_844);
         // At the limit the planes fit, but the decoded channels (at 44.1 kHz, until a consumer
         // asks for them) and the resampled ones do not fit beside each other: the resampled
         // ones go to files, so memory never holds more than the limit.
-        let exact = spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| false).expect("spool");
+        let exact =
+            spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| false, &mut |_| {}).expect("spool");
         assert!(!exact.mono.as_ref().expect("mono").is_spilled() && !exact.long);
         assert!(exact.channels().expect("channels").iter().all(Plane::is_spilled));
         let room = 108_844 + 2 * 100_000 + 2 * 108_844;
-        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| false).expect("spool");
+        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| false, &mut |_| {}).expect("spool");
         assert!(!roomy.is_spilled() && !roomy.channels().expect("channels").iter().any(Plane::is_spilled));
         for (limit, spooled) in [(usize::MAX, kept), (3 * 108_844, exact), (room, roomy)] {
             assert_eq!(spooled.len(), mono.len());
@@ -735,7 +727,8 @@ mod tests {
             }
         }
         for limit in [0, 3 * 108_844 - 1] {
-            let spooled = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| false).expect("spool");
+            let spooled =
+                spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| false, &mut |_| {}).expect("spool");
             assert!(spooled.is_spilled() && spooled.long, "limit {limit}");
             assert_eq!(spooled.len(), mono.len());
             assert_eq!(spooled.mono.as_ref().expect("mono").load().expect("load").as_ref(), mono.as_slice());
@@ -762,7 +755,7 @@ mod tests {
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
             let spooled = pool
-                .install(|| spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, dir.path(), |_| false))
+                .install(|| spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, dir.path(), |_| false, &mut |_| {}))
                 .expect("spool");
             let mono = spooled.mono.as_ref().expect("mono").load().expect("load");
             assert_eq!(mono.as_ref(), want.as_slice(), "{threads} threads");
@@ -779,7 +772,8 @@ mod tests {
     }
 
     fn channels_resampled_once(dir: &Path, path: &Path, in_place: bool) {
-        let spooled = spool_pcm(path, 48_000, PcmLayout::Both, usize::MAX, dir, |_| in_place).expect("spool");
+        let spooled =
+            spool_pcm(path, 48_000, PcmLayout::Both, usize::MAX, dir, |_| in_place, &mut |_| {}).expect("spool");
         let channels = spooled.channels.as_ref().expect("channels");
         // Not resampled yet: a consumer of the mixdown alone never pays for them.
         assert!(channels.ready.get().is_none());
@@ -796,7 +790,8 @@ mod tests {
             assert_eq!(plane.load().expect("load").as_ref(), want.as_slice(), "in place: {in_place}");
         }
         // At the source's rate there is nothing to resample.
-        let native = spool_pcm(path, 44_100, PcmLayout::Both, usize::MAX, dir, |_| in_place).expect("spool");
+        let native =
+            spool_pcm(path, 44_100, PcmLayout::Both, usize::MAX, dir, |_| in_place, &mut |_| {}).expect("spool");
         assert!(native.channels.as_ref().expect("channels").ready.get().is_some());
     }
 
@@ -869,12 +864,14 @@ mod tests {
         for (channels, bits) in [(1, 16), (2, 16), (2, 24), (3, 32)] {
             let frames = 30_011;
             let path = int_wav(dir.path(), channels, bits, frames);
-            let decoded = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, &spill_dir, |_| false).expect("decode");
+            let decoded = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, &mut |_| {})
+                .expect("decode");
             assert!(!decoded.is_spilled(), "refused: decoded into memory");
             let planes = usize::from(channels) + 1;
             for limit in [usize::MAX, frames * planes, frames * planes - 1] {
                 let label = format!("{channels}x{bits}, limit {limit}");
-                let wav = spool_pcm(&path, 44_100, PcmLayout::Both, limit, &spill_dir, |_| true).expect("in place");
+                let wav = spool_pcm(&path, 44_100, PcmLayout::Both, limit, &spill_dir, |_| true, &mut |_| {})
+                    .expect("in place");
                 assert!(wav.is_spilled(), "{label}: read from the file");
                 assert_eq!(wav.long, limit < frames * planes, "{label}");
                 assert_eq!(wav.source, decoded.source, "{label}");
@@ -894,13 +891,15 @@ mod tests {
         // At another rate the mixdown is resampled from the file now, the channels when asked
         // for: the decoded and resampled samples, in memory or (past the limit) in files.
         let path = int_wav(dir.path(), 2, 24, 40_000);
-        let decoded = spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false).expect("decode");
+        let decoded =
+            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, &mut |_| {}).expect("decode");
         let (want_mono, want_channels) = (
             bits_of(&decoded.mono.as_ref().expect("mono").load().expect("load")),
             decoded.channels().expect("channels").iter().map(|p| bits_of(&p.load().expect("load"))).collect::<Vec<_>>(),
         );
         for limit in [usize::MAX, 0] {
-            let wav = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true).expect("in place");
+            let wav =
+                spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true, &mut |_| {}).expect("in place");
             let mono = wav.mono.as_ref().expect("mono");
             assert_eq!(mono.is_spilled(), limit == 0);
             assert_eq!(wav.long, limit == 0);
@@ -916,7 +915,8 @@ mod tests {
     fn a_wav_edited_in_place_while_read_by_position_fails_the_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = int_wav(dir.path(), 2, 16, 20_000);
-        let wav = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| true).expect("in place");
+        let wav =
+            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| true, &mut |_| {}).expect("in place");
         let mut piece = vec![0.0; 100];
         wav.mono.as_ref().expect("mono").read(0, &mut piece).expect("read before the edit");
         // Rewrite the samples in place (same inode, same size), later than the first write.
@@ -932,7 +932,8 @@ mod tests {
         let err = wav.channels().expect("channels")[1].read(19_000, &mut piece).expect_err("edited");
         assert!(err.to_string().contains("changed while it was being read"), "{err}");
         // A caller that does not vouch for the opened file gets it decoded instead.
-        let decoded = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false).expect("decode");
+        let decoded =
+            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false, &mut |_| {}).expect("decode");
         assert!(!decoded.is_spilled());
     }
 
@@ -940,7 +941,7 @@ mod tests {
     fn a_mono_layout_keeps_no_channels() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 10_000);
-        let spooled = spool_pcm(&path, 44_100, PcmLayout::Mono, 0, dir.path(), |_| false).expect("spool");
+        let spooled = spool_pcm(&path, 44_100, PcmLayout::Mono, 0, dir.path(), |_| false, &mut |_| {}).expect("spool");
         assert!(spooled.channels.is_none());
         assert_eq!(spooled.len(), 10_000);
     }
