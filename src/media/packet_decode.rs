@@ -54,6 +54,9 @@ pub(crate) struct Threads {
     pub warmup_packets: usize,
     /// Bytes of warm-up at least.
     pub warmup_bytes: usize,
+    /// In order, but on a thread of its own: one decoder takes every packet, batch after batch,
+    /// while the calling thread demuxes and takes the batch before (AAC with `-j` above 1).
+    pub chained: bool,
 }
 
 impl Threads {
@@ -68,7 +71,7 @@ impl Threads {
     /// compared at a seam as warm-up where packets decode on their own (FLAC, PCM, ADPCM).
     pub(crate) fn for_codec(self, codec: &str) -> Self {
         match codec {
-            "aac" => Self { workers: 1, ..self },
+            "aac" => Self { workers: 1, chained: self.workers > 1, ..self },
             // Frames and blocks that stand alone: the warm-up is only the packets compared.
             alone if alone == "flac" || alone.starts_with("pcm_") || alone.starts_with("adpcm_") => {
                 Self { warmup_packets: self.warmup_packets.min(SEAM_PACKETS), warmup_bytes: 0, ..self }
@@ -85,6 +88,7 @@ impl Threads {
             batch_bytes: 1 << 19,
             warmup_packets: WARMUP_PACKETS,
             warmup_bytes: WARMUP_BYTES,
+            chained: false,
         }
     }
 }
@@ -253,6 +257,15 @@ enum Pending<'scope> {
     Worker(ScopedJoinHandle<'scope, Worked>, Arc<[Item]>),
     /// To be decoded in order when it is taken.
     InOrder(Vec<Item>),
+    /// Sent to the chained decoder's thread, whose outputs come back in order.
+    Chained,
+}
+
+/// The thread of a chained pipeline ([`Threads::chained`]): its own decoder decodes every batch
+/// sent, in order, and sends the outcomes back.
+struct ChainedThread {
+    batches: std::sync::mpsc::SyncSender<(Vec<Item>, Decoded)>,
+    outs: std::sync::mpsc::Receiver<Decoded>,
 }
 
 /// Takes the decoded items in order: `take(outcome, planes)` for each.
@@ -284,6 +297,8 @@ pub(crate) struct Pipeline<'scope, 'env, M> {
     taken_tail: VecDeque<Single>,
     /// False once a seam was refused: the rest is decoded in order.
     parallel: bool,
+    /// Where batches go when decoded in order on a thread of their own.
+    chained: Option<ChainedThread>,
     #[cfg(test)]
     refused: usize,
 }
@@ -297,12 +312,17 @@ where
         scope: &'scope Scope<'scope, 'env>,
         threads: Threads,
         decoder: Box<dyn AudioDecoder>,
-        make: M,
+        mut make: M,
     ) -> Self {
+        // A fresh decoder of its own, as `decoder` is: the same state before the first packet.
+        // Without a decoder or a thread to be had, everything is decoded here.
+        let chained =
+            if threads.chained && threads.workers <= 1 { make().and_then(|d| chained_thread(scope, d)) } else { None };
         Self {
             scope,
             threads,
             make,
+            chained,
             chain: decoder,
             spare: Vec::new(),
             spare_out: Vec::new(),
@@ -324,10 +344,12 @@ where
             self.filling_bytes += packet.data.len();
         }
         self.filling.push(item);
-        // In order, small batches are taken at once; threaded, `workers` batches are under way.
-        let (items, bytes, under_way) = match self.parallel {
-            true => (self.threads.batch_items, self.threads.batch_bytes, self.threads.workers),
-            false => (IN_ORDER_ITEMS.min(self.threads.batch_items), self.threads.batch_bytes, 0),
+        // In order, small batches are taken at once; threaded, `workers` batches are under way;
+        // chained, one batch is decoded while the one before is taken.
+        let (items, bytes, under_way) = match (self.parallel, &self.chained) {
+            (true, _) => (self.threads.batch_items, self.threads.batch_bytes, self.threads.workers),
+            (false, Some(_)) => (self.threads.batch_items, self.threads.batch_bytes, 1),
+            (false, None) => (IN_ORDER_ITEMS.min(self.threads.batch_items), self.threads.batch_bytes, 0),
         };
         if self.filling.len() >= items || self.filling_bytes >= bytes {
             self.start_batch();
@@ -352,6 +374,13 @@ where
     fn start_batch(&mut self) {
         let items = std::mem::take(&mut self.filling);
         self.filling_bytes = 0;
+        if let Some(chained) = &self.chained {
+            let out = self.spare_out.pop().unwrap_or_default();
+            // A thread gone (it panicked) shows when its outcomes are awaited.
+            let _ = chained.batches.send((items, out));
+            self.pending.push_back(Pending::Chained);
+            return;
+        }
         let warmup: Vec<Packet> = self.recent.iter().cloned().collect();
         if self.parallel {
             // Only the last packets can stay in a warm-up.
@@ -414,6 +443,16 @@ where
                 out.decode_items(&mut *self.chain, &items);
                 out
             }
+            Pending::Chained => match self.chained.as_ref().map(|c| c.outs.recv()) {
+                Some(Ok(out)) => out,
+                // The thread stopped without an answer: it panicked, which the scope re-raises
+                // when it joins the thread.
+                _ => {
+                    self.chained = None;
+                    self.pending.clear();
+                    return Ok(());
+                }
+            },
             Pending::Worker(handle, items) => {
                 let worked = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 let seam_holds = worked.seam.len() == self.taken_tail.len()
@@ -446,6 +485,28 @@ where
         self.spare_out.push(out);
         Ok(())
     }
+}
+
+/// Starts a chained pipeline's thread with `decoder`; `None` when no thread is to be had.
+fn chained_thread<'scope>(
+    scope: &'scope Scope<'scope, '_>,
+    mut decoder: Box<dyn AudioDecoder>,
+) -> Option<ChainedThread> {
+    // Two batches under way at most: the one decoded and the one waiting for it.
+    let (batches, to_decode) = std::sync::mpsc::sync_channel::<(Vec<Item>, Decoded)>(1);
+    let (done, outs) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("decode".to_string())
+        .spawn_scoped(scope, move || {
+            for (items, mut out) in to_decode {
+                out.decode_items(&mut *decoder, &items);
+                if done.send(out).is_err() {
+                    break;
+                }
+            }
+        })
+        .ok()?;
+    Some(ChainedThread { batches, outs })
 }
 
 #[cfg(test)]
@@ -566,5 +627,13 @@ mod tests {
         assert!(record == in_order);
         assert_eq!(split.for_codec("aac").workers, 1);
         assert_eq!(split.for_codec("mp3").workers, 2);
+        // In order on a thread of its own, batch after batch: the in-order bits.
+        let chained = split.for_codec("aac");
+        assert!(chained.chained && !Threads::in_order().for_codec("aac").chained);
+        for batch_items in [1, 7, 256] {
+            let (record, refused) = decode("mix.m4a", Threads { batch_items, ..chained });
+            assert_eq!(refused, 0);
+            assert!(record == in_order, "batches of {batch_items}");
+        }
     }
 }
