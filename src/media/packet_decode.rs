@@ -15,7 +15,8 @@
 //! MP3 and Vorbis converge within one or two packets; FLAC frames and PCM and ADPCM blocks
 //! decode on their own, so their warm-up is only the packets compared. AAC is decoded in order:
 //! its noise substitution draws from a random generator that runs from the stream's start, so
-//! no warm-up reproduces it.
+//! no warm-up reproduces it; with more than one thread its one decoder takes the batches on a
+//! thread of its own ([`Threads::chained`]) while the calling thread takes the batch before.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
