@@ -17,7 +17,7 @@ impl Digest {
     /// Hash a file's bytes, read in pieces (a long recording is never held whole); equal to
     /// `Digest::of` of its contents.
     ///
-    /// A large file is hashed as blake3's tree: every piece of [`TREE_LEAF`] bytes is read at
+    /// A large file is hashed as blake3's tree: every piece of 1 MiB is read at
     /// its offset and hashed on a thread of the current rayon pool, and the pieces' chaining
     /// values are merged up the tree, so both the reading and the hashing are shared out.
     pub fn of_file(path: &std::path::Path) -> std::io::Result<Digest> {
