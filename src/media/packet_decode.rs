@@ -264,9 +264,10 @@ enum Pending<'scope> {
 
 /// The thread of a chained pipeline ([`Threads::chained`]): its own decoder decodes every batch
 /// sent, in order, and sends the outcomes back.
-struct ChainedThread {
+struct ChainedThread<'scope> {
     batches: std::sync::mpsc::SyncSender<(Vec<Item>, Decoded)>,
     outs: std::sync::mpsc::Receiver<Decoded>,
+    thread: Option<ScopedJoinHandle<'scope, ()>>,
 }
 
 /// Takes the decoded items in order: `take(outcome, planes)` for each.
@@ -299,7 +300,7 @@ pub(crate) struct Pipeline<'scope, 'env, M> {
     /// False once a seam was refused: the rest is decoded in order.
     parallel: bool,
     /// Where batches go when decoded in order on a thread of their own.
-    chained: Option<ChainedThread>,
+    chained: Option<ChainedThread<'scope>>,
     #[cfg(test)]
     refused: usize,
 }
@@ -444,16 +445,21 @@ where
                 out.decode_items(&mut *self.chain, &items);
                 out
             }
-            Pending::Chained => match self.chained.as_ref().map(|c| c.outs.recv()) {
-                Some(Ok(out)) => out,
-                // The thread stopped without an answer: it panicked, which the scope re-raises
-                // when it joins the thread.
-                _ => {
-                    self.chained = None;
-                    self.pending.clear();
-                    return Ok(());
+            Pending::Chained => {
+                let Some(chained) = self.chained.as_mut() else { return Ok(()) };
+                match chained.outs.recv() {
+                    Ok(out) => out,
+                    // The thread only stops without an answer while batches are under way when
+                    // it panicked: that panic goes on here, as a worker's does.
+                    Err(_) => {
+                        let stopped = chained.thread.take().map(ScopedJoinHandle::join);
+                        if let Some(Err(panic)) = stopped {
+                            std::panic::resume_unwind(panic);
+                        }
+                        unreachable!("the chained decoder's thread stopped with batches under way");
+                    }
                 }
-            },
+            }
             Pending::Worker(handle, items) => {
                 let worked = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 let seam_holds = worked.seam.len() == self.taken_tail.len()
@@ -492,11 +498,11 @@ where
 fn chained_thread<'scope>(
     scope: &'scope Scope<'scope, '_>,
     mut decoder: Box<dyn AudioDecoder>,
-) -> Option<ChainedThread> {
+) -> Option<ChainedThread<'scope>> {
     // Two batches under way at most: the one decoded and the one waiting for it.
     let (batches, to_decode) = std::sync::mpsc::sync_channel::<(Vec<Item>, Decoded)>(1);
     let (done, outs) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("decode".to_string())
         .spawn_scoped(scope, move || {
             for (items, mut out) in to_decode {
@@ -507,7 +513,7 @@ fn chained_thread<'scope>(
             }
         })
         .ok()?;
-    Some(ChainedThread { batches, outs })
+    Some(ChainedThread { batches, outs, thread: Some(thread) })
 }
 
 #[cfg(test)]

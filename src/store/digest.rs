@@ -28,8 +28,9 @@ impl Digest {
         {
             return Ok(digest);
         }
+        // In order from the start (the tree read by offset, leaving the cursor there).
         let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(std::fs::File::open(path)?)?;
+        hasher.update_reader(&file)?;
         Ok(Digest(*hasher.finalize().as_bytes()))
     }
 
