@@ -40,7 +40,7 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
     let index = query::artifact_index(db).clone();
     let selected = select::select(&index, ids).map_err(RenderError::Selection)?;
     let requested: BTreeSet<&String> = selected.iter().collect();
-    let lock = LockFile::read(&db.env().root.join(LOCK_FILE)).unwrap_or_default();
+    let past = Past::read(db);
     let output_dir = query::config(db).as_ref().map(|c| c.settings.output_dir.clone()).unwrap_or_default();
     let mut items = Vec::new();
     for id in select::with_dependencies(&index, &selected) {
@@ -51,11 +51,13 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
                 let rel = decl.output_path(&output_dir);
                 match db.env().stat.digest(&db.env().root.join(&rel)) {
                     Ok(Some(d)) if d == built.digest => State::Fresh,
-                    Ok(Some(d)) if lock.entries.get(&id).is_some_and(|e| e.digest == d) => State::Restore(format!(
-                        "{rel} holds another build ({}, e.g. from a --set run); the current one ({}) is in the store",
-                        d.short(),
-                        built.digest.short()
-                    )),
+                    Ok(Some(d)) if past.lock.entries.get(&id).is_some_and(|e| e.digest == d) => {
+                        State::Restore(format!(
+                            "{rel} holds another build ({}, e.g. from a --set run); the current one ({}) is in the store",
+                            d.short(),
+                            built.digest.short()
+                        ))
+                    }
                     Ok(Some(_)) => {
                         State::Restore(format!("{rel} was modified by hand; it will be restored from the store"))
                     }
@@ -64,7 +66,7 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
                 }
             }
             Ok(_) => State::Fresh,
-            Err(e) => unbuilt_state(db, &lock, &id, e),
+            Err(e) => unbuilt_state(db, &past, &id, e),
         };
         items.push(PlanItem { id, state, requested: is_requested, materialized: decl.materialized });
     }
@@ -72,14 +74,35 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
 }
 
 /// The state of an artifact whose look-up did not give a current result.
-fn unbuilt_state(db: &Database, lock: &LockFile, id: &str, e: BuildError) -> State {
+/// What the project and the store remember of earlier builds: the lock, and the build history
+/// (read when first needed).
+struct Past {
+    lock: LockFile,
+    history: std::cell::OnceCell<history::Book>,
+    store: std::path::PathBuf,
+}
+
+impl Past {
+    fn read(db: &Database) -> Past {
+        let lock = LockFile::read(&db.env().root.join(LOCK_FILE)).unwrap_or_default();
+        Past { lock, history: Default::default(), store: db.env().store.root().to_path_buf() }
+    }
+
+    /// The key `id` was last built by: its lock entry's, or the history's.
+    fn key(&self, id: &str) -> Option<crate::store::digest::Digest> {
+        let history = || self.history.get_or_init(|| history::Book::load(&self.store)).get(id).map(|h| h.key);
+        self.lock.entries.get(id).map(|e| e.key).or_else(history)
+    }
+}
+
+fn unbuilt_state(db: &Database, past: &Past, id: &str, e: BuildError) -> State {
     match e {
         BuildError::Skipped { reason, .. } => State::Skipped(reason),
         // An input of a sub-artifact (a segment's latents) must be built first.
         BuildError::NeedsBuild { id: other, .. } if other != id => {
             State::Build(vec![format!("its input {other} must be built first")])
         }
-        BuildError::NeedsBuild { desc, upstream, .. } => State::Build(reasons(db, lock, id, desc, upstream)),
+        BuildError::NeedsBuild { desc, upstream, .. } => State::Build(reasons(db, past, id, desc, upstream)),
         e => State::Failed(e.to_string()),
     }
 }
@@ -106,7 +129,7 @@ pub fn explain(db: &Database, id: &str) -> Result<Vec<Explanation>, RenderError>
     if !index.contains_key(id)
         && let Some(result) = super::flow::registry(db).sub_artifact(db, &index, id)
     {
-        let lock = LockFile::read(&db.env().root.join(LOCK_FILE)).unwrap_or_default();
+        let past = Past::read(db);
         let mut upstream = Vec::new();
         let state = match result {
             Ok(_) => State::Fresh,
@@ -119,7 +142,7 @@ pub fn explain(db: &Database, id: &str) -> Result<Vec<Explanation>, RenderError>
                 {
                     upstream = stale_upstream(db, other)?;
                 }
-                unbuilt_state(db, &lock, id, e)
+                unbuilt_state(db, &past, id, e)
             }
         };
         return Ok(vec![explanation(db, id, state, upstream)]);
@@ -154,16 +177,14 @@ fn stale_upstream(db: &Database, id: &str) -> Result<Vec<(String, Vec<String>)>,
         .collect())
 }
 
-fn reasons(db: &Database, lock: &LockFile, id: &str, desc: Option<String>, upstream: Option<String>) -> Vec<String> {
+fn reasons(db: &Database, past: &Past, id: &str, desc: Option<String>, upstream: Option<String>) -> Vec<String> {
     if let Some(dep) = upstream {
         return vec![format!("its input {dep} must be built first")];
     }
     let Some(new) = desc.and_then(|d| serde_json::from_str::<Value>(&d).ok()) else {
         return vec!["its action description is unavailable".into()];
     };
-    let previous =
-        lock.entries.get(id).map(|e| e.key).or_else(|| history::read(db.env().store.root(), id).map(|h| h.key));
-    let Some(previous) = previous else { return vec!["never built".into()] };
+    let Some(previous) = past.key(id) else { return vec!["never built".into()] };
     match db.env().store.action(&previous) {
         Some(entry) => {
             let d = diff(&entry.desc, &new);
@@ -175,7 +196,7 @@ fn reasons(db: &Database, lock: &LockFile, id: &str, desc: Option<String>, upstr
 
 /// Why `id` was last rebuilt: the difference between its previous and current actions.
 pub fn last_rebuild_reasons(db: &Database, id: &str) -> Option<Vec<String>> {
-    let h = history::read(db.env().store.root(), id)?;
+    let h = history::Book::load(db.env().store.root()).get(id)?;
     let now = db.env().store.action(&h.key)?;
     let Some(prev_key) = h.previous_key else { return Some(vec!["first build".into()]) };
     let prev = db.env().store.action(&prev_key)?;

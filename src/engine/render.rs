@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::action::ArtifactDecl;
@@ -480,8 +479,9 @@ fn update_lock(
             records.push((e.id.as_str(), key));
         }
     }
-    // One small file per artifact, independent of each other: written on the pool's threads.
-    records.par_iter().try_for_each(|(id, key)| history::record(cache, id, *key))?;
+    if !records.is_empty() {
+        history::Book::load(cache).record(records)?;
+    }
     if everything {
         lock.entries.retain(|id, _| index.get(id).is_some_and(|a| a.materialized));
     }

@@ -1,10 +1,12 @@
 //! Crash-safe file writes: a temp file renamed into place, synced to disk as far as the file's
 //! [`Durability`] asks (a killed process never leaves a partial file under the final name either way).
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -24,8 +26,39 @@ pub enum Durability {
     Full,
 }
 
+/// Directories this process made or found, so that writing many files into them does not ask
+/// the file system each time (`mkdir` of an existing directory locks its parent for writing).
+/// One removed since is made again: a create or rename that finds no directory retries once.
+fn known_dirs() -> &'static Mutex<HashSet<PathBuf>> {
+    static DIRS: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    DIRS.get_or_init(Default::default)
+}
+
+fn ensure_dir(dir: &Path) -> io::Result<()> {
+    if known_dirs().lock().unwrap_or_else(|p| p.into_inner()).contains(dir) {
+        return Ok(());
+    }
+    fs::create_dir_all(dir)?;
+    known_dirs().lock().unwrap_or_else(|p| p.into_inner()).insert(dir.to_path_buf());
+    Ok(())
+}
+
+/// `op` on a file in `dir`, made first; when `op` finds no directory (removed since this
+/// process saw it), `dir` is made again and `op` retried once.
+fn in_dir<T>(dir: &Path, mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    ensure_dir(dir)?;
+    match op() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            known_dirs().lock().unwrap_or_else(|p| p.into_inner()).remove(dir);
+            ensure_dir(dir)?;
+            op()
+        }
+        result => result,
+    }
+}
+
 /// A temp-file name unique to this process and call, in `dir` (next to `dest` when `None`).
-fn temp_name(dest: &Path, dir: Option<&Path>) -> std::path::PathBuf {
+fn temp_name(dest: &Path, dir: Option<&Path>) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let temp = format!(".{name}.tmp-{}-{n}", std::process::id());
@@ -45,7 +78,6 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
 /// `bytes` written to `dest` through a temp file in `tmp_dir` (same file system as `dest`), so
 /// that one directory holds every leftover of a killed process and sweeping it is one listing.
 pub fn write_via(tmp_dir: &Path, dest: &Path, bytes: &[u8], durability: Durability) -> io::Result<()> {
-    fs::create_dir_all(tmp_dir)?;
     write_via_temp(dest, Some(tmp_dir), bytes, durability)
 }
 
@@ -65,7 +97,7 @@ fn write_via_temp(dest: &Path, tmp_dir: Option<&Path>, bytes: &[u8], durability:
 /// file system) and renamed into place by [`TempFile::commit`]; dropped uncommitted, it is
 /// removed. Nothing half-written is ever seen under the final name.
 pub struct TempFile {
-    path: std::path::PathBuf,
+    path: PathBuf,
     file: io::BufWriter<File>,
     committed: bool,
 }
@@ -73,15 +105,13 @@ pub struct TempFile {
 impl TempFile {
     /// A temp file for `dest` (its name only names the temp file; the parent is created).
     pub fn create(dest: &Path, tmp_dir: Option<&Path>) -> io::Result<TempFile> {
-        if let Some(dir) = tmp_dir {
-            fs::create_dir_all(dir)?;
-        } else if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent)?;
-        }
         let path = temp_name(dest, tmp_dir);
+        let file = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => in_dir(dir, || File::create(&path))?,
+            _ => File::create(&path)?,
+        };
         // Small: most temp files are action entries and small blobs; large writes bypass the buffer.
-        let file = io::BufWriter::with_capacity(64 << 10, File::create(&path)?);
-        Ok(TempFile { path, file, committed: false })
+        Ok(TempFile { path, file: io::BufWriter::with_capacity(64 << 10, file), committed: false })
     }
 
     /// Drop what was written and start again from an empty file.
@@ -100,10 +130,10 @@ impl TempFile {
         if durability != Durability::Volatile {
             self.file.get_ref().sync_all()?;
         }
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent)?;
+        match dest.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => in_dir(dir, || fs::rename(&self.path, dest))?,
+            _ => fs::rename(&self.path, dest)?,
         }
-        fs::rename(&self.path, dest)?;
         self.committed = true;
         if durability == Durability::Full { sync_dir(dest) } else { Ok(()) }
     }
@@ -165,5 +195,30 @@ fn owner_alive(temp_name: &str) -> bool {
     match pid.and_then(|p| p.parse::<u32>().ok()) {
         Some(pid) => pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists(),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_removed_after_a_write_is_made_again_by_the_next() {
+        let root = tempfile::tempdir().unwrap();
+        let tmp = root.path().join("tmp");
+        let dest = root.path().join("cas/ab/abc");
+        write_via(&tmp, &dest, b"one", Durability::Data).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"one");
+
+        // Both directories are known to this process now; removing them must not fail the next write.
+        fs::remove_dir_all(&tmp).unwrap();
+        fs::remove_dir_all(root.path().join("cas")).unwrap();
+        write_via(&tmp, &dest, b"two", Durability::Volatile).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"two");
+        assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0, "no temp file left behind");
+
+        fs::remove_dir_all(root.path().join("cas")).unwrap();
+        replace_file(&dest, b"three").unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"three");
     }
 }
