@@ -61,15 +61,15 @@ impl Lowpass {
     /// Filter channel `ch` in place with a constant coefficient and mix; `buf[0]` is sample
     /// `start` of the song.
     ///
-    /// Within a group of [`GROUP`] samples aligned to the song's sample grid (starting at a
+    /// Within a group of `GROUP` samples aligned to the song's sample grid (starting at a
     /// multiple of it) that lies wholly in `buf`, the recurrence is unrolled from the state
     /// before the group: with `b = 1 − α`, `u = α·x` and the group's own response from rest
     /// `s₀ = u₀, sₖ = b·sₖ₋₁ + uₖ`, the states are `yₖ = bᵏ⁺¹·y + sₖ`. The partial sums do not wait
     /// for `y`, so the dependency chain is one multiply and add per group instead of per sample.
-    /// A group in which some state comes within [`TINY`] of 0 (other than 0 itself), and the
+    /// A group in which some state comes within `TINY` of 0 (other than 0 itself), and the
     /// samples outside whole groups, are filtered one by one with the snap. Which samples go
     /// which way depends only on where the song is cut (note and lane events, blocks of a
-    /// multiple of [`GROUP`]), so the bytes are the same for every block size; they differ from
+    /// multiple of `GROUP`), so the bytes are the same for every block size; they differ from
     /// the one-by-one recurrence by rounding (about 1e-16 relative).
     #[inline(always)]
     pub fn process(&mut self, ch: usize, buf: &mut [f64], start: usize, alpha: f64, mix: f64) {

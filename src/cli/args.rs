@@ -1,4 +1,8 @@
 //! Command-line arguments (clap).
+//!
+//! The doc comments are the command's help text, read as plain text: placeholders such as
+//! `<output dir>` are written as users see them, not as HTML.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 

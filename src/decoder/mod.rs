@@ -100,7 +100,7 @@ impl std::fmt::Debug for Decoder {
 }
 
 impl Decoder {
-    /// Load and check the interface: input `latent` [B,8,16,16] f32, output `image` [B,3,H,W].
+    /// Load and check the interface: input `latent` `[B, 8, 16, 16]` f32, output `image` `[B, 3, H, W]`.
     ///
     /// Returns the decoder and warnings (CUDA unavailable, backend log messages) for the caller
     /// to show.

@@ -328,7 +328,7 @@ pub(crate) fn open_int_wav(path: &Path) -> Option<IntWav> {
 
 /// Streams a file's channels into `sink`, reading the file incrementally. Packets are decoded
 /// on as many threads as the current rayon pool has (`-j`), with the audio of one decoder
-/// taking them in order (see [`crate::media::packet_decode`]).
+/// taking them in order (see `media::packet_decode`).
 pub fn decode_frames_path(path: &Path, sink: &mut dyn FrameSink) -> Result<DecodeInfo, DecodeError> {
     decode_frames_path_with(path, sink, Threads::for_pool())
 }

@@ -1,6 +1,6 @@
 //! Small pictures for the gallery page: an audio waveform thumbnail (min/max per pixel column)
 //! and a stacked-area plot of per-frame weights (an album track's anchor blend over time), both
-//! drawn on the plots' [`Canvas`] and encoded as PNG. Same samples ⇒ same bytes.
+//! drawn on the plots' `Canvas` and encoded as PNG. Same samples ⇒ same bytes.
 
 use super::canvas::Canvas;
 use super::image::VideoError;

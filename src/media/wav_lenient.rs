@@ -208,7 +208,7 @@ fn standard_layout_of(reader: &mut dyn Read, len: u64, name: &str) -> Option<Sta
     Some(StandardLayout { fmt, data_start: r.pos, data_bytes, codec })
 }
 
-/// Reads a standard WAV file (see [`StandardLayout`]) straight into `sink`, with the samples,
+/// Reads a standard WAV file (see `StandardLayout`) straight into `sink`, with the samples,
 /// codec name and declared length symphonia gives for it, without symphonia's per-packet
 /// buffers. `None` for any other file (nothing read into `sink`).
 pub fn decode_standard_wav(

@@ -13,7 +13,7 @@ pub enum PluginFailure {
     /// The command could not be started.
     #[error("could not start `{program}`: {detail}")]
     Spawn {
-        /// argv[0].
+        /// `argv[0]`.
         program: String,
         /// What the OS said.
         detail: String,

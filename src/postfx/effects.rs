@@ -28,7 +28,7 @@ pub fn vignette_gain(x: usize, y: usize, width: usize, height: usize, strength: 
     (1.0 - r).powf(4.0 * strength + 1e-3)
 }
 
-/// Multiply every channel by [`vignette_gain`] with strength `strength_s`.
+/// Multiply every channel by `vignette_gain` with strength `strength_s`.
 pub fn apply_vignette(frame: &mut Frame, strength_s: f64) {
     let (w, h) = (frame.width, frame.height);
     if !frame.is_valid() || w == 0 || h == 0 {

@@ -1,7 +1,7 @@
 //! Decoder output conversion and the postFX chain (DOMAIN §C) on planar float RGB frames.
 //!
-//! Order (DOMAIN §C): clip [0,1] → bilinear resize (align corners) → tone curve → vignette →
-//! chroma shift → motion trails → grain → clip [0,1]. Every step is deterministic; grain is
+//! Order (DOMAIN §C): clip to `[0, 1]` → bilinear resize (align corners) → tone curve → vignette →
+//! chroma shift → motion trails → grain → clip to `[0, 1]`. Every step is deterministic; grain is
 //! seeded per frame so any frame renders identically whether or not earlier frames were rendered.
 //! The single-step functions (`apply_tone_curve`, `apply_vignette`, …) are the reference
 //! formulas; [`apply`] and [`PostFxPipeline`] run the chain fused, in f32, without per-frame

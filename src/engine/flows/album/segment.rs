@@ -749,7 +749,7 @@ fn build_segments(
 }
 
 /// A track's encoded segments, read one at a time: its H.264 access units (for the muxer, see
-/// [`AccessUnits`]) and its preview frames. A long track is never held whole.
+/// [`crate::media::mp4::AccessUnits`]) and its preview frames. A long track is never held whole.
 pub struct EncodedTrack<'a> {
     db: &'a dyn Db,
     /// The artifact reading them (errors are reported under it).
