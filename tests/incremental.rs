@@ -196,7 +196,7 @@ fn a_source_is_decoded_once_per_rate_for_every_flow() {
             .env()
             .take_log()
             .into_iter()
-            .filter_map(|e| if let Exec::Decoded(name, rate) = e { Some((name, rate)) } else { None })
+            .filter_map(|e| if let Exec::Decoded(name, rate, _) = e { Some((name, rate)) } else { None })
             .filter(|(name, _)| name == "audio/src.wav")
             .collect();
         d.sort();
@@ -204,6 +204,51 @@ fn a_source_is_decoded_once_per_rate_for_every_flow() {
     };
     assert_eq!(decodes(&s.db), [("audio/src.wav".to_string(), 44_100), ("audio/src.wav".to_string(), 48_000)]);
     assert_eq!(decodes(&s.db), []);
+}
+
+/// A render whose artifacts read only a compressed source's mixdown (its features) decodes the
+/// mixdown alone, without keeping every decoded channel; one that also muxes the source (the
+/// video) keeps both from one decode. The features are the same bytes either way.
+#[test]
+fn a_source_whose_channels_nothing_reads_is_decoded_as_its_mixdown_alone() {
+    use ntsbuild::media::pcm::PcmLayout;
+    let project = || {
+        let p = Project::demo();
+        p.write_bytes("audio/src.ogg", &std::fs::read(common::audio_fixture("mix.ogg")).unwrap());
+        p.write(
+            "recipes/album.toml",
+            &format!(
+                "[album.demo]\n{}\n[[album.demo.track]]\nid = \"t\"\naudio = \"audio/src.ogg\"\n",
+                common::LIGHT_VIDEO
+            ),
+        );
+        p
+    };
+    let decodes = |db: &Database, ids: &[&str]| {
+        let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let outcome = render::render(db, &ids, 2, &Quiet).expect("render");
+        assert_eq!(outcome.summary.failed, 0, "{:?}", outcome.events);
+        db.env()
+            .take_log()
+            .into_iter()
+            .filter_map(|e| if let Exec::Decoded(name, rate, layout) = e { Some((name, rate, layout)) } else { None })
+            .collect::<Vec<_>>()
+    };
+    let features = "renders/album/demo/t/features.npz";
+    let src = || "audio/src.ogg".to_string();
+
+    let p = project();
+    let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    assert_eq!(decodes(&s.db, &["album.demo/t/features.npz"]), [(src(), 48_000, PcmLayout::Mono)]);
+    let alone = std::fs::read(p.path().join(features)).unwrap();
+    // The video needs the channels: decoded again, with them (the features are cached).
+    assert_eq!(decodes(&s.db, &["album.demo/t/video.mp4"]), [(src(), 48_000, PcmLayout::Both)]);
+
+    let p = project();
+    let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    let both = ["album.demo/t/features.npz", "album.demo/t/video.mp4"];
+    assert_eq!(decodes(&s.db, &both), [(src(), 48_000, PcmLayout::Both)], "one decode for both");
+    assert_eq!(std::fs::read(p.path().join(features)).unwrap(), alone, "the same features from either decode");
 }
 
 /// An audio file edited after the build hashed it is never analysed under the old digest: the

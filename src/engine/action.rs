@@ -56,6 +56,14 @@ pub trait Action: fmt::Debug + PartialEq + Send + Sync + 'static {
         false
     }
 
+    /// Whether computing it may read the channels of an audio input (the channel planes of
+    /// [`Cx::pcm`]'s decode, not only its mixdown). A render whose artifacts read no
+    /// channels of a compressed source decodes its mixdown alone (less memory and copying); one
+    /// that asks anyway gets a decode of its own. Only a flow that reads the mixdown alone says no.
+    fn reads_channels(&self) -> bool {
+        true
+    }
+
     /// `render --shard`: build this shard's share of the artifact's sub-artifacts (a video's
     /// segments) without the artifact itself; returns what was done, for the report. `None`:
     /// the artifact has no such split.
@@ -99,6 +107,7 @@ pub trait DynAction: fmt::Debug + Send + Sync {
     fn tolerates_failed_inputs(&self) -> bool;
     fn skipped(&self, cx: &Cx<'_>, inputs: &BTreeMap<String, Digest>, key: &Digest) -> Option<String>;
     fn heavy(&self) -> bool;
+    fn reads_channels(&self) -> bool;
     fn share(&self, cx: &Cx<'_>, shard: Shard) -> Option<Result<String, BuildError>>;
     fn estimate(&self, cx: &Cx<'_>) -> Option<Result<Estimate, String>>;
     fn audio_length(&self) -> Option<(usize, u32)>;
@@ -138,6 +147,9 @@ impl<T: Action> DynAction for T {
 
     fn heavy(&self) -> bool {
         Action::heavy(self)
+    }
+    fn reads_channels(&self) -> bool {
+        Action::reads_channels(self)
     }
 
     fn share(&self, cx: &Cx<'_>, shard: Shard) -> Option<Result<String, BuildError>> {

@@ -80,8 +80,9 @@ pub enum Exec {
     Downloaded(String),
     /// `cache status`: its result is on the remote cache (not downloaded).
     OnRemote(String),
-    /// An audio input was decoded and resampled (`Cx::pcm`): its name and the target rate.
-    Decoded(String, u32),
+    /// An audio input was decoded and resampled (`Cx::pcm`): its name, the target rate and
+    /// which signals were kept (the mixdown alone when nothing in the render reads the channels).
+    Decoded(String, u32, crate::media::pcm::PcmLayout),
 }
 
 /// The non-salsa state shared by every handle of one database.
@@ -121,6 +122,9 @@ pub struct BuildEnv {
     /// Samples a shared decode ([`super::action::Cx::pcm`]) holds in memory before its signals
     /// move to temporary files in the store (never changes a result).
     pcm_memory_samples: std::sync::atomic::AtomicUsize,
+    /// The audio inputs (project paths and artifact ids) whose channels an artifact of the running
+    /// render may read; `None` outside a render (every input's channels may be read).
+    channel_readers: Mutex<Option<Arc<std::collections::HashSet<String>>>>,
 }
 
 type InflightResult = Result<(Digest, u64), BuildError>;
@@ -147,6 +151,7 @@ impl BuildEnv {
             flows,
             budget: Budget::default(),
             pcm_memory_samples: crate::media::spool::DEFAULT_MEMORY_SAMPLES.into(),
+            channel_readers: Mutex::new(None),
         }
     }
 
@@ -186,6 +191,17 @@ impl BuildEnv {
 
     pub fn set_sink(&self, sink: Option<std::sync::mpsc::Sender<Report>>) {
         *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = sink;
+    }
+
+    /// The inputs whose channels the running render's artifacts may read (`None`: any input's).
+    pub fn set_channel_readers(&self, inputs: Option<std::collections::HashSet<String>>) {
+        *self.channel_readers.lock().unwrap_or_else(|p| p.into_inner()) = inputs.map(Arc::new);
+    }
+
+    /// Whether something may read the channels of audio input `input` (a project path or an
+    /// artifact id), not only its mixdown.
+    pub fn channels_read(&self, input: &str) -> bool {
+        self.channel_readers.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_none_or(|r| r.contains(input))
     }
 
     /// Time sub-artifact events from `epoch` (the start of the running render).

@@ -515,10 +515,17 @@ impl Cx<'_> {
     ) -> Result<AudioPcm, BuildError> {
         let (location, name, digest) = self.audio(audio)?;
         let path = location.display().to_string();
-        let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes()].concat());
         let env = self.db.env();
+        let input = match audio {
+            AudioRef::File(file) => file,
+            AudioRef::Artifact(id) => id,
+        };
+        // The mixdown alone when no artifact of the running render reads the channels: the same
+        // mixdown, without keeping (and copying) every decoded channel.
+        let layout = if env.channels_read(input) { PcmLayout::Both } else { PcmLayout::Mono };
+        let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes(), &[layout as u8]].concat());
         let pcm = env.memo("pcm", key, || {
-            env.log(Exec::Decoded(name.clone(), rate_hz));
+            env.log(Exec::Decoded(name.clone(), rate_hz, layout));
             let spill_dir = env.store.tmp_dir();
             let trusted = |stamp: &FileStamp| match audio {
                 AudioRef::File(_) => env.stat.vouches(&location, stamp, &digest),
@@ -539,7 +546,7 @@ impl Cx<'_> {
                 return Err(changed());
             }
             let memory = env.pcm_memory_samples();
-            let pcm = spool_pcm(&location, rate_hz, PcmLayout::Both, memory, &spill_dir, trusted, mono_tap)
+            let pcm = spool_pcm(&location, rate_hz, layout, memory, &spill_dir, trusted, mono_tap)
                 .map_err(|e| self.fail(e.to_string().replace(&path, &name)))?;
             if !unchanged() {
                 return Err(changed());

@@ -155,6 +155,11 @@ pub fn render_with(
     let tracker = Mutex::new(Tracker::default());
     env.set_sink(Some(tx));
     env.set_epoch(Some(t0));
+    // A source whose channels nothing in this render reads is decoded as its mixdown alone.
+    let channel_readers = order.iter().map(|id| &index[id]).filter(|decl| decl.action.reads_channels());
+    env.set_channel_readers(Some(
+        channel_readers.flat_map(|decl| decl.files.iter().chain(&decl.deps).cloned()).collect(),
+    ));
     std::thread::scope(|s| {
         let workers = jobs.clamp(1, order.len().max(1));
         running.store(workers, Ordering::SeqCst);
@@ -206,6 +211,7 @@ pub fn render_with(
     env.set_sink(None);
     env.set_epoch(None);
     env.set_shard(None);
+    env.set_channel_readers(None);
     for report in rx.try_iter() {
         take(report, &tracker, reporter, &events);
     }

@@ -223,6 +223,11 @@ impl Action for SidecarPairAction {
         let pair = encode_pair(&table, &params.grid, &digest, &params.producers).map_err(|e| cx.fail(e.to_string()))?;
         Ok(pair.to_bundle())
     }
+
+    /// The producers read the mixdown alone.
+    fn reads_channels(&self) -> bool {
+        false
+    }
 }
 
 /// The producers' columns for one source, from the shared decode at `rate` (each plug-in run

@@ -334,6 +334,11 @@ impl Action for TextureBundle {
     fn compute(&self, cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
         compute_bundle(cx, &self.spec, &self.source, self.category, &self.slots)
     }
+
+    /// A category exported in mono is mined from the mixdown alone.
+    fn reads_channels(&self) -> bool {
+        exports_stereo(&self.spec, self.category)
+    }
 }
 
 /// One texture file, read out of its bundle (its one dependency).
@@ -510,6 +515,16 @@ impl ClipSource for PlaneSource<'_> {
     }
 }
 
+/// Whether `category`'s files keep the source's stereo.
+fn exports_stereo(spec: &TexturesSpec, category: Category) -> bool {
+    match category {
+        Category::Pads => spec.pads_export.stereo,
+        Category::Drones => spec.drones_export.stereo,
+        Category::Clouds => spec.clouds_export.stereo,
+        Category::Hiss => spec.hiss_export.stereo,
+    }
+}
+
 fn compute_bundle(
     cx: &Cx<'_>,
     spec: &TexturesSpec,
@@ -522,12 +537,7 @@ fn compute_bundle(
         Some(a) => Some(load_source(cx, a)?),
         None => None,
     };
-    let stereo = match category {
-        Category::Pads => spec.pads_export.stereo,
-        Category::Drones => spec.drones_export.stereo,
-        Category::Clouds => spec.clouds_export.stereo,
-        Category::Hiss => spec.hiss_export.stereo,
-    };
+    let stereo = exports_stereo(spec, category);
     // Each category reads the planes it renders by position: a long source's stay on disk.
     let planes = pcm.as_ref().map(|p| PlaneSource::new(id, p, stereo)).transpose()?;
     let with_source = || {

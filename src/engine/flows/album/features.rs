@@ -59,6 +59,11 @@ impl Action for Features {
         warnings.into_iter().for_each(|w| cx.warn(w));
         Ok(bytes)
     }
+
+    /// The analysis is of the mixdown alone (as librosa's is).
+    fn reads_channels(&self) -> bool {
+        false
+    }
 }
 
 /// `features.png` drawn from the track's `features.npz` (its one dependency).
