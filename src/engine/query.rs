@@ -370,6 +370,36 @@ impl AudioPcm {
 static EMPTY_PLANE: Plane = Plane::Memory(Vec::new());
 
 /// The bytes of an artifact, verified. A blob that went missing or corrupt is recomputed.
+/// Why [`copy_artifact_into`] failed.
+pub enum CopyError {
+    /// Writing to the destination.
+    Write(std::io::Error),
+    /// Reading the stored blob (other than its being lost or corrupt).
+    Read(BlobError),
+    /// Making the bytes again.
+    Build(BuildError),
+}
+
+/// Copy artifact `id`, stored as `digest`, into `out` in pieces, verified on the way; a lost or
+/// corrupt blob is fetched or recomputed and written instead (`out` restarted first), so `out`
+/// holds the artifact's bytes whenever this returns `Ok`.
+pub fn copy_artifact_into(
+    db: &dyn Db,
+    id: &str,
+    digest: &Digest,
+    out: &mut impl crate::store::Rewritable,
+) -> Result<(), CopyError> {
+    match db.env().store.copy_blob(digest, out) {
+        Ok(_) => Ok(()),
+        Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
+            out.restart().map_err(CopyError::Write)?;
+            let bytes = artifact_bytes(db, id).map_err(CopyError::Build)?;
+            out.write_all(&bytes).map_err(CopyError::Write)
+        }
+        Err(e) => Err(CopyError::Read(e)),
+    }
+}
+
 pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
     let name = ArtifactName::new(db, id.to_string());
     // Only the digest: reading the whole handle (with its key) would defeat early cutoff.
@@ -423,15 +453,11 @@ impl Cx<'_> {
     /// as with [`Cx::artifact_bytes`]); a lost or corrupt blob is fetched or recomputed.
     pub fn copy_artifact(&self, id: &str, out: &mut crate::store::BlobWriter) -> Result<(), BuildError> {
         let digest = digest_by_id(self.db, id)?;
-        let writing = |e: std::io::Error| self.io("writing to the store", e);
-        match self.db.env().store.copy_blob(&digest, out) {
-            Ok(_) => Ok(()),
-            Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
-                out.restart().map_err(writing)?;
-                std::io::Write::write_all(out, &artifact_bytes(self.db, id)?).map_err(writing)
-            }
-            Err(e) => Err(self.io(&format!("reading {id}"), e)),
-        }
+        copy_artifact_into(self.db, id, &digest, out).map_err(|e| match e {
+            CopyError::Write(e) => self.io("writing to the store", e),
+            CopyError::Read(e) => self.io(&format!("reading {id}"), e),
+            CopyError::Build(e) => e,
+        })
     }
 
     /// Where input file `file` (a project path or `ROOT:path`) is read on this machine.

@@ -19,8 +19,7 @@ use super::progress::{Progress, Report, Tracker};
 use super::query;
 use super::select;
 use crate::project::Diagnostics;
-use crate::store::BlobError;
-use crate::store::fsutil::{Durability, TempFile, replace_file};
+use crate::store::fsutil::{Durability, TempFile};
 use crate::store::history;
 use crate::store::lockfile::{LOCK_FILE, LockEntry, LockFile};
 
@@ -444,15 +443,12 @@ fn materialize(db: &Database, decl: &ArtifactDecl, built: &Built, rel: &str) -> 
     let writing = |e: &dyn std::fmt::Display| BuildError::io(&decl.id, &format!("writing {rel}"), e);
     // Copied from the store in pieces, verified on the way; kept only when whole and verified.
     let mut file = TempFile::create(&path, None).map_err(|e| writing(&e))?;
-    match env.store.copy_blob(&built.digest, &mut file) {
-        Ok(_) => file.commit(&path, Durability::Volatile).map_err(|e| writing(&e))?,
-        Err(BlobError::Missing(_) | BlobError::Corrupt(..)) => {
-            drop(file);
-            let bytes = query::artifact_bytes(db, &decl.id)?;
-            replace_file(&path, &bytes).map_err(|e| writing(&e))?;
-        }
-        Err(e) => return Err(writing(&e)),
-    }
+    query::copy_artifact_into(db, &decl.id, &built.digest, &mut file).map_err(|e| match e {
+        query::CopyError::Write(e) => writing(&e),
+        query::CopyError::Read(e) => writing(&e),
+        query::CopyError::Build(e) => e,
+    })?;
+    file.commit(&path, Durability::Volatile).map_err(|e| writing(&e))?;
     env.stat.record_written(&path, built.digest).map_err(|e| BuildError::io(&decl.id, &format!("reading {rel}"), e))?;
     Ok(true)
 }

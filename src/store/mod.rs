@@ -16,3 +16,21 @@ pub use digest::Digest;
 pub use lockfile::{LockEntry, LockFile};
 pub use remote::{Remote, RemoteError, RemoteOptions};
 pub use stat::StatCache;
+
+/// A destination written in pieces that can drop what it was given and start again (a blob
+/// copy found corrupt halfway is replaced by bytes made again).
+pub trait Rewritable: std::io::Write {
+    fn restart(&mut self) -> std::io::Result<()>;
+}
+
+impl Rewritable for BlobWriter {
+    fn restart(&mut self) -> std::io::Result<()> {
+        BlobWriter::restart(self)
+    }
+}
+
+impl Rewritable for fsutil::TempFile {
+    fn restart(&mut self) -> std::io::Result<()> {
+        fsutil::TempFile::restart(self)
+    }
+}
