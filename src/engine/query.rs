@@ -547,8 +547,10 @@ impl Cx<'_> {
             AudioRef::Artifact(id) => id,
         };
         // The mixdown alone when no artifact of the running render reads the channels: the same
-        // mixdown, without keeping (and copying) every decoded channel.
-        let layout = if env.channels_read(input) { PcmLayout::Both } else { PcmLayout::Mono };
+        // mixdown, without keeping (and copying) every decoded channel. A caller that may read
+        // them (or a sub-artifact, whose kind is not declared) always gets them.
+        let reads = decl_by_id(self.db, self.id).is_none_or(|decl| decl.action.reads_channels());
+        let layout = if reads || env.channels_read(input) { PcmLayout::Both } else { PcmLayout::Mono };
         let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes(), &[layout as u8]].concat());
         let pcm = env.memo("pcm", key, || {
             env.log(Exec::Decoded(name.clone(), rate_hz, layout));

@@ -142,6 +142,11 @@ impl Action for TrackControls {
         entries.push(("metadata", NpyView::Str(&metadata)));
         npz::write_npz(&entries, NpzCompression::Stored).map_err(|e| cx.fail(e.to_string()))
     }
+
+    /// Inline producers read the track's mixdown alone.
+    fn reads_channels(&self) -> bool {
+        false
+    }
 }
 
 /// Source time of the track's first video frame.
