@@ -208,7 +208,8 @@ fn a_source_is_decoded_once_per_rate_for_every_flow() {
 
 /// A render whose artifacts read only a compressed source's mixdown (its features) decodes the
 /// mixdown alone, without keeping every decoded channel; one that also muxes the source (the
-/// video) keeps both from one decode. The features are the same bytes either way.
+/// video) keeps both from one decode. The features and the track's controls are the same bytes
+/// either way.
 #[test]
 fn a_source_whose_channels_nothing_reads_is_decoded_as_its_mixdown_alone() {
     use ntsbuild::media::pcm::PcmLayout;
@@ -218,7 +219,9 @@ fn a_source_whose_channels_nothing_reads_is_decoded_as_its_mixdown_alone() {
         p.write(
             "recipes/album.toml",
             &format!(
-                "[album.demo]\n{}\n[[album.demo.track]]\nid = \"t\"\naudio = \"audio/src.ogg\"\n",
+                "[album.demo]\n{}\n[album.demo.controls]\nproducers = [{{ kind = \"audio\", columns = [\"rms_db\"] }}]\n\
+                 wander_scale = {{ column = \"rms_db\", range = [0.7, 1.5], from = [-36, -12] }}\n\
+                 [[album.demo.track]]\nid = \"t\"\naudio = \"audio/src.ogg\"\n",
                 common::LIGHT_VIDEO
             ),
         );
@@ -249,6 +252,19 @@ fn a_source_whose_channels_nothing_reads_is_decoded_as_its_mixdown_alone() {
     let both = ["album.demo/t/features.npz", "album.demo/t/video.mp4"];
     assert_eq!(decodes(&s.db, &both), [(src(), 48_000, PcmLayout::Both)], "one decode for both");
     assert_eq!(std::fs::read(p.path().join(features)).unwrap(), alone, "the same features from either decode");
+
+    // The track's controls (an `audio` producer on the track) read the mixdown alone too, and
+    // come out the same whichever decode they were made from.
+    let controls = "renders/album/demo/t/controls.npz";
+    let p = project();
+    let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    assert_eq!(decodes(&s.db, &["album.demo/t/controls.npz"]), [(src(), 48_000, PcmLayout::Mono)]);
+    let from_mixdown = std::fs::read(p.path().join(controls)).unwrap();
+    let p = project();
+    let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    let with_video = ["album.demo/t/controls.npz", "album.demo/t/video.mp4"];
+    assert_eq!(decodes(&s.db, &with_video), [(src(), 48_000, PcmLayout::Both)], "one decode for both");
+    assert_eq!(std::fs::read(p.path().join(controls)).unwrap(), from_mixdown, "the same controls from either decode");
 }
 
 /// An audio file edited after the build hashed it is never analysed under the old digest: the
