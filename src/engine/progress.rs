@@ -23,6 +23,9 @@ pub enum Report {
     Work(WorkStart),
     /// Frames written so far by work that has no parts (`--keep-frames`): `done` of the total.
     Written { id: String, done: u64 },
+    /// Every worker of the render has ended (the last one says so as it exits, even when it
+    /// panicked), so the render stops waiting for reports at once. Not progress.
+    WorkersDone,
 }
 
 /// A long artifact's size, announced when its work starts.
@@ -176,6 +179,7 @@ impl Tracker {
                 self.work.insert(w.id.clone(), work);
                 Some(snapshot)
             }
+            Report::WorkersDone => None,
             Report::Written { id, done } => {
                 let work = self.work.get_mut(id)?;
                 work.written = Some(*done);

@@ -151,6 +151,7 @@ pub fn render_with(
     let cancelled = AtomicUsize::new(0);
     let events = Mutex::new(Vec::with_capacity(order.len()));
     let (tx, rx) = std::sync::mpsc::channel();
+    let wake = tx.clone();
     let tracker = Mutex::new(Tracker::default());
     env.set_sink(Some(tx));
     env.set_epoch(Some(t0));
@@ -166,7 +167,10 @@ pub fn render_with(
             let db = db.clone();
             let (queue, running, cancelled, events, order, index, requested, output_dir, shares, tracker) =
                 (&queue, &running, &cancelled, &events, &order, &index, &requested, &output_dir, &shares, &tracker);
+            let wake = &wake;
             s.spawn(move || {
+                // Dropped last, after the database handle, also when the work panics.
+                let _exit = WorkerExit { running, wake };
                 let work = std::panic::AssertUnwindSafe(|| {
                     while let Some(i) = queue.take() {
                         let id = &order[i];
@@ -195,18 +199,18 @@ pub fn render_with(
                     queue.stop();
                 }
                 drop(db);
-                running.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        // Segments are found while their video builds: report them as they come.
-        loop {
-            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
-                Ok(report) => take(report, &tracker, reporter, &events),
-                Err(_) if running.load(Ordering::SeqCst) == 0 => break,
-                Err(_) => {}
+        // Segments are found while their video builds: report them as they come, until the
+        // last worker says it has ended (`wake` lives here, so the channel stays open).
+        while let Ok(report) = rx.recv() {
+            if matches!(report, Report::WorkersDone) {
+                break;
             }
+            take(report, &tracker, reporter, &events);
         }
     });
+    drop(wake);
     env.set_sink(None);
     env.set_epoch(None);
     env.set_shard(None);
@@ -267,6 +271,21 @@ pub fn render_with(
     }
     summary.ms = t0.elapsed().as_millis() as u64;
     Ok(Outcome { events, summary })
+}
+
+/// A render worker's way out: counts it out of `running` when it ends, normally or by a
+/// panic, and the last one out wakes the render's loop.
+struct WorkerExit<'a> {
+    running: &'a AtomicUsize,
+    wake: &'a std::sync::mpsc::Sender<Report>,
+}
+
+impl Drop for WorkerExit<'_> {
+    fn drop(&mut self) {
+        if self.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let _ = self.wake.send(Report::WorkersDone);
+        }
+    }
 }
 
 /// One report from the engine during the render: a part's event is reported and kept, and
