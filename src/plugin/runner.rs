@@ -217,14 +217,20 @@ pub fn run_plugin(cmd: &PluginCommand, req: &PluginRequest<'_>, cwd: &Path) -> R
     }
     drop(tx);
 
+    // A thread waits for the exit, so it is seen the moment it happens; this loop wakes between
+    // times only to watch the answer file's size and the deadline.
+    let (exit_tx, exit_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exit_tx.send(child.wait().ok());
+    });
     let deadline = Instant::now() + cmd.timeout;
     let mut poll = Duration::from_millis(1);
     let mut timed_out = false;
     let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) => {}
-            Err(_) => break None,
+        match exit_rx.recv_timeout(poll.min(deadline.saturating_duration_since(Instant::now()))) {
+            Ok(status) => break status,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         let file_len = std::fs::metadata(&out_path).map(|m| m.len()).unwrap_or(0);
         if file_len > cmd.max_output_bytes {
@@ -233,9 +239,8 @@ pub fn run_plugin(cmd: &PluginCommand, req: &PluginRequest<'_>, cwd: &Path) -> R
         if over_cap.load(Ordering::SeqCst) || Instant::now() >= deadline {
             timed_out = !over_cap.load(Ordering::SeqCst);
             kill_group(pgid);
-            break child.wait().ok();
+            break exit_rx.recv().ok().flatten();
         }
-        std::thread::sleep(poll.min(deadline.saturating_duration_since(Instant::now())));
         poll = (poll * 2).min(Duration::from_millis(20));
     };
     // Whatever the command left running in its group goes too, so the pipes close.
