@@ -71,6 +71,8 @@ impl Action for Echo {
     }
 
     fn compute(&self, _cx: &Cx<'_>) -> Result<Vec<u8>, BuildError> {
+        // A stand-in for a bug in a flow.
+        assert_ne!(self.text, "panic", "a bug in the echo flow");
         Ok(self.text.repeat(self.times as usize).into_bytes())
     }
 }
@@ -151,6 +153,26 @@ fn an_edit_reruns_only_what_it_touched_and_early_cutoff_holds() {
     assert_eq!(executed, set(&["echo.a/echo.txt"]));
     assert_eq!(computed, set(&["echo.a/echo.txt"]));
     assert_eq!(p.read("renders/echo/a/shout.txt"), "AA");
+}
+
+/// A computation that panics (a bug in a flow) ends the render, on every worker count, instead
+/// of leaving it waiting for a worker that is gone.
+#[test]
+fn a_panicking_computation_ends_the_render_instead_of_hanging_it() {
+    for jobs in [1, 2, 4] {
+        let p = project("[echo.bug]\ntext = \"panic\"\n\n[echo.fine]\ntext = \"ok\"\n");
+        let root = p.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let s = Session::open_with(&root, &[], Mode::Build, flows::builtin().with(EchoFlow)).expect("session");
+            let rendered =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render::render(&s.db, &[], jobs, &Quiet)));
+            let _ = tx.send(matches!(rendered, Ok(Ok(ref o)) if o.summary.failed == 0));
+        });
+        let succeeded = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the render ended");
+        assert!(!succeeded, "-j {jobs}: a render whose computation panicked reported success");
+        assert!(!p.path().join("renders/echo/bug/echo.txt").exists(), "-j {jobs}");
+    }
 }
 
 #[test]
