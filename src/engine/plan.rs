@@ -36,11 +36,15 @@ pub struct PlanItem {
 
 /// What `render ids` would do. `db` should be in plan mode.
 pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError> {
+    plan_with(db, ids, &Past::read(db))
+}
+
+/// [`plan`] against what `past` remembers (read once by a caller that plans many times).
+fn plan_with(db: &Database, ids: &[String], past: &Past) -> Result<Vec<PlanItem>, RenderError> {
     query::config(db).clone().map_err(RenderError::Config)?;
     let index = query::artifact_index(db).clone();
     let selected = select::select(&index, ids).map_err(RenderError::Selection)?;
     let requested: BTreeSet<&String> = selected.iter().collect();
-    let past = Past::read(db);
     let output_dir = query::config(db).as_ref().map(|c| c.settings.output_dir.clone()).unwrap_or_default();
     let mut items = Vec::new();
     for id in select::with_dependencies(&index, &selected) {
@@ -66,7 +70,7 @@ pub fn plan(db: &Database, ids: &[String]) -> Result<Vec<PlanItem>, RenderError>
                 }
             }
             Ok(_) => State::Fresh,
-            Err(e) => unbuilt_state(db, &past, &id, e),
+            Err(e) => unbuilt_state(db, past, &id, e),
         };
         items.push(PlanItem { id, state, requested: is_requested, materialized: decl.materialized });
     }
@@ -88,10 +92,13 @@ impl Past {
         Past { lock, history: Default::default(), store: db.env().store.root().to_path_buf() }
     }
 
+    fn history(&self) -> &history::Book {
+        self.history.get_or_init(|| history::Book::load(&self.store))
+    }
+
     /// The key `id` was last built by: its lock entry's, or the history's.
     fn key(&self, id: &str) -> Option<crate::store::digest::Digest> {
-        let history = || self.history.get_or_init(|| history::Book::load(&self.store)).get(id).map(|h| h.key);
-        self.lock.entries.get(id).map(|e| e.key).or_else(history)
+        self.lock.entries.get(id).map(|e| e.key).or_else(|| self.history().get(id).map(|h| h.key))
     }
 }
 
@@ -126,10 +133,11 @@ pub struct Explanation {
 pub fn explain(db: &Database, id: &str) -> Result<Vec<Explanation>, RenderError> {
     query::config(db).clone().map_err(RenderError::Config)?;
     let index = query::artifact_index(db).clone();
+    // The lock and the history, read once for every artifact explained.
+    let past = Past::read(db);
     if !index.contains_key(id)
         && let Some(result) = super::flow::registry(db).sub_artifact(db, &index, id)
     {
-        let past = Past::read(db);
         let mut upstream = Vec::new();
         let state = match result {
             Ok(_) => State::Fresh,
@@ -140,35 +148,41 @@ pub fn explain(db: &Database, id: &str) -> Result<Vec<Explanation>, RenderError>
                 if let BuildError::NeedsBuild { id: other, .. } = &e
                     && other != id
                 {
-                    upstream = stale_upstream(db, other)?;
+                    upstream = stale_upstream(db, &past, other)?;
                 }
                 unbuilt_state(db, &past, id, e)
             }
         };
-        return Ok(vec![explanation(db, id, state, upstream)]);
+        return Ok(vec![explanation(db, &past, id, state, upstream)]);
     }
     let selected = select::select(&index, &[id.to_string()]).map_err(RenderError::Selection)?;
     let mut out = Vec::new();
     for artifact in selected {
-        let items = plan(db, std::slice::from_ref(&artifact))?;
+        let items = plan_with(db, std::slice::from_ref(&artifact), &past)?;
         let Some(item) = items.iter().find(|i| i.id == artifact) else { continue };
         let mut upstream =
-            if matches!(item.state, State::Build(_)) { stale_upstream(db, &artifact)? } else { Vec::new() };
+            if matches!(item.state, State::Build(_)) { stale_upstream(db, &past, &artifact)? } else { Vec::new() };
         upstream.retain(|(u, _)| u != &artifact);
-        out.push(explanation(db, &artifact, item.state.clone(), upstream));
+        out.push(explanation(db, &past, &artifact, item.state.clone(), upstream));
     }
     Ok(out)
 }
 
-fn explanation(db: &Database, id: &str, state: State, upstream: Vec<(String, Vec<String>)>) -> Explanation {
-    let last_build = if state == State::Fresh { last_rebuild_reasons(db, id) } else { None };
+fn explanation(
+    db: &Database,
+    past: &Past,
+    id: &str,
+    state: State,
+    upstream: Vec<(String, Vec<String>)>,
+) -> Explanation {
+    let last_build = if state == State::Fresh { last_rebuild_reasons(db, past.history(), id) } else { None };
     Explanation { id: id.to_string(), state, last_build, upstream }
 }
 
 /// `id` and the artifacts it needs that are stale for a reason of their own, not only because
 /// an input must be built first.
-fn stale_upstream(db: &Database, id: &str) -> Result<Vec<(String, Vec<String>)>, RenderError> {
-    Ok(plan(db, &[id.to_string()])?
+fn stale_upstream(db: &Database, past: &Past, id: &str) -> Result<Vec<(String, Vec<String>)>, RenderError> {
+    Ok(plan_with(db, &[id.to_string()], past)?
         .into_iter()
         .filter_map(|i| match i.state {
             State::Build(r) if !r.iter().all(|r| r.ends_with("must be built first")) => Some((i.id, r)),
@@ -195,8 +209,8 @@ fn reasons(db: &Database, past: &Past, id: &str, desc: Option<String>, upstream:
 }
 
 /// Why `id` was last rebuilt: the difference between its previous and current actions.
-pub fn last_rebuild_reasons(db: &Database, id: &str) -> Option<Vec<String>> {
-    let h = history::Book::load(db.env().store.root()).get(id)?;
+fn last_rebuild_reasons(db: &Database, history: &history::Book, id: &str) -> Option<Vec<String>> {
+    let h = history.get(id)?;
     let now = db.env().store.action(&h.key)?;
     let Some(prev_key) = h.previous_key else { return Some(vec!["first build".into()]) };
     let prev = db.env().store.action(&prev_key)?;

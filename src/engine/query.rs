@@ -369,7 +369,6 @@ impl AudioPcm {
 
 static EMPTY_PLANE: Plane = Plane::Memory(Vec::new());
 
-/// The bytes of an artifact, verified. A blob that went missing or corrupt is recomputed.
 /// Why [`copy_artifact_into`] failed.
 pub enum CopyError {
     /// Writing to the destination.
@@ -400,6 +399,7 @@ pub fn copy_artifact_into(
     }
 }
 
+/// The bytes of an artifact, verified. A blob that went missing or corrupt is recomputed.
 pub fn artifact_bytes(db: &dyn Db, id: &str) -> Result<Vec<u8>, BuildError> {
     let name = ArtifactName::new(db, id.to_string());
     // Only the digest: reading the whole handle (with its key) would defeat early cutoff.
