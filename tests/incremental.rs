@@ -196,7 +196,7 @@ fn a_source_is_decoded_once_per_rate_for_every_flow() {
             .env()
             .take_log()
             .into_iter()
-            .filter_map(|e| if let Exec::Decoded(name, rate, _) = e { Some((name, rate)) } else { None })
+            .filter_map(|e| if let Exec::Decoded(name, rate, ..) = e { Some((name, rate)) } else { None })
             .filter(|(name, _)| name == "audio/src.wav")
             .collect();
         d.sort();
@@ -207,9 +207,10 @@ fn a_source_is_decoded_once_per_rate_for_every_flow() {
 }
 
 /// A render whose artifacts read only a compressed source's mixdown (its features) decodes the
-/// mixdown alone, without keeping every decoded channel; one that also muxes the source (the
-/// video) keeps both from one decode. The features and the track's controls are the same bytes
-/// either way.
+/// mixdown alone, without keeping every decoded channel, and when the features are the source's
+/// one reader, keeps not even the mixdown (they took it as it was made); one that also muxes the
+/// source (the video) keeps both from one decode. The features and the track's controls are the
+/// same bytes either way.
 #[test]
 fn a_source_whose_channels_nothing_reads_is_decoded_as_its_mixdown_alone() {
     use ntsbuild::media::pcm::PcmLayout;
@@ -234,7 +235,9 @@ fn a_source_whose_channels_nothing_reads_is_decoded_as_its_mixdown_alone() {
         db.env()
             .take_log()
             .into_iter()
-            .filter_map(|e| if let Exec::Decoded(name, rate, layout) = e { Some((name, rate, layout)) } else { None })
+            .filter_map(|e| {
+                if let Exec::Decoded(name, rate, layout, kept) = e { Some((name, rate, layout, kept)) } else { None }
+            })
             .collect::<Vec<_>>()
     };
     let features = "renders/album/demo/t/features.npz";
@@ -242,28 +245,35 @@ fn a_source_whose_channels_nothing_reads_is_decoded_as_its_mixdown_alone() {
 
     let p = project();
     let s = Session::open(p.path(), &[], Mode::Build).unwrap();
-    assert_eq!(decodes(&s.db, &["album.demo/t/features.npz"]), [(src(), 48_000, PcmLayout::Mono)]);
+    assert_eq!(decodes(&s.db, &["album.demo/t/features.npz"]), [(src(), 48_000, PcmLayout::Mono, false)]);
     let alone = std::fs::read(p.path().join(features)).unwrap();
     // The video needs the channels: decoded again, with them (the features are cached).
-    assert_eq!(decodes(&s.db, &["album.demo/t/video.mp4"]), [(src(), 48_000, PcmLayout::Both)]);
+    assert_eq!(decodes(&s.db, &["album.demo/t/video.mp4"]), [(src(), 48_000, PcmLayout::Both, true)]);
 
     let p = project();
     let s = Session::open(p.path(), &[], Mode::Build).unwrap();
     let both = ["album.demo/t/features.npz", "album.demo/t/video.mp4"];
-    assert_eq!(decodes(&s.db, &both), [(src(), 48_000, PcmLayout::Both)], "one decode for both");
+    assert_eq!(decodes(&s.db, &both), [(src(), 48_000, PcmLayout::Both, true)], "one decode for both");
     assert_eq!(std::fs::read(p.path().join(features)).unwrap(), alone, "the same features from either decode");
+
+    // With one thread the features read the kept mixdown after the decode: the same bytes.
+    let p = project();
+    let s = Session::open(p.path(), &[], Mode::Build).unwrap();
+    let one = render::render(&s.db, &["album.demo/t/features.npz".to_string()], 1, &Quiet).expect("render");
+    assert_eq!(one.summary.failed, 0, "{:?}", one.events);
+    assert_eq!(std::fs::read(p.path().join(features)).unwrap(), alone, "the same features with -j 1");
 
     // The track's controls (an `audio` producer on the track) read the mixdown alone too, and
     // come out the same whichever decode they were made from.
     let controls = "renders/album/demo/t/controls.npz";
     let p = project();
     let s = Session::open(p.path(), &[], Mode::Build).unwrap();
-    assert_eq!(decodes(&s.db, &["album.demo/t/controls.npz"]), [(src(), 48_000, PcmLayout::Mono)]);
+    assert_eq!(decodes(&s.db, &["album.demo/t/controls.npz"]), [(src(), 48_000, PcmLayout::Mono, true)]);
     let from_mixdown = std::fs::read(p.path().join(controls)).unwrap();
     let p = project();
     let s = Session::open(p.path(), &[], Mode::Build).unwrap();
     let with_video = ["album.demo/t/controls.npz", "album.demo/t/video.mp4"];
-    assert_eq!(decodes(&s.db, &with_video), [(src(), 48_000, PcmLayout::Both)], "one decode for both");
+    assert_eq!(decodes(&s.db, &with_video), [(src(), 48_000, PcmLayout::Both, true)], "one decode for both");
     assert_eq!(std::fs::read(p.path().join(controls)).unwrap(), from_mixdown, "the same controls from either decode");
 }
 

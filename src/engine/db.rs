@@ -80,9 +80,11 @@ pub enum Exec {
     Downloaded(String),
     /// `cache status`: its result is on the remote cache (not downloaded).
     OnRemote(String),
-    /// An audio input was decoded and resampled (`Cx::pcm`): its name, the target rate and
-    /// which signals were kept (the mixdown alone when nothing in the render reads the channels).
-    Decoded(String, u32, crate::media::pcm::PcmLayout),
+    /// An audio input was decoded and resampled (`Cx::pcm`): its name, the target rate, which
+    /// signals were made (the mixdown alone when nothing in the render reads the channels) and
+    /// whether they were kept for every reader (not when the one artifact reading the input
+    /// took the mixdown as it was made: `Cx::pcm_passed`).
+    Decoded(String, u32, crate::media::pcm::PcmLayout, bool),
 }
 
 /// The non-salsa state shared by every handle of one database.
@@ -122,9 +124,19 @@ pub struct BuildEnv {
     /// Samples a shared decode ([`super::action::Cx::pcm`]) holds in memory before its signals
     /// move to temporary files in the store (never changes a result).
     pcm_memory_samples: std::sync::atomic::AtomicUsize,
-    /// The audio inputs (project paths and artifact ids) whose channels an artifact of the running
-    /// render may read; `None` outside a render (every input's channels may be read).
-    channel_readers: Mutex<Option<Arc<std::collections::HashSet<String>>>>,
+    /// What the artifacts of the running render read of their audio inputs; `None` outside a
+    /// render (every input's channels may be read, by any number of artifacts).
+    readers: Mutex<Option<Arc<Readers>>>,
+}
+
+/// What the artifacts of a render read of their audio inputs (project paths and artifact ids),
+/// from their declarations.
+#[derive(Debug, Default)]
+pub struct Readers {
+    /// The inputs whose channels an artifact may read, not only the mixdown.
+    pub channels: std::collections::HashSet<String>,
+    /// Each input's readers: the artifacts that declare it.
+    pub by_input: std::collections::HashMap<String, Vec<String>>,
 }
 
 type InflightResult = Result<(Digest, u64), BuildError>;
@@ -151,7 +163,7 @@ impl BuildEnv {
             flows,
             budget: Budget::default(),
             pcm_memory_samples: crate::media::spool::DEFAULT_MEMORY_SAMPLES.into(),
-            channel_readers: Mutex::new(None),
+            readers: Mutex::new(None),
         }
     }
 
@@ -193,15 +205,25 @@ impl BuildEnv {
         *self.sink.lock().unwrap_or_else(|p| p.into_inner()) = sink;
     }
 
-    /// The inputs whose channels the running render's artifacts may read (`None`: any input's).
-    pub fn set_channel_readers(&self, inputs: Option<std::collections::HashSet<String>>) {
-        *self.channel_readers.lock().unwrap_or_else(|p| p.into_inner()) = inputs.map(Arc::new);
+    /// What the running render's artifacts read of their inputs (`None`: no render runs).
+    pub fn set_readers(&self, readers: Option<Readers>) {
+        *self.readers.lock().unwrap_or_else(|p| p.into_inner()) = readers.map(Arc::new);
+    }
+
+    fn readers(&self) -> Option<Arc<Readers>> {
+        self.readers.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Whether something may read the channels of audio input `input` (a project path or an
     /// artifact id), not only its mixdown.
     pub fn channels_read(&self, input: &str) -> bool {
-        self.channel_readers.lock().unwrap_or_else(|p| p.into_inner()).as_ref().is_none_or(|r| r.contains(input))
+        self.readers().is_none_or(|r| r.channels.contains(input))
+    }
+
+    /// Whether artifact `id` is the one artifact of the running render that reads audio input
+    /// `input` (false outside a render).
+    pub fn only_reader(&self, input: &str, id: &str) -> bool {
+        self.readers().is_some_and(|r| r.by_input.get(input).is_some_and(|ids| ids.len() == 1 && ids[0] == id))
     }
 
     /// Time sub-artifact events from `epoch` (the start of the running render).

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use crate::media::decode::DecodeInfo;
 use crate::media::pcm::PcmLayout;
-use crate::media::spool::{Plane, SpooledPcm, spool_pcm};
+use crate::media::spool::{Plane, SpooledPcm, Tap, spool_pcm};
 use crate::media::stamp::FileStamp;
 use crate::project::album::AudioRef;
 use crate::project::{self, Config, Diagnostics};
@@ -301,6 +301,14 @@ pub fn file_digest(db: &dyn Db, id: &str, file: &str) -> Result<Digest, BuildErr
     }
 }
 
+/// How the running render names an audio input (a project path or an artifact id).
+fn input_name(audio: &AudioRef) -> &str {
+    match audio {
+        AudioRef::File(file) => file,
+        AudioRef::Artifact(id) => id,
+    }
+}
+
 /// An audio input's shared decode ([`Cx::pcm`]).
 pub struct AudioPcm {
     /// The samples at the asked rate, mixdown and channels (in memory, or for a long source
@@ -539,21 +547,38 @@ impl Cx<'_> {
         rate_hz: u32,
         mono_tap: &mut dyn FnMut(&[f32]),
     ) -> Result<AudioPcm, BuildError> {
+        self.shared_pcm(audio, rate_hz, Tap::keeping(mono_tap))
+    }
+
+    /// [`Self::pcm_tapped`] for a consumer that takes the whole mixdown from the tap: when this
+    /// artifact is the only one of the running render that reads `audio`, the decode keeps
+    /// nothing the tap saw (its [`AudioPcm::mono_plane`] is [`Plane::Passed`], an error to read:
+    /// the caller then asks [`Self::pcm`]), so a long source costs neither memory nor a
+    /// temporary file; otherwise it is the shared decode.
+    pub fn pcm_passed(
+        &self,
+        audio: &AudioRef,
+        rate_hz: u32,
+        mono_tap: &mut dyn FnMut(&[f32]),
+    ) -> Result<AudioPcm, BuildError> {
+        let keep = !self.db.env().only_reader(input_name(audio), self.id);
+        self.shared_pcm(audio, rate_hz, Tap { see: mono_tap, keep })
+    }
+
+    fn shared_pcm(&self, audio: &AudioRef, rate_hz: u32, tap: Tap<'_>) -> Result<AudioPcm, BuildError> {
         let (location, name, digest) = self.audio(audio)?;
         let path = location.display().to_string();
         let env = self.db.env();
-        let input = match audio {
-            AudioRef::File(file) => file,
-            AudioRef::Artifact(id) => id,
-        };
+        let input = input_name(audio);
         // The mixdown alone when no artifact of the running render reads the channels: the same
         // mixdown, without keeping (and copying) every decoded channel. A caller that may read
         // them (or a sub-artifact, whose kind is not declared) always gets them.
         let reads = decl_by_id(self.db, self.id).is_none_or(|decl| decl.action.reads_channels());
         let layout = if reads || env.channels_read(input) { PcmLayout::Both } else { PcmLayout::Mono };
-        let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes(), &[layout as u8]].concat());
+        let keep = tap.keep;
+        let key = Digest::of(&[digest.0.as_slice(), &rate_hz.to_le_bytes(), &[layout as u8, u8::from(keep)]].concat());
         let pcm = env.memo("pcm", key, || {
-            env.log(Exec::Decoded(name.clone(), rate_hz, layout));
+            env.log(Exec::Decoded(name.clone(), rate_hz, layout, keep));
             let spill_dir = env.store.tmp_dir();
             let trusted = |stamp: &FileStamp| match audio {
                 AudioRef::File(_) => env.stat.vouches(&location, stamp, &digest),
@@ -574,7 +599,7 @@ impl Cx<'_> {
                 return Err(changed());
             }
             let memory = env.pcm_memory_samples();
-            let pcm = spool_pcm(&location, rate_hz, layout, memory, &spill_dir, trusted, mono_tap)
+            let pcm = spool_pcm(&location, rate_hz, layout, memory, &spill_dir, trusted, tap)
                 .map_err(|e| self.fail(e.to_string().replace(&path, &name)))?;
             if !unchanged() {
                 return Err(changed());

@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::action::ArtifactDecl;
-use super::db::{Database, Db};
+use super::db::{Database, Db, Readers};
 use super::error::{BuildError, Built};
 pub use super::event::{ArtifactEvent, Status};
 use super::flow::{self, AfterRender};
@@ -155,11 +155,19 @@ pub fn render_with(
     let tracker = Mutex::new(Tracker::default());
     env.set_sink(Some(tx));
     env.set_epoch(Some(t0));
-    // A source whose channels nothing in this render reads is decoded as its mixdown alone.
-    let channel_readers = order.iter().map(|id| &index[id]).filter(|decl| decl.action.reads_channels());
-    env.set_channel_readers(Some(
-        channel_readers.flat_map(|decl| decl.files.iter().chain(&decl.deps).cloned()).collect(),
-    ));
+    // A source whose channels nothing in this render reads is decoded as its mixdown alone; one
+    // that a single artifact reads need not be kept for others.
+    let mut readers = Readers::default();
+    for id in &order {
+        let decl = &index[id];
+        for input in decl.files.iter().chain(&decl.deps) {
+            if decl.action.reads_channels() {
+                readers.channels.insert(input.clone());
+            }
+            readers.by_input.entry(input.clone()).or_default().push(id.clone());
+        }
+    }
+    env.set_readers(Some(readers));
     std::thread::scope(|s| {
         let workers = jobs.clamp(1, order.len().max(1));
         running.store(workers, Ordering::SeqCst);
@@ -214,7 +222,7 @@ pub fn render_with(
     env.set_sink(None);
     env.set_epoch(None);
     env.set_shard(None);
-    env.set_channel_readers(None);
+    env.set_readers(None);
     for report in rx.try_iter() {
         take(report, &tracker, reporter, &events);
     }

@@ -45,6 +45,12 @@ pub enum Plane {
         /// `None` for the mixdown.
         channel: Option<usize>,
     },
+    /// Handed to its one reader as it was made ([`spool_pcm`]'s tap with `keep_mono` off) and
+    /// not kept: its length alone. Reading it is an error.
+    Passed {
+        /// Samples it had.
+        len: usize,
+    },
 }
 
 impl Plane {
@@ -52,7 +58,7 @@ impl Plane {
     pub fn len(&self) -> usize {
         match self {
             Plane::Memory(v) => v.len(),
-            Plane::File { len, .. } => *len,
+            Plane::File { len, .. } | Plane::Passed { len } => *len,
             #[cfg(unix)]
             Plane::Wav { wav, .. } => usize::try_from(wav.frames()).unwrap_or(usize::MAX),
         }
@@ -65,7 +71,7 @@ impl Plane {
 
     /// Whether the plane lies in a file (a temporary one, or the source itself).
     pub fn is_spilled(&self) -> bool {
-        !matches!(self, Plane::Memory(_))
+        !matches!(self, Plane::Memory(_) | Plane::Passed { .. })
     }
 
     /// Samples `start .. start + out.len()`, which must lie inside the plane.
@@ -82,6 +88,9 @@ impl Plane {
                 Ok(())
             }
             Plane::File { file, .. } => read_samples_at(file, start as u64 * 4, out),
+            Plane::Passed { .. } => {
+                Err(io::Error::other("the decoded signal was handed to its one reader as it was made and not kept"))
+            }
             #[cfg(unix)]
             Plane::Wav { wav, channel } => {
                 let mut scratch = MonoScratch::default();
@@ -261,18 +270,11 @@ fn resample_plane(
     from_hz: u32,
     rate_hz: u32,
     to_file: Option<&Path>,
+    keep: bool,
     tap: &mut dyn FnMut(&[f32]),
 ) -> io::Result<Plane> {
-    let mut writer = match to_file {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            PlaneWriter::File(BufWriter::with_capacity(1 << 16, tempfile::tempfile_in(dir)?), 0)
-        }
-        None => {
-            let len = resampled_len(plane.len() as u64, from_hz, rate_hz);
-            PlaneWriter::Memory(Vec::with_capacity(usize::try_from(len).unwrap_or(0)))
-        }
-    };
+    let len = usize::try_from(resampled_len(plane.len() as u64, from_hz, rate_hz)).unwrap_or(0);
+    let mut writer = PlaneWriter::new(keep, to_file, len)?;
     let mut resampler = StreamResampler::new(from_hz, rate_hz).map_err(io::Error::other)?;
     let mut failed = None;
     let mut write = |chunk: &[f32]| {
@@ -298,7 +300,7 @@ fn resample_plane(
 /// as the current rayon pool has (`-j`).
 fn resample_planes(p: &Pending, rate_hz: u32) -> io::Result<Vec<Plane>> {
     let to_file = p.to_files.then_some(p.spill_dir.as_path());
-    let one = |plane: &Plane| resample_plane(plane, p.from_hz, rate_hz, to_file, &mut |_| {});
+    let one = |plane: &Plane| resample_plane(plane, p.from_hz, rate_hz, to_file, true, &mut |_| {});
     let threads = rayon::current_num_threads().clamp(1, p.planes.len().max(1));
     let per_thread = p.planes.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
@@ -362,6 +364,8 @@ impl SpooledPcm {
 /// read the whole mixdown anyway (the features) works on it meanwhile. A mixdown that needs no
 /// making (an integer WAV at the rate, read by position) is not handed over: the tap then sees
 /// fewer samples than the plane holds (none), and the consumer reads the plane instead.
+/// With [`Tap::keep`] off, a mixdown that is made is handed to the tap and not kept (the plane
+/// is [`Plane::Passed`]): for a consumer that is the only reader of the decode.
 pub fn spool_pcm(
     path: &Path,
     rate_hz: u32,
@@ -369,26 +373,44 @@ pub fn spool_pcm(
     memory_samples: usize,
     spill_dir: &Path,
     trusted: impl FnOnce(&FileStamp) -> bool,
-    mono_tap: &mut dyn FnMut(&[f32]),
+    tap: Tap<'_>,
 ) -> Result<SpooledPcm, PcmError> {
     #[cfg(unix)]
     if let Some(wav) = open_int_wav(path).filter(|w| trusted(&w.stamp())) {
         let name = path.display().to_string();
-        return in_place(wav, rate_hz, layout, memory_samples, spill_dir, mono_tap)
+        return in_place(wav, rate_hz, layout, memory_samples, spill_dir, tap)
             .map_err(|source| PcmError::Decode(DecodeError::Io { name, source }));
     }
     #[cfg(not(unix))]
     let _ = trusted;
     let mut spool = Spool::new(rate_hz, layout, memory_samples, spill_dir);
     spool.defer = true;
-    spool.tap = Some(mono_tap);
+    if !tap.keep {
+        spool.mono = PlaneWriter::Passed(0);
+    }
+    spool.tap = Some(tap.see);
     run_spool(spool, &path.display().to_string(), |sink| stream_pcm_with(path, rate_hz, layout, true, sink))
+}
+
+/// What [`spool_pcm`] hands the mixdown to as it is made, and whether the decode keeps it too.
+pub struct Tap<'t> {
+    /// Sees the mixdown in order, piece by piece.
+    pub see: &'t mut MonoTap<'t>,
+    /// Keep the mixdown as a plane for every reader of the decode (off: its length alone).
+    pub keep: bool,
+}
+
+impl<'t> Tap<'t> {
+    /// `see` looks on; the decode keeps the mixdown.
+    pub fn keeping(see: &'t mut MonoTap<'t>) -> Self {
+        Tap { see, keep: true }
+    }
 }
 
 /// The planes of an integer WAV, read from the file by position: as they are at the file's
 /// rate; at another rate the mixdown is resampled now (into memory, or into a file when the
-/// planes at the rate would pass `memory_samples`; `mono_tap` sees it) and the channels when
-/// first asked for.
+/// planes at the rate would pass `memory_samples`, or nowhere when the tap alone takes it; the
+/// tap sees it) and the channels when first asked for.
 #[cfg(unix)]
 fn in_place(
     wav: IntWav,
@@ -396,20 +418,22 @@ fn in_place(
     layout: PcmLayout,
     memory_samples: usize,
     spill_dir: &Path,
-    mono_tap: &mut dyn FnMut(&[f32]),
+    tap: Tap<'_>,
 ) -> io::Result<SpooledPcm> {
     let (source, count, from_hz) = (wav.info(), wav.channels(), wav.sample_rate_hz());
     let wav = Arc::new(wav);
     let plane = |channel| Plane::Wav { wav: Arc::clone(&wav), channel };
     let (has_mono, has_channels) = (layout != PcmLayout::Channels, layout != PcmLayout::Mono);
-    let planes = usize::from(has_mono) + if has_channels { count } else { 0 };
+    // A mixdown made for the tap alone is not held anywhere.
+    let kept_mono = has_mono && (tap.keep || from_hz == rate_hz);
+    let planes = usize::from(kept_mono) + if has_channels { count } else { 0 };
     let frames = resampled_len(source.frames_decoded, from_hz, rate_hz);
     let long = usize::try_from(frames).unwrap_or(usize::MAX).saturating_mul(planes) > memory_samples;
     let to_file = long.then_some(spill_dir);
     let mono = match (has_mono, from_hz == rate_hz) {
         (false, _) => None,
         (true, true) => Some(plane(None)),
-        (true, false) => Some(resample_plane(&plane(None), from_hz, rate_hz, to_file, mono_tap)?),
+        (true, false) => Some(resample_plane(&plane(None), from_hz, rate_hz, to_file, tap.keep, tap.see)?),
     };
     let channels = has_channels.then(|| {
         let planes = (0..count).map(|c| plane(Some(c))).collect();
@@ -463,12 +487,28 @@ pub(crate) fn collect_pcm(
 enum PlaneWriter {
     Memory(Vec<f32>),
     File(BufWriter<File>, usize),
+    /// Counts the samples and keeps none ([`Plane::Passed`]).
+    Passed(usize),
 }
 
 impl PlaneWriter {
+    /// Where a plane goes: into a file in `dir` when given, else memory; nowhere (counted
+    /// only) when it is not kept.
+    fn new(keep: bool, to_file: Option<&Path>, reserve: usize) -> io::Result<Self> {
+        Ok(match (keep, to_file) {
+            (false, _) => PlaneWriter::Passed(0),
+            (true, Some(dir)) => {
+                std::fs::create_dir_all(dir)?;
+                PlaneWriter::File(BufWriter::with_capacity(1 << 16, tempfile::tempfile_in(dir)?), 0)
+            }
+            (true, None) => PlaneWriter::Memory(Vec::with_capacity(reserve)),
+        })
+    }
+
     fn push(&mut self, samples: &[f32]) -> io::Result<()> {
         match self {
             PlaneWriter::Memory(v) => v.extend_from_slice(samples),
+            PlaneWriter::Passed(len) => *len += samples.len(),
             PlaneWriter::File(w, len) => {
                 let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
                 w.write_all(&bytes)?;
@@ -482,8 +522,7 @@ impl PlaneWriter {
     fn spill(&mut self, dir: &Path) -> io::Result<()> {
         if let PlaneWriter::Memory(v) = self {
             let held = std::mem::take(v);
-            std::fs::create_dir_all(dir)?;
-            let mut next = PlaneWriter::File(BufWriter::with_capacity(1 << 16, tempfile::tempfile_in(dir)?), 0);
+            let mut next = PlaneWriter::new(true, Some(dir), 0)?;
             next.push(&held)?;
             *self = next;
         }
@@ -497,6 +536,7 @@ impl PlaneWriter {
                 let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
                 Ok(Plane::File { file, len })
             }
+            PlaneWriter::Passed(len) => Ok(Plane::Passed { len }),
         }
     }
 }
@@ -521,7 +561,7 @@ struct Spool<'t> {
 }
 
 /// What [`spool_pcm`] hands the mixdown to.
-type MonoTap<'t> = dyn FnMut(&[f32]) + 't;
+pub type MonoTap<'t> = dyn FnMut(&[f32]) + 't;
 
 impl Spool<'_> {
     fn new(rate_hz: u32, layout: PcmLayout, memory_samples: usize, spill_dir: &Path) -> Self {
@@ -553,7 +593,7 @@ impl Spool<'_> {
         let at_rate =
             |plane: &Plane| usize::try_from(resampled_len(plane.len() as u64, from_hz, rate_hz)).unwrap_or(usize::MAX);
         let channel_samples = channels.iter().map(at_rate).fold(0, usize::saturating_add);
-        let mono_samples = if has_mono { mono.len() } else { 0 };
+        let mono_samples = if has_mono && !matches!(mono, Plane::Passed { .. }) { mono.len() } else { 0 };
         let long = spilled || mono_samples.saturating_add(channel_samples) > limit;
         let channels = if self.defer && from_hz != rate_hz {
             let to_files = spilled || self.held.saturating_add(channel_samples) > limit;
@@ -568,6 +608,11 @@ impl Spool<'_> {
             source,
             long,
         })
+    }
+
+    /// Whether the mixdown is kept (not only handed to the tap).
+    fn keeps_mono(&self) -> bool {
+        !matches!(self.mono, PlaneWriter::Passed(_))
     }
 
     /// Appends to the planes, moving them all to files first when memory would pass its limit.
@@ -601,7 +646,7 @@ impl PcmSink for Spool<'_> {
         if self.layout != PcmLayout::Mono {
             self.channels = (0..format.channels).map(|_| PlaneWriter::Memory(Vec::new())).collect();
         }
-        let planes = usize::from(self.layout != PcmLayout::Channels) + self.channels.len();
+        let planes = usize::from(self.layout != PcmLayout::Channels && self.keeps_mono()) + self.channels.len();
         let at = |rate_hz| {
             format
                 .declared_frames
@@ -626,7 +671,12 @@ impl PcmSink for Spool<'_> {
     }
 
     fn mono(&mut self, samples: &[f32]) -> Result<(), SinkError> {
-        self.append(samples.len(), |s| s.mono.push(samples))?;
+        if self.keeps_mono() {
+            self.append(samples.len(), |s| s.mono.push(samples))?;
+        } else {
+            // Counted only: nothing is held, nothing can fail.
+            let _ = self.mono.push(samples);
+        }
         if let Some(tap) = &mut self.tap {
             tap(samples);
         }
@@ -662,8 +712,8 @@ mod tests {
         ] {
             let mut seen = Vec::new();
             let mut tap = |s: &[f32]| seen.extend_from_slice(s);
-            let pcm =
-                spool_pcm(&path, rate, PcmLayout::Both, limit, &spill_dir, |_| in_place, &mut tap).expect("spool");
+            let pcm = spool_pcm(&path, rate, PcmLayout::Both, limit, &spill_dir, |_| in_place, Tap::keeping(&mut tap))
+                .expect("spool");
             let plane = pcm.mono.as_ref().expect("mono").load().expect("load");
             if in_place && rate == 44_100 {
                 // Read by position: nothing was made, nothing handed over.
@@ -671,6 +721,48 @@ mod tests {
             } else {
                 assert_eq!(bits(&seen), bits(&plane), "in place {in_place}, {rate} Hz, limit {limit}");
             }
+        }
+    }
+
+    /// Without `keep`, a mixdown that is made goes to the tap alone: the plane holds its length
+    /// and nothing else (reading it fails), nothing is spilled even past the memory limit, and
+    /// the tap saw what a kept decode holds. A mixdown read by position is not made, so it stays.
+    #[test]
+    fn a_mixdown_handed_to_its_one_reader_is_not_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = stereo_wav(dir.path(), 100_003);
+        let spill_dir = dir.path().join("spill");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (in_place, rate, limit) in
+            [(false, 48_000, usize::MAX), (false, 48_000, 0), (true, 48_000, 0), (false, 44_100, 0), (true, 44_100, 0)]
+        {
+            let case = format!("in place {in_place}, {rate} Hz, limit {limit}");
+            let kept = spool_pcm(
+                &path,
+                rate,
+                PcmLayout::Mono,
+                usize::MAX,
+                &spill_dir,
+                |_| in_place,
+                Tap::keeping(&mut |_| {}),
+            )
+            .expect("kept");
+            let kept = kept.mono.as_ref().expect("mono").load().expect("load").into_owned();
+            let mut seen = Vec::new();
+            let mut see = |s: &[f32]| seen.extend_from_slice(s);
+            let tap = Tap { see: &mut see, keep: false };
+            let pcm = spool_pcm(&path, rate, PcmLayout::Mono, limit, &spill_dir, |_| in_place, tap).expect("spool");
+            let mono = pcm.mono.as_ref().expect("mono");
+            assert_eq!(mono.len(), kept.len(), "{case}");
+            if in_place && rate == 44_100 {
+                assert!(seen.is_empty(), "{case}");
+                assert!(matches!(mono, Plane::Wav { .. }), "{case}");
+                continue;
+            }
+            assert!(matches!(mono, Plane::Passed { .. }), "{case}");
+            assert!(mono.read(0, &mut [0.0; 4]).is_err(), "{case}");
+            assert!(!pcm.long && !pcm.is_spilled(), "{case}");
+            assert_eq!(bits(&seen), bits(&kept), "{case}");
         }
     }
 
@@ -703,7 +795,8 @@ mod tests {
         let (mono, channels) = (whole.mono.as_ref().expect("mono"), whole.channels.as_ref().expect("channels"));
         let spill_dir = dir.path().join("spill");
         let kept =
-            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, &mut |_| {}).expect("spool");
+            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
+                .expect("spool");
         assert!(!kept.is_spilled());
         // The WAV declares its length: past the limit it goes to files from the start.
         assert_eq!(mono.len(), 108_844);
@@ -711,11 +804,13 @@ mod tests {
         // asks for them) and the resampled ones do not fit beside each other: the resampled
         // ones go to files, so memory never holds more than the limit.
         let exact =
-            spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| false, &mut |_| {}).expect("spool");
+            spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
+                .expect("spool");
         assert!(!exact.mono.as_ref().expect("mono").is_spilled() && !exact.long);
         assert!(exact.channels().expect("channels").iter().all(Plane::is_spilled));
         let room = 108_844 + 2 * 100_000 + 2 * 108_844;
-        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| false, &mut |_| {}).expect("spool");
+        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
+            .expect("spool");
         assert!(!roomy.is_spilled() && !roomy.channels().expect("channels").iter().any(Plane::is_spilled));
         for (limit, spooled) in [(usize::MAX, kept), (3 * 108_844, exact), (room, roomy)] {
             assert_eq!(spooled.len(), mono.len());
@@ -728,7 +823,8 @@ mod tests {
         }
         for limit in [0, 3 * 108_844 - 1] {
             let spooled =
-                spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| false, &mut |_| {}).expect("spool");
+                spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
+                    .expect("spool");
             assert!(spooled.is_spilled() && spooled.long, "limit {limit}");
             assert_eq!(spooled.len(), mono.len());
             assert_eq!(spooled.mono.as_ref().expect("mono").load().expect("load").as_ref(), mono.as_slice());
@@ -755,7 +851,17 @@ mod tests {
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
             let spooled = pool
-                .install(|| spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, dir.path(), |_| false, &mut |_| {}))
+                .install(|| {
+                    spool_pcm(
+                        &path,
+                        48_000,
+                        PcmLayout::Both,
+                        usize::MAX,
+                        dir.path(),
+                        |_| false,
+                        Tap::keeping(&mut |_| {}),
+                    )
+                })
                 .expect("spool");
             let mono = spooled.mono.as_ref().expect("mono").load().expect("load");
             assert_eq!(mono.as_ref(), want.as_slice(), "{threads} threads");
@@ -773,7 +879,8 @@ mod tests {
 
     fn channels_resampled_once(dir: &Path, path: &Path, in_place: bool) {
         let spooled =
-            spool_pcm(path, 48_000, PcmLayout::Both, usize::MAX, dir, |_| in_place, &mut |_| {}).expect("spool");
+            spool_pcm(path, 48_000, PcmLayout::Both, usize::MAX, dir, |_| in_place, Tap::keeping(&mut |_| {}))
+                .expect("spool");
         let channels = spooled.channels.as_ref().expect("channels");
         // Not resampled yet: a consumer of the mixdown alone never pays for them.
         assert!(channels.ready.get().is_none());
@@ -790,8 +897,8 @@ mod tests {
             assert_eq!(plane.load().expect("load").as_ref(), want.as_slice(), "in place: {in_place}");
         }
         // At the source's rate there is nothing to resample.
-        let native =
-            spool_pcm(path, 44_100, PcmLayout::Both, usize::MAX, dir, |_| in_place, &mut |_| {}).expect("spool");
+        let native = spool_pcm(path, 44_100, PcmLayout::Both, usize::MAX, dir, |_| in_place, Tap::keeping(&mut |_| {}))
+            .expect("spool");
         assert!(native.channels.as_ref().expect("channels").ready.get().is_some());
     }
 
@@ -864,14 +971,16 @@ mod tests {
         for (channels, bits) in [(1, 16), (2, 16), (2, 24), (3, 32)] {
             let frames = 30_011;
             let path = int_wav(dir.path(), channels, bits, frames);
-            let decoded = spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, &mut |_| {})
-                .expect("decode");
+            let decoded =
+                spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
+                    .expect("decode");
             assert!(!decoded.is_spilled(), "refused: decoded into memory");
             let planes = usize::from(channels) + 1;
             for limit in [usize::MAX, frames * planes, frames * planes - 1] {
                 let label = format!("{channels}x{bits}, limit {limit}");
-                let wav = spool_pcm(&path, 44_100, PcmLayout::Both, limit, &spill_dir, |_| true, &mut |_| {})
-                    .expect("in place");
+                let wav =
+                    spool_pcm(&path, 44_100, PcmLayout::Both, limit, &spill_dir, |_| true, Tap::keeping(&mut |_| {}))
+                        .expect("in place");
                 assert!(wav.is_spilled(), "{label}: read from the file");
                 assert_eq!(wav.long, limit < frames * planes, "{label}");
                 assert_eq!(wav.source, decoded.source, "{label}");
@@ -892,14 +1001,15 @@ mod tests {
         // for: the decoded and resampled samples, in memory or (past the limit) in files.
         let path = int_wav(dir.path(), 2, 24, 40_000);
         let decoded =
-            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, &mut |_| {}).expect("decode");
+            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
+                .expect("decode");
         let (want_mono, want_channels) = (
             bits_of(&decoded.mono.as_ref().expect("mono").load().expect("load")),
             decoded.channels().expect("channels").iter().map(|p| bits_of(&p.load().expect("load"))).collect::<Vec<_>>(),
         );
         for limit in [usize::MAX, 0] {
-            let wav =
-                spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true, &mut |_| {}).expect("in place");
+            let wav = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true, Tap::keeping(&mut |_| {}))
+                .expect("in place");
             let mono = wav.mono.as_ref().expect("mono");
             assert_eq!(mono.is_spilled(), limit == 0);
             assert_eq!(wav.long, limit == 0);
@@ -916,7 +1026,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = int_wav(dir.path(), 2, 16, 20_000);
         let wav =
-            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| true, &mut |_| {}).expect("in place");
+            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| true, Tap::keeping(&mut |_| {}))
+                .expect("in place");
         let mut piece = vec![0.0; 100];
         wav.mono.as_ref().expect("mono").read(0, &mut piece).expect("read before the edit");
         // Rewrite the samples in place (same inode, same size), later than the first write.
@@ -933,7 +1044,8 @@ mod tests {
         assert!(err.to_string().contains("changed while it was being read"), "{err}");
         // A caller that does not vouch for the opened file gets it decoded instead.
         let decoded =
-            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false, &mut |_| {}).expect("decode");
+            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false, Tap::keeping(&mut |_| {}))
+                .expect("decode");
         assert!(!decoded.is_spilled());
     }
 
@@ -941,7 +1053,8 @@ mod tests {
     fn a_mono_layout_keeps_no_channels() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 10_000);
-        let spooled = spool_pcm(&path, 44_100, PcmLayout::Mono, 0, dir.path(), |_| false, &mut |_| {}).expect("spool");
+        let spooled = spool_pcm(&path, 44_100, PcmLayout::Mono, 0, dir.path(), |_| false, Tap::keeping(&mut |_| {}))
+            .expect("spool");
         assert!(spooled.channels.is_none());
         assert_eq!(spooled.len(), 10_000);
     }

@@ -12,6 +12,7 @@ use crate::features::{FeatureAccumulator, N_MFCC};
 use crate::media::analyze::features_of_positional;
 use crate::media::npz::{self, NpyView, NpzCompression};
 use crate::media::plot::{PlotData, features_png};
+use crate::media::spool::Plane;
 use crate::project::album::AudioRef;
 
 /// Decode + resample + analyse one audio input into `features.npz`.
@@ -96,8 +97,9 @@ const PIECES_IN_FLIGHT: usize = 8;
 /// made that decode: the mixdown is then analysed as it is made, by a thread of its own
 /// (streaming [`FeatureAccumulator`], the same bits as reading the finished plane), so the
 /// decoding, the resampling and the analysis share the cores instead of following each other.
-/// `None` when another consumer made the decode, or nothing had to be made (an integer WAV at
-/// the rate is read by position): the caller reads the plane.
+/// When nothing else in the render reads the track's audio, the decode keeps no mixdown (the
+/// analysis had it all). `None` when another consumer made the decode, or nothing had to be
+/// made (an integer WAV at the rate is read by position): the caller reads the plane.
 ///
 /// The analysis runs on a thread pool of its own, as large as the build's (`-j`, more than one):
 /// this thread, one of the build's, is busy decoding, and the others may be waiting for this
@@ -131,7 +133,7 @@ fn analysed_while_decoded(
                 send(std::mem::replace(&mut pending, Vec::with_capacity(PIECE_SAMPLES)));
             }
         };
-        let pcm = cx.pcm_tapped(audio, rate_hz, &mut tap);
+        let pcm = cx.pcm_passed(audio, rate_hz, &mut tap);
         if !pending.is_empty() {
             send(pending);
         }
@@ -139,8 +141,12 @@ fn analysed_while_decoded(
         let analysed = analyst.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let pcm = pcm?;
         let whole = pcm.mono_plane().len();
-        let features = analysed.filter(|&(_, seen)| seen == whole).map(|(accumulator, _)| accumulator.finish());
-        Ok((pcm, features))
+        match analysed.filter(|&(_, seen)| seen == whole) {
+            Some((accumulator, _)) => Ok((pcm, Some(accumulator.finish()))),
+            // The decode kept no mixdown and the analysis did not see it whole: read a kept one.
+            None if matches!(pcm.mono_plane(), Plane::Passed { .. }) => Ok((cx.pcm(audio, rate_hz)?, None)),
+            None => Ok((pcm, None)),
+        }
     })
 }
 
