@@ -83,7 +83,7 @@ pub enum Exec {
     /// An audio input was decoded and resampled (`Cx::pcm`): its name, the target rate, which
     /// signals were made (the mixdown alone when nothing in the render reads the channels) and
     /// whether they were kept for every reader (not when the one artifact reading the input
-    /// took the mixdown as it was made: `Cx::pcm_passed`).
+    /// took the mixdown as it was made: `Cx::pcm_tapped`).
     Decoded(String, u32, crate::media::pcm::PcmLayout, bool),
 }
 

@@ -534,28 +534,18 @@ impl Cx<'_> {
     /// project file whose stamp is not that one, before or after the decode, fails the build
     /// (transient: "changed while building; run again").
     pub fn pcm(&self, audio: &AudioRef, rate_hz: u32) -> Result<AudioPcm, BuildError> {
-        self.pcm_tapped(audio, rate_hz, &mut |_| {})
+        self.shared_pcm(audio, rate_hz, Tap::keeping(&mut |_| {}))
     }
 
-    /// [`Self::pcm`], handing `mono_tap` the mixdown piece by piece as it is made when this call
-    /// is the one that makes the shared decode (see [`crate::media::spool::spool_pcm`]):
-    /// the tap has seen the whole mixdown exactly when it saw as many samples as
-    /// [`AudioPcm::mono_plane`] holds.
+    /// [`Self::pcm`] for a consumer that takes the whole mixdown from `mono_tap`, handed to it
+    /// piece by piece as it is made when this call is the one that makes the decode (see
+    /// [`crate::media::spool::spool_pcm`]): the tap has seen the whole mixdown exactly when it
+    /// saw as many samples as [`AudioPcm::mono_plane`] holds. When this artifact is the only one
+    /// of the running render that reads `audio`, the decode keeps nothing the tap saw (its
+    /// mixdown is [`Plane::Passed`], an error to read: a caller whose tap missed some asks
+    /// [`Self::pcm`]), so a long source costs neither memory nor a temporary file; otherwise it
+    /// is the shared decode.
     pub fn pcm_tapped(
-        &self,
-        audio: &AudioRef,
-        rate_hz: u32,
-        mono_tap: &mut dyn FnMut(&[f32]),
-    ) -> Result<AudioPcm, BuildError> {
-        self.shared_pcm(audio, rate_hz, Tap::keeping(mono_tap))
-    }
-
-    /// [`Self::pcm_tapped`] for a consumer that takes the whole mixdown from the tap: when this
-    /// artifact is the only one of the running render that reads `audio`, the decode keeps
-    /// nothing the tap saw (its [`AudioPcm::mono_plane`] is [`Plane::Passed`], an error to read:
-    /// the caller then asks [`Self::pcm`]), so a long source costs neither memory nor a
-    /// temporary file; otherwise it is the shared decode.
-    pub fn pcm_passed(
         &self,
         audio: &AudioRef,
         rate_hz: u32,

@@ -160,8 +160,9 @@ pub fn render_with(
     let mut readers = Readers::default();
     for id in &order {
         let decl = &index[id];
+        let channels = decl.action.reads_channels();
         for input in decl.files.iter().chain(&decl.deps) {
-            if decl.action.reads_channels() {
+            if channels {
                 readers.channels.insert(input.clone());
             }
             readers.by_input.entry(input.clone()).or_default().push(id.clone());

@@ -45,7 +45,7 @@ pub enum Plane {
         /// `None` for the mixdown.
         channel: Option<usize>,
     },
-    /// Handed to its one reader as it was made ([`spool_pcm`]'s tap with `keep_mono` off) and
+    /// Handed to its one reader as it was made ([`spool_pcm`]'s tap with [`Tap::keep`] off) and
     /// not kept: its length alone. Reading it is an error.
     Passed {
         /// Samples it had.

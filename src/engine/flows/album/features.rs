@@ -133,7 +133,7 @@ fn analysed_while_decoded(
                 send(std::mem::replace(&mut pending, Vec::with_capacity(PIECE_SAMPLES)));
             }
         };
-        let pcm = cx.pcm_passed(audio, rate_hz, &mut tap);
+        let pcm = cx.pcm_tapped(audio, rate_hz, &mut tap);
         if !pending.is_empty() {
             send(pending);
         }
