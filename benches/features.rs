@@ -6,8 +6,8 @@
 //!
 //! Every format is made from the same recording, the dev set's 208 s
 //! `music/singularity-music__Awakening.ogg` (48 kHz stereo Vorbis), with ffmpeg into a temp
-//! dir: 16-bit WAV at 48 and 44.1 kHz, FLAC, MP3 (192 kb/s) and AAC in M4A at 44.1 kHz, and the
-//! original Ogg Vorbis. Each row runs a fresh process per measurement (library: this binary in
+//! dir: 16-bit WAV at 48 and 44.1 kHz, FLAC, MP3 (192 kb/s), AAC and ALAC in M4A at 44.1 kHz,
+//! Opus (128 kb/s), and the original Ogg Vorbis. Each row runs a fresh process per measurement (library: this binary in
 //! `--child` mode calling `features_of_file(path, 48000)`; render: `ntsbuild render
 //! album.bench/track/features.npz` in a project holding the file, cache and outputs removed
 //! before each run, so hashing the inputs, the shared decode and writing the result count too;
@@ -34,13 +34,15 @@ const RUNS: usize = 3;
 const BIN: &str = env!("CARGO_BIN_EXE_ntsbuild");
 
 /// One format of the benchmark: name, file name, ffmpeg output arguments (None: the original).
-const FORMATS: [(&str, &str, Option<&[&str]>); 6] = [
+const FORMATS: [(&str, &str, Option<&[&str]>); 8] = [
     ("WAV 48k", "track48.wav", Some(&["-ar", "48000", "-c:a", "pcm_s16le"])),
     ("WAV 44.1k", "track44.wav", Some(&["-ar", "44100", "-c:a", "pcm_s16le"])),
     ("FLAC 44.1k", "track44.flac", Some(&["-ar", "44100", "-c:a", "flac"])),
     ("MP3 44.1k", "track44.mp3", Some(&["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "192k"])),
     ("Vorbis 48k", "track48.ogg", None),
     ("AAC 44.1k", "track44.m4a", Some(&["-ar", "44100", "-c:a", "aac", "-b:a", "192k"])),
+    ("Opus 48k", "track48.opus", Some(&["-c:a", "libopus", "-b:a", "128k"])),
+    ("ALAC 44.1k", "track44_alac.m4a", Some(&["-ar", "44100", "-c:a", "alac"])),
 ];
 
 /// `--child PATH`: analyse one file and report its frame count.

@@ -181,12 +181,19 @@ fn names(message: &str, name: &str) -> Result<(), String> {
 
 #[test]
 fn audio_readers() {
-    let mut seeds = files("tests/fixtures/audio", &["wav", "aiff", "aifc", "m4a", "mp4"]);
+    let mut seeds = files("tests/fixtures/audio", &["wav", "aiff", "aifc", "m4a", "mp4", "mka", "webm", "opus", "mp2"]);
     seeds.extend(files("tests/fixtures/seed001", &["wav"]).into_iter().map(|mut w| {
         w.truncate(4096);
         w
     }));
-    for (name, ext) in [("fuzz.wav", "wav"), ("fuzz.aiff", "aiff"), ("fuzz.m4a", "m4a"), ("fuzz.flac", "flac")] {
+    for (name, ext) in [
+        ("fuzz.wav", "wav"),
+        ("fuzz.aiff", "aiff"),
+        ("fuzz.m4a", "m4a"),
+        ("fuzz.flac", "flac"),
+        ("fuzz.opus", "opus"),
+        ("fuzz.webm", "webm"),
+    ] {
         fuzz(&format!("decode_{ext}"), seeds.clone(), |bytes| {
             match ntsbuild::media::decode::decode_bytes(bytes, name) {
                 Ok(d) if d.samples_mono.iter().any(|x| !x.is_finite()) => Err("non-finite samples".into()),

@@ -489,11 +489,22 @@ fn decode_source<'s>(
         .and_then(|p| p.audio())
         .ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?
         .clone();
-    let decoder = symphonia::default::get_codecs()
+    let decoder = super::opus_decode::codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() })?;
     let codec = decoder.codec_info().short_name.to_string();
-    let trim = if format.format_info().short_name == "isomp4" { params.sample_rate.and_then(edits) } else { None };
+    let container = format.format_info().short_name;
+    let trim = match container {
+        "isomp4" => params.sample_rate.and_then(edits),
+        // Ogg and Matroska mark no trim on an Opus track's first packets: its pre-skip (the
+        // header's) is dropped here, and Ogg's frame count, which includes it, shortened. Ogg
+        // marks the end padding on the last packet; Matroska's (a `DiscardPadding` symphonia
+        // does not read) stays, less than one packet (≤ 20 ms as encoders write them).
+        _ => super::opus_decode::pre_skip(&params).map(|skip| EditTrim {
+            skip_frames: u64::from(skip),
+            keep_frames: declared_frames.map(|n| n.saturating_sub(u64::from(skip))),
+        }),
+    };
     if let Some(EditTrim { keep_frames: Some(keep), .. }) = trim {
         declared_frames = Some(keep);
     }
@@ -514,7 +525,7 @@ fn decode_source<'s>(
         idle: 0,
     };
     let mut warnings = Vec::new();
-    let make = || symphonia::default::get_codecs().make_audio_decoder(&params, &AudioDecoderOptions::default()).ok();
+    let make = || super::opus_decode::codecs().make_audio_decoder(&params, &AudioDecoderOptions::default()).ok();
     std::thread::scope(|scope| {
         let mut pipeline = Pipeline::new(scope, threads.for_codec(&taker.codec), decoder, make);
         loop {

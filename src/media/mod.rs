@@ -12,6 +12,7 @@ pub mod mp4;
 pub mod mp4_edit;
 pub mod npz;
 pub mod opus;
+pub mod opus_decode;
 pub(crate) mod packet_decode;
 pub mod pcm;
 pub mod plot;
