@@ -10,7 +10,7 @@
 mod common;
 
 use common::audio_fixture as fixture;
-use ntsbuild::media::decode::{Decoded, decode_channels, decode_channels_bytes, decode_path};
+use ntsbuild::media::decode::{Decoded, declared_length, decode_channels, decode_channels_bytes, decode_path};
 use ntsbuild::media::pcm::{PcmLayout, load_pcm};
 
 fn original() -> Decoded {
@@ -127,6 +127,8 @@ fn opus_in_ogg_webm_and_mp4_agrees_with_the_wav_it_was_made_from() {
         assert!((left - 0.5).abs() < 0.03 && (right - 0.3).abs() < 0.03, "{name}: peaks {left} {right}");
         assert!(d.warnings.is_empty(), "{name}: {:?}", d.warnings);
     }
+    // The length a plan estimates the video from is the decode's, pre-skip excluded.
+    assert_eq!(declared_length(&fixture("tone.opus"), "tone.opus"), Some((n, 48_000)));
 }
 
 /// A 5.1 Opus stream (mapping family 1, Vorbis channel order inside) comes out as six

@@ -372,8 +372,12 @@ pub(crate) fn decode_frames_path_with(
 pub fn declared_length(path: &Path, name: &str) -> Option<(usize, u32)> {
     let format = probe(Box::new(File::open(path).ok()?), extension_of(name).as_deref()).ok()?;
     let track = format.default_track(TrackType::Audio)?;
-    let rate = track.codec_params.as_ref()?.audio()?.sample_rate?;
-    (rate > 0).then_some((usize::try_from(track.num_frames?).ok()?, rate))
+    let params = track.codec_params.as_ref()?.audio()?;
+    let rate = params.sample_rate?;
+    // An Ogg Opus track's count includes the pre-skip the decode drops.
+    let skip = if format.format_info().short_name == "ogg" { super::opus_decode::pre_skip(params) } else { None };
+    let frames = track.num_frames?.saturating_sub(skip.map_or(0, u64::from));
+    (rate > 0).then_some((usize::try_from(frames).ok()?, rate))
 }
 
 /// Open `source` with symphonia's probe, hinted by its file extension.
