@@ -1,5 +1,6 @@
-//! Decoding audio files (WAV, AIFF/AIFC, FLAC, MP3, Ogg Vorbis, AAC in MP4/M4A, …) to f32 with
-//! symphonia, channel by channel or as a mono mixdown.
+//! Decoding audio files (WAV, AIFF/AIFC, FLAC, MP3, MP2, Ogg Vorbis, Opus, AAC and ALAC in
+//! MP4/M4A, Matroska/WebM, …) to f32 with symphonia (Opus through `media::opus_decode`), channel
+//! by channel or as a mono mixdown.
 //!
 //! Decoding streams packet by packet: the multichannel data of one packet is all that is ever
 //! held. [`decode_frames_path`] hands each packet's channels to a [`FrameSink`];
@@ -12,7 +13,7 @@
 //! inconsistent RIFF sizes) are retried with [`crate::media::wav_lenient`].
 
 use std::fs::File;
-use std::io::{BufReader, Cursor, ErrorKind, Read};
+use std::io::{BufReader, Cursor, ErrorKind, Read, Seek};
 use std::path::Path;
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
@@ -22,6 +23,7 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
+use crate::media::mkv_padding::{discard_padding_ns, frames_of_ns};
 use crate::media::mp4_edit::{EditTrim, audio_trim};
 use crate::media::packet_decode::{Item, Outcome, Pipeline, Take, Threads};
 #[cfg(unix)]
@@ -308,8 +310,8 @@ pub(crate) fn decode_frames_bytes_with(
         });
     }
     let mut tracked = TrackStart { inner: sink, started: false };
-    let edits = |rate_hz: u32| audio_trim(&mut Cursor::new(bytes), rate_hz);
-    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &edits, &mut tracked, threads) {
+    let reopen = || Some(Box::new(Cursor::new(bytes)) as Box<dyn ReadSeek + '_>);
+    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &reopen, &mut tracked, threads) {
         Err(e) if !tracked.started && looks_like_wav(bytes) => {
             with_fallback(e, decode_lenient_wav(&mut Cursor::new(bytes), name, sink))
         }
@@ -354,8 +356,8 @@ pub(crate) fn decode_frames_path_with(
         return result;
     }
     let mut tracked = TrackStart { inner: sink, started: false };
-    let edits = |rate_hz: u32| File::open(path).ok().and_then(|mut f| audio_trim(&mut f, rate_hz));
-    match decode_source(Box::new(file), extension_of(&name), &name, &edits, &mut tracked, threads) {
+    let reopen = || File::open(path).ok().map(|f| Box::new(BufReader::new(f)) as Box<dyn ReadSeek>);
+    match decode_source(Box::new(file), extension_of(&name), &name, &reopen, &mut tracked, threads) {
         Err(e) if !tracked.started && file_looks_like_wav(path) => {
             let file = File::open(path).map_err(io)?;
             let mut reader = BufReader::with_capacity(1 << 16, file);
@@ -464,13 +466,19 @@ fn extension_of(name: &str) -> Option<String> {
     Path::new(name).extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
-/// Decodes with symphonia. `edits` reads an MP4 track's edit list for a sample rate (the MP4
-/// reader does not apply it): its priming frames are dropped and its padding cut.
-fn decode_source<'s>(
+/// A second reader of a decoded file, for what symphonia's readers do not apply.
+trait ReadSeek: Read + Seek {}
+
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Decodes with symphonia. `reopen` gives a second reader of the file for what symphonia's
+/// readers do not apply: an MP4 track's edit list (its priming frames are dropped and its
+/// padding cut) and a Matroska track's `DiscardPadding` (dropped from the end).
+fn decode_source<'s, 'r>(
     source: Box<dyn MediaSource + 's>,
     extension: Option<String>,
     name: &str,
-    edits: &dyn Fn(u32) -> Option<EditTrim>,
+    reopen: &dyn Fn() -> Option<Box<dyn ReadSeek + 'r>>,
     sink: &mut dyn FrameSink,
     threads: Threads,
 ) -> Result<DecodeInfo, DecodeError> {
@@ -499,11 +507,10 @@ fn decode_source<'s>(
     let codec = decoder.codec_info().short_name.to_string();
     let container = format.format_info().short_name;
     let trim = match container {
-        "isomp4" => params.sample_rate.and_then(edits),
+        "isomp4" => params.sample_rate.and_then(|rate| audio_trim(&mut reopen()?, rate)),
         // Ogg and Matroska mark no trim on an Opus track's first packets: its pre-skip (the
         // header's) is dropped here, and Ogg's frame count, which includes it, shortened. Ogg
-        // marks the end padding on the last packet; Matroska's (a `DiscardPadding` symphonia
-        // does not read) stays, less than one packet (≤ 20 ms as encoders write them).
+        // marks the end padding on the last packet; Matroska's is read below.
         _ => super::opus_decode::pre_skip(&params).map(|skip| EditTrim {
             skip_frames: u64::from(skip),
             keep_frames: declared_frames.map(|n| n.saturating_sub(u64::from(skip))),
@@ -512,6 +519,14 @@ fn decode_source<'s>(
     if let Some(EditTrim { keep_frames: Some(keep), .. }) = trim {
         declared_frames = Some(keep);
     }
+    // Matroska's end padding (its block groups' `DiscardPadding`, as Opus encoders write on the
+    // last packet) is held back from the end and dropped.
+    let tail = match (container, params.sample_rate) {
+        ("matroska", Some(rate)) => reopen()
+            .and_then(|mut r| discard_padding_ns(&mut r, u64::from(track_id)))
+            .map_or(0, |ns| frames_of_ns(ns, rate)),
+        _ => 0,
+    };
     let skip_left = trim.map_or(0, |t| t.skip_frames);
     let keep_left = trim.and_then(|t| t.keep_frames).unwrap_or(u64::MAX);
     let mut taker = Assembler {
@@ -521,6 +536,8 @@ fn decode_source<'s>(
         sink,
         skip_left,
         keep_left,
+        tail: usize::try_from(tail).unwrap_or(usize::MAX),
+        held: Vec::new(),
         layout: None,
         frames_decoded: 0,
         bad_in_a_row: 0,
@@ -585,6 +602,11 @@ struct Assembler<'a> {
     sink: &'a mut dyn FrameSink,
     skip_left: u64,
     keep_left: u64,
+    /// Frames at the end that are not part of the track (Matroska's `DiscardPadding`): the last
+    /// `tail` frames taken are held back and, once the stream ends, dropped.
+    tail: usize,
+    /// The frames held back, per channel (at most `tail` between packets).
+    held: Vec<Vec<f32>>,
     layout: Option<(u32, usize)>,
     frames_decoded: u64,
     bad_in_a_row: usize,
@@ -665,7 +687,21 @@ impl Take for Assembler<'_> {
         if let Some(i) = first_non_finite(&views) {
             return Err(DecodeError::NonFiniteSample { name: name_s(), frame: self.frames_decoded + i as u64 });
         }
-        self.sink.push(&views).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+        if self.tail == 0 {
+            self.sink.push(&views).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+        } else {
+            self.held.resize_with(channels, Vec::new);
+            for (held, view) in self.held.iter_mut().zip(&views) {
+                held.extend_from_slice(view);
+            }
+            let ready = self.held[0].len().saturating_sub(self.tail);
+            if ready > 0 {
+                let out: Vec<&[f32]> = self.held.iter().map(|h| &h[..ready]).collect();
+                self.sink.push(&out).map_err(|source| DecodeError::Sink { name: name_s(), source })?;
+                self.held.iter_mut().for_each(|h| drop(h.drain(..ready)));
+            }
+        }
+        // Frames taken, held ones included (they are dropped at the end).
         self.frames_decoded += take as u64;
         if self.frames_decoded > MAX_FRAMES {
             return Err(DecodeError::Stalled {
@@ -698,7 +734,8 @@ impl Assembler<'_> {
                 DecodeError::NoSamples { name: name_s() }
             });
         };
-        let frames_decoded = self.frames_decoded;
+        // The frames held back are the end padding: dropped.
+        let frames_decoded = self.frames_decoded - self.held.first().map_or(0, |h| h.len() as u64);
         if frames_decoded == 0 {
             return Err(DecodeError::NoSamples { name: name_s() });
         }

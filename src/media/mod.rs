@@ -8,6 +8,7 @@ pub mod h264;
 pub mod image;
 pub mod loudness;
 pub mod loudness_plot;
+pub mod mkv_padding;
 pub mod mp4;
 pub mod mp4_edit;
 pub mod npz;

@@ -9,7 +9,7 @@
 //! order; the output gain is applied by libopus. The trims the demuxer marks on packets (Ogg's
 //! end padding) are applied here, as symphonia's own decoders do; the pre-skip, which the Ogg and
 //! Matroska readers do not mark, is dropped by the caller ([`pre_skip`]), and an MP4's by its
-//! edit list.
+//! edit list; Matroska's end padding by the caller too (`media::mkv_padding`).
 
 use std::sync::OnceLock;
 
