@@ -128,6 +128,22 @@ fn opus_in_ogg_webm_and_mp4_agrees_with_the_wav_it_was_made_from() {
     assert_eq!(declared_length(&fixture("tone.opus"), "tone.opus"), Some((n, 48_000)));
 }
 
+/// WebM's end padding is the file's own `DiscardPadding` (168 frames in the fixture: 3.5 ms):
+/// a larger value drops more, a negative one is no padding.
+#[test]
+fn webm_end_padding_is_what_the_file_says() {
+    let good = std::fs::read(fixture("tone_opus.webm")).expect("read");
+    let at = good.windows(3).position(|w| w == [0x75, 0xA2, 0x83]).expect("a 3-byte DiscardPadding") + 3;
+    assert_eq!(good[at..at + 3], [0x35, 0x67, 0xE0], "3,500,000 ns");
+    for (value, frames) in [([0x35, 0x67, 0xE0], 7_200), ([0x7F, 0xFF, 0xFF], 7_368 - 403), ([0x80, 0, 0], 7_368)] {
+        let mut bytes = good.clone();
+        bytes[at..at + 3].copy_from_slice(&value);
+        let d = decode_channels_bytes(&bytes, "padded.webm").expect("decode");
+        assert_eq!(d.frames_decoded, frames, "padding {value:02x?}");
+        assert_eq!(d.channels[0].len() as u64, frames, "padding {value:02x?}");
+    }
+}
+
 /// A 5.1 Opus stream (mapping family 1, Vorbis channel order inside) comes out as six
 /// channels in the WAV order every other decode gives (L R C LFE Ls Rs), each with its tone.
 #[test]

@@ -466,6 +466,10 @@ fn extension_of(name: &str) -> Option<String> {
     Path::new(name).extension().map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
+/// Most end padding a Matroska track's `DiscardPadding` may drop, in seconds: an Opus packet
+/// holds at most 120 ms.
+const MAX_END_PADDING_S: f64 = 0.125;
+
 /// A second reader of a decoded file, for what symphonia's readers do not apply.
 trait ReadSeek: Read + Seek {}
 
@@ -520,11 +524,14 @@ fn decode_source<'s, 'r>(
         declared_frames = Some(keep);
     }
     // Matroska's end padding (its block groups' `DiscardPadding`, as Opus encoders write on the
-    // last packet) is held back from the end and dropped.
+    // last packet) is held back from the end and dropped. Padding is less than a packet: more
+    // than [`MAX_END_PADDING_S`] is a damaged value, not held (nor the whole stream in memory).
     let tail = match (container, params.sample_rate) {
         ("matroska", Some(rate)) => reopen()
             .and_then(|mut r| discard_padding_ns(&mut r, u64::from(track_id)))
-            .map_or(0, |ns| frames_of_ns(ns, rate)),
+            .map(|ns| frames_of_ns(ns, rate))
+            .filter(|&frames| frames as f64 <= MAX_END_PADDING_S * f64::from(rate))
+            .unwrap_or(0),
         _ => 0,
     };
     let skip_left = trim.map_or(0, |t| t.skip_frames);

@@ -4,12 +4,13 @@
 //!
 //! The identification header (`OpusHead`, RFC 7845 §5.1) the demuxer hands over as the track's
 //! extra data gives the channel count, the pre-skip, the output gain and the channel mapping: a
-//! multistream decoder is made from it, so mono, stereo and surround streams (mapping families
-//! 0, 1 and 255) all decode. Audio comes out at 48 kHz, Opus' own rate, in symphonia's channel
-//! order; the output gain is applied by libopus. The trims the demuxer marks on packets (Ogg's
-//! end padding) are applied here, as symphonia's own decoders do; the pre-skip, which the Ogg and
-//! Matroska readers do not mark, is dropped by the caller ([`pre_skip`]), and an MP4's by its
-//! edit list; Matroska's end padding by the caller too (`media::mkv_padding`).
+//! multistream decoder is made from it, so mono, stereo and surround streams (mapping families 0,
+//! 1, 2 and 255) all decode; family 3 (projected ambisonics) is refused. Audio comes out at 48 kHz,
+//! Opus' own rate, in symphonia's channel order; the output gain is applied by libopus. The trims
+//! the demuxer marks on packets (Ogg's end padding) are applied here, as symphonia's own decoders
+//! do; the pre-skip, which the Ogg and Matroska readers do not mark, is dropped by the caller
+//! ([`pre_skip`]), and an MP4's by its edit list; Matroska's end padding by the caller too
+//! (`media::mkv_padding`).
 
 use std::sync::OnceLock;
 
@@ -180,6 +181,10 @@ impl OpusPacketDecoder {
         }
         let extra = params.extra_data.as_deref().ok_or(Error::DecodeError("opus: the track has no Opus header"))?;
         let head = OpusHead::parse(extra).map_err(|_| Error::DecodeError("opus: unreadable Opus header"))?;
+        if head.family == 3 {
+            // The streams would need the header's demixing matrix to become channels.
+            return Err(Error::Unsupported("opus: ambisonics with a demixing matrix (mapping family 3)"));
+        }
         let mut error = 0i32;
         // SAFETY: the mapping holds `channels` entries (checked by the parse); the result is
         // checked for null and error before use.
