@@ -144,6 +144,19 @@ fn webm_end_padding_is_what_the_file_says() {
     }
 }
 
+/// A WebM whose Opus header is damaged (mapping family 1 without its table) fails with one line
+/// naming the file and what is wrong with the header.
+#[test]
+fn a_damaged_opus_header_is_an_error_saying_what_is_wrong() {
+    let mut bytes = std::fs::read(fixture("tone_opus.webm")).expect("read");
+    let head = bytes.windows(8).position(|w| w == b"OpusHead").expect("OpusHead");
+    assert_eq!(bytes[head + 18], 0, "mapping family 0");
+    bytes[head + 18] = 1;
+    let err = decode_channels_bytes(&bytes, "bad.webm").expect_err("a header cut short").to_string();
+    assert!(err.starts_with("bad.webm: ") && err.contains("the Opus header is cut short"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+}
+
 /// A 5.1 Opus stream (mapping family 1, Vorbis channel order inside) comes out as six
 /// channels in the WAV order every other decode gives (L R C LFE Ls Rs), each with its tone.
 #[test]

@@ -377,8 +377,9 @@ pub fn declared_length(path: &Path, name: &str) -> Option<(usize, u32)> {
     let params = track.codec_params.as_ref()?.audio()?;
     let rate = params.sample_rate?;
     // An Ogg Opus track's count includes the pre-skip the decode drops.
-    let skip = if format.format_info().short_name == "ogg" { super::opus_decode::pre_skip(params) } else { None };
-    let frames = track.num_frames?.saturating_sub(skip.map_or(0, u64::from));
+    let opus = super::opus_decode::header(params).and_then(Result::ok);
+    let skip = if format.format_info().short_name == "ogg" { opus.map_or(0, |h| h.pre_skip) } else { 0 };
+    let frames = track.num_frames?.saturating_sub(u64::from(skip));
     (rate > 0).then_some((usize::try_from(frames).ok()?, rate))
 }
 
@@ -505,6 +506,9 @@ fn decode_source<'s, 'r>(
         .and_then(|p| p.audio())
         .ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?
         .clone();
+    let opus = super::opus_decode::header(&params)
+        .transpose()
+        .map_err(|detail| DecodeError::Malformed { name: name_s(), detail })?;
     let decoder = super::opus_decode::codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() })?;
@@ -515,9 +519,9 @@ fn decode_source<'s, 'r>(
         // Ogg and Matroska mark no trim on an Opus track's first packets: its pre-skip (the
         // header's) is dropped here, and Ogg's frame count, which includes it, shortened. Ogg
         // marks the end padding on the last packet; Matroska's is read below.
-        _ => super::opus_decode::pre_skip(&params).map(|skip| EditTrim {
-            skip_frames: u64::from(skip),
-            keep_frames: declared_frames.map(|n| n.saturating_sub(u64::from(skip))),
+        _ => opus.map(|head| EditTrim {
+            skip_frames: u64::from(head.pre_skip),
+            keep_frames: declared_frames.map(|n| n.saturating_sub(u64::from(head.pre_skip))),
         }),
     };
     if let Some(EditTrim { keep_frames: Some(keep), .. }) = trim {

@@ -9,7 +9,7 @@
 //! Opus' own rate, in symphonia's channel order; the output gain is applied by libopus. The trims
 //! the demuxer marks on packets (Ogg's end padding) are applied here, as symphonia's own decoders
 //! do; the pre-skip, which the Ogg and Matroska readers do not mark, is dropped by the caller
-//! ([`pre_skip`]), and an MP4's by its edit list; Matroska's end padding by the caller too
+//! (from [`header`]), and an MP4's by its edit list; Matroska's end padding by the caller too
 //! (`media::mkv_padding`).
 
 use std::sync::OnceLock;
@@ -74,9 +74,10 @@ impl OpusHead {
         if version >> 4 != 0 {
             return Err(format!("Opus header version {version} (only 0–15 are defined)"));
         }
+        let le16 = |at: usize| field(at, 2).map(|b| [b[0], b[1]]);
         let channels = field(9, 1)?[0];
-        let pre_skip = u16::from_le_bytes([field(10, 2)?[0], field(10, 2)?[1]]);
-        let gain_q8 = i16::from_le_bytes([field(16, 2)?[0], field(16, 2)?[1]]);
+        let pre_skip = u16::from_le_bytes(le16(10)?);
+        let gain_q8 = i16::from_le_bytes(le16(16)?);
         let family = field(18, 1)?[0];
         if channels == 0 {
             return Err("the Opus header declares no channels".to_string());
@@ -101,10 +102,14 @@ impl OpusHead {
     }
 }
 
-/// The pre-skip of an Opus track (its header's): neither the Ogg nor the Matroska reader marks
-/// it on the packets, so the caller drops it. `None` for another codec or an unreadable header.
-pub fn pre_skip(params: &AudioCodecParameters) -> Option<u16> {
-    (params.codec == CODEC_ID_OPUS).then(|| OpusHead::parse(params.extra_data.as_deref()?).ok())?.map(|h| h.pre_skip)
+/// An Opus track's header, parsed (`None` for another codec): its pre-skip, which neither the
+/// Ogg nor the Matroska reader marks on the packets, is dropped by the caller, and a header that
+/// cannot be read is the caller's error to report, with what is wrong with it.
+pub fn header(params: &AudioCodecParameters) -> Option<std::result::Result<OpusHead, String>> {
+    (params.codec == CODEC_ID_OPUS).then(|| match params.extra_data.as_deref() {
+        Some(bytes) => OpusHead::parse(bytes),
+        None => Err("the Opus track has no header".to_string()),
+    })
 }
 
 /// Speaker positions of Vorbis channel order (which Opus mapping family 1 uses) for 1–8 channels.

@@ -694,12 +694,22 @@ mod tests {
     use super::*;
     use crate::media::pcm::load_pcm;
 
+    /// [`spool_pcm`] keeping every signal, the tap looking on idly; `in_place`: whether the
+    /// caller vouches for the opened file (an integer WAV is then read by position).
+    fn spool_kept(path: &Path, rate: u32, layout: PcmLayout, limit: usize, dir: &Path, in_place: bool) -> SpooledPcm {
+        spool_pcm(path, rate, layout, limit, dir, |_| in_place, Tap::keeping(&mut |_| {})).expect("spool")
+    }
+
+    /// The bits of each sample, to compare signals exactly.
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
     #[test]
     fn the_tap_sees_the_mixdown_as_it_is_made_and_only_then() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 100_003);
         let spill_dir = dir.path().join("spill");
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         // Decoded (not vouched for) or read in place, at another rate or the file's, in memory
         // or past the limit.
         for (in_place, rate, limit) in [
@@ -732,21 +742,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 100_003);
         let spill_dir = dir.path().join("spill");
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for (in_place, rate, limit) in
             [(false, 48_000, usize::MAX), (false, 48_000, 0), (true, 48_000, 0), (false, 44_100, 0), (true, 44_100, 0)]
         {
             let case = format!("in place {in_place}, {rate} Hz, limit {limit}");
-            let kept = spool_pcm(
-                &path,
-                rate,
-                PcmLayout::Mono,
-                usize::MAX,
-                &spill_dir,
-                |_| in_place,
-                Tap::keeping(&mut |_| {}),
-            )
-            .expect("kept");
+            let kept = spool_kept(&path, rate, PcmLayout::Mono, usize::MAX, &spill_dir, in_place);
             let kept = kept.mono.as_ref().expect("mono").load().expect("load").into_owned();
             let mut seen = Vec::new();
             let mut see = |s: &[f32]| seen.extend_from_slice(s);
@@ -794,23 +794,18 @@ mod tests {
         let whole = load_pcm(&path, 48_000, PcmLayout::Both).expect("load");
         let (mono, channels) = (whole.mono.as_ref().expect("mono"), whole.channels.as_ref().expect("channels"));
         let spill_dir = dir.path().join("spill");
-        let kept =
-            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
-                .expect("spool");
+        let kept = spool_kept(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, false);
         assert!(!kept.is_spilled());
         // The WAV declares its length: past the limit it goes to files from the start.
         assert_eq!(mono.len(), 108_844);
         // At the limit the planes fit, but the decoded channels (at 44.1 kHz, until a consumer
         // asks for them) and the resampled ones do not fit beside each other: the resampled
         // ones go to files, so memory never holds more than the limit.
-        let exact =
-            spool_pcm(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
-                .expect("spool");
+        let exact = spool_kept(&path, 48_000, PcmLayout::Both, 3 * 108_844, &spill_dir, false);
         assert!(!exact.mono.as_ref().expect("mono").is_spilled() && !exact.long);
         assert!(exact.channels().expect("channels").iter().all(Plane::is_spilled));
         let room = 108_844 + 2 * 100_000 + 2 * 108_844;
-        let roomy = spool_pcm(&path, 48_000, PcmLayout::Both, room, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
-            .expect("spool");
+        let roomy = spool_kept(&path, 48_000, PcmLayout::Both, room, &spill_dir, false);
         assert!(!roomy.is_spilled() && !roomy.channels().expect("channels").iter().any(Plane::is_spilled));
         for (limit, spooled) in [(usize::MAX, kept), (3 * 108_844, exact), (room, roomy)] {
             assert_eq!(spooled.len(), mono.len());
@@ -822,9 +817,7 @@ mod tests {
             }
         }
         for limit in [0, 3 * 108_844 - 1] {
-            let spooled =
-                spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
-                    .expect("spool");
+            let spooled = spool_kept(&path, 48_000, PcmLayout::Both, limit, &spill_dir, false);
             assert!(spooled.is_spilled() && spooled.long, "limit {limit}");
             assert_eq!(spooled.len(), mono.len());
             assert_eq!(spooled.mono.as_ref().expect("mono").load().expect("load").as_ref(), mono.as_slice());
@@ -850,19 +843,7 @@ mod tests {
         let want = load_pcm(&path, 48_000, PcmLayout::Mono).expect("load").mono.expect("mono");
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
-            let spooled = pool
-                .install(|| {
-                    spool_pcm(
-                        &path,
-                        48_000,
-                        PcmLayout::Both,
-                        usize::MAX,
-                        dir.path(),
-                        |_| false,
-                        Tap::keeping(&mut |_| {}),
-                    )
-                })
-                .expect("spool");
+            let spooled = pool.install(|| spool_kept(&path, 48_000, PcmLayout::Both, usize::MAX, dir.path(), false));
             let mono = spooled.mono.as_ref().expect("mono").load().expect("load");
             assert_eq!(mono.as_ref(), want.as_slice(), "{threads} threads");
         }
@@ -878,9 +859,7 @@ mod tests {
     }
 
     fn channels_resampled_once(dir: &Path, path: &Path, in_place: bool) {
-        let spooled =
-            spool_pcm(path, 48_000, PcmLayout::Both, usize::MAX, dir, |_| in_place, Tap::keeping(&mut |_| {}))
-                .expect("spool");
+        let spooled = spool_kept(path, 48_000, PcmLayout::Both, usize::MAX, dir, in_place);
         let channels = spooled.channels.as_ref().expect("channels");
         // Not resampled yet: a consumer of the mixdown alone never pays for them.
         assert!(channels.ready.get().is_none());
@@ -897,8 +876,7 @@ mod tests {
             assert_eq!(plane.load().expect("load").as_ref(), want.as_slice(), "in place: {in_place}");
         }
         // At the source's rate there is nothing to resample.
-        let native = spool_pcm(path, 44_100, PcmLayout::Both, usize::MAX, dir, |_| in_place, Tap::keeping(&mut |_| {}))
-            .expect("spool");
+        let native = spool_kept(path, 44_100, PcmLayout::Both, usize::MAX, dir, in_place);
         assert!(native.channels.as_ref().expect("channels").ready.get().is_some());
     }
 
@@ -967,56 +945,48 @@ mod tests {
     fn an_integer_wav_at_the_rate_is_read_in_place_with_the_decoded_samples() {
         let dir = tempfile::tempdir().expect("tempdir");
         let spill_dir = dir.path().join("spill");
-        let bits_of = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        for (channels, bits) in [(1, 16), (2, 16), (2, 24), (3, 32)] {
+        for (channels, depth) in [(1, 16), (2, 16), (2, 24), (3, 32)] {
             let frames = 30_011;
-            let path = int_wav(dir.path(), channels, bits, frames);
-            let decoded =
-                spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
-                    .expect("decode");
+            let path = int_wav(dir.path(), channels, depth, frames);
+            let decoded = spool_kept(&path, 44_100, PcmLayout::Both, usize::MAX, &spill_dir, false);
             assert!(!decoded.is_spilled(), "refused: decoded into memory");
             let planes = usize::from(channels) + 1;
             for limit in [usize::MAX, frames * planes, frames * planes - 1] {
-                let label = format!("{channels}x{bits}, limit {limit}");
-                let wav =
-                    spool_pcm(&path, 44_100, PcmLayout::Both, limit, &spill_dir, |_| true, Tap::keeping(&mut |_| {}))
-                        .expect("in place");
+                let label = format!("{channels}x{depth}, limit {limit}");
+                let wav = spool_kept(&path, 44_100, PcmLayout::Both, limit, &spill_dir, true);
                 assert!(wav.is_spilled(), "{label}: read from the file");
                 assert_eq!(wav.long, limit < frames * planes, "{label}");
                 assert_eq!(wav.source, decoded.source, "{label}");
                 assert_eq!(wav.len(), frames);
                 let (m, want) = (wav.mono.as_ref().expect("mono"), decoded.mono.as_ref().expect("mono"));
-                assert_eq!(bits_of(&m.load().expect("load")), bits_of(&want.load().expect("load")), "{label}");
+                assert_eq!(bits(&m.load().expect("load")), bits(&want.load().expect("load")), "{label}");
                 let (got, want) = (wav.channels().expect("channels"), decoded.channels().expect("channels"));
                 assert_eq!(got.len(), usize::from(channels));
                 for (g, w) in got.iter().zip(want) {
-                    assert_eq!(bits_of(&g.load().expect("load")), bits_of(&w.load().expect("load")), "{label}");
+                    assert_eq!(bits(&g.load().expect("load")), bits(&w.load().expect("load")), "{label}");
                     let mut piece = vec![0.0; 777];
                     g.read(12_345, &mut piece).expect("read");
-                    assert_eq!(bits_of(&piece), bits_of(&w.load().expect("load")[12_345..13_122]), "{label}");
+                    assert_eq!(bits(&piece), bits(&w.load().expect("load")[12_345..13_122]), "{label}");
                 }
             }
         }
         // At another rate the mixdown is resampled from the file now, the channels when asked
         // for: the decoded and resampled samples, in memory or (past the limit) in files.
         let path = int_wav(dir.path(), 2, 24, 40_000);
-        let decoded =
-            spool_pcm(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, |_| false, Tap::keeping(&mut |_| {}))
-                .expect("decode");
+        let decoded = spool_kept(&path, 48_000, PcmLayout::Both, usize::MAX, &spill_dir, false);
         let (want_mono, want_channels) = (
-            bits_of(&decoded.mono.as_ref().expect("mono").load().expect("load")),
-            decoded.channels().expect("channels").iter().map(|p| bits_of(&p.load().expect("load"))).collect::<Vec<_>>(),
+            bits(&decoded.mono.as_ref().expect("mono").load().expect("load")),
+            decoded.channels().expect("channels").iter().map(|p| bits(&p.load().expect("load"))).collect::<Vec<_>>(),
         );
         for limit in [usize::MAX, 0] {
-            let wav = spool_pcm(&path, 48_000, PcmLayout::Both, limit, &spill_dir, |_| true, Tap::keeping(&mut |_| {}))
-                .expect("in place");
+            let wav = spool_kept(&path, 48_000, PcmLayout::Both, limit, &spill_dir, true);
             let mono = wav.mono.as_ref().expect("mono");
             assert_eq!(mono.is_spilled(), limit == 0);
             assert_eq!(wav.long, limit == 0);
             assert_eq!((wav.len(), wav.source.clone()), (decoded.len(), decoded.source.clone()));
-            assert_eq!(bits_of(&mono.load().expect("load")), want_mono, "limit {limit}");
+            assert_eq!(bits(&mono.load().expect("load")), want_mono, "limit {limit}");
             let channels = wav.channels().expect("channels");
-            let got: Vec<_> = channels.iter().map(|p| bits_of(&p.load().expect("load"))).collect();
+            let got: Vec<_> = channels.iter().map(|p| bits(&p.load().expect("load"))).collect();
             assert_eq!(got, want_channels, "limit {limit}");
         }
     }
@@ -1025,9 +995,7 @@ mod tests {
     fn a_wav_edited_in_place_while_read_by_position_fails_the_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = int_wav(dir.path(), 2, 16, 20_000);
-        let wav =
-            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| true, Tap::keeping(&mut |_| {}))
-                .expect("in place");
+        let wav = spool_kept(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), true);
         let mut piece = vec![0.0; 100];
         wav.mono.as_ref().expect("mono").read(0, &mut piece).expect("read before the edit");
         // Rewrite the samples in place (same inode, same size), later than the first write.
@@ -1043,9 +1011,7 @@ mod tests {
         let err = wav.channels().expect("channels")[1].read(19_000, &mut piece).expect_err("edited");
         assert!(err.to_string().contains("changed while it was being read"), "{err}");
         // A caller that does not vouch for the opened file gets it decoded instead.
-        let decoded =
-            spool_pcm(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), |_| false, Tap::keeping(&mut |_| {}))
-                .expect("decode");
+        let decoded = spool_kept(&path, 44_100, PcmLayout::Both, usize::MAX, dir.path(), false);
         assert!(!decoded.is_spilled());
     }
 
@@ -1053,8 +1019,7 @@ mod tests {
     fn a_mono_layout_keeps_no_channels() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = stereo_wav(dir.path(), 10_000);
-        let spooled = spool_pcm(&path, 44_100, PcmLayout::Mono, 0, dir.path(), |_| false, Tap::keeping(&mut |_| {}))
-            .expect("spool");
+        let spooled = spool_kept(&path, 44_100, PcmLayout::Mono, 0, dir.path(), false);
         assert!(spooled.channels.is_none());
         assert_eq!(spooled.len(), 10_000);
     }
