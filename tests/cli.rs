@@ -686,3 +686,42 @@ fn gc_max_size_caps_the_store_least_recently_used_first() {
     let gc = gc_json(&p, &[]);
     assert_eq!(gc["kept"]["unreferenced"]["blobs"], 0, "{gc}");
 }
+
+/// Blobs are synced and named behind the work. One whose name cannot be made (here a file sits
+/// where its shard directory goes) costs the cache, never the render: the output is right, a
+/// warning names the blob, and the next render makes it again rather than trusting a missing
+/// blob.
+#[test]
+fn a_result_the_cache_cannot_keep_is_a_warning_and_is_made_again() {
+    let p = common::many_kits(1);
+    let first = p.render(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let kick = first.events().into_iter().find(|e| e["id"] == "kit.k0000/kick.wav").unwrap();
+    let hex = kick["digest"].as_str().unwrap().to_string();
+    let want = p.outputs();
+
+    fs::remove_dir_all(p.path().join("cache")).unwrap();
+    fs::remove_dir_all(p.path().join("renders")).unwrap();
+    fs::create_dir_all(p.path().join("cache/cas")).unwrap();
+    let shard = p.path().join("cache/cas").join(&hex[..2]);
+    fs::write(&shard, b"in the way").unwrap();
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let warnings: Vec<String> = r
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "warning")
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("the cache could not keep") && warnings[0].contains(&hex), "{warnings:?}");
+    assert_eq!(p.outputs(), want, "the outputs are the first render's");
+    assert_eq!(fs::read_dir(p.path().join("cache/tmp")).unwrap().count(), 0, "no temp file is left");
+
+    fs::remove_file(&shard).unwrap();
+    let again = p.render(&[]);
+    assert_eq!(again.statuses()["kit.k0000/kick.wav"], "built", "{}", again.stdout);
+    assert_eq!(again.statuses()["kit.k0000/snare.wav"], "fresh", "{}", again.stdout);
+    assert_eq!(p.outputs(), want);
+    assert_eq!(p.run(&["audit"]).code, 0);
+}

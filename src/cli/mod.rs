@@ -373,6 +373,9 @@ fn cmd_render(
     if let Some(w) = session.db.env().remote().and_then(|r| r.take_unavailable_warning()) {
         printer.warning(&w);
     }
+    if let Some(w) = outcome.unnamed_warning() {
+        printer.warning(&w);
+    }
     printer.summary(&outcome.summary);
     let mut code = if outcome.summary.failed > 0 { EXIT_FAILED } else { EXIT_OK };
     let cache = session.db.env().store.root().to_path_buf();

@@ -378,6 +378,9 @@ impl Reporter for Printer {
 
 impl Observer for Printer {
     fn rendered(&self, outcome: &Outcome) {
+        if let Some(w) = outcome.unnamed_warning() {
+            self.warning(&w);
+        }
         self.summary(&outcome.summary);
     }
 

@@ -180,8 +180,10 @@ pub fn run_action(
         };
         let (digest, size) = match output {
             Output::Bytes(bytes) => {
-                let digest = env.store.put(&bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
-                (digest, bytes.len() as u64)
+                let size = bytes.len() as u64;
+                // Synced and named behind the work (the render settles them before it ends).
+                let digest = env.store.put_behind(bytes).map_err(|e| BuildError::io(id, "writing to the store", e))?;
+                (digest, size)
             }
             Output::Stored { digest, size } => (digest, size),
         };
@@ -507,6 +509,14 @@ impl Cx<'_> {
         }
     }
 
+    /// The bytes of artifact `id` while its blob is being synced and named (see
+    /// [`crate::store::Store::put_behind`]), else `None`: a reader of part of it takes them
+    /// instead of waiting for the file of [`Self::artifact_path`].
+    pub fn artifact_held(&self, id: &str) -> Result<Option<std::sync::Arc<Vec<u8>>>, BuildError> {
+        let d = digest_by_id(self.db, id)?;
+        Ok(self.db.env().store.held(&d))
+    }
+
     /// Where the blob of artifact `id` lies in the store, and its digest (recomputed first if
     /// it was lost), for reading part of it; unlike [`Self::artifact_bytes`] the bytes are not
     /// verified as a whole, so the reader checks what it reads. Fails with the artifact's own
@@ -514,7 +524,7 @@ impl Cx<'_> {
     pub fn artifact_path(&self, id: &str) -> Result<(PathBuf, Digest), BuildError> {
         let d = digest_by_id(self.db, id)?;
         let store = &self.db.env().store;
-        if !store.blob_path(&d).is_file() {
+        if !store.named_path(&d).is_file() {
             artifact_bytes(self.db, id)?;
         }
         Ok((store.blob_path(&d), d))

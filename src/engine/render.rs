@@ -72,6 +72,20 @@ pub enum RenderError {
 pub struct Outcome {
     pub events: Vec<ArtifactEvent>,
     pub summary: Summary,
+    /// Results the cache could not keep (`path: why`; see `Store::take_unnamed`): the outputs
+    /// stand, their work is done again next time.
+    pub unnamed: Vec<String>,
+}
+
+impl Outcome {
+    /// One line on the results the cache could not keep, if any.
+    pub fn unnamed_warning(&self) -> Option<String> {
+        let first = self.unnamed.first()?;
+        Some(format!(
+            "the cache could not keep {} result(s), which will be made again next time (first: {first})",
+            self.unnamed.len()
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -220,6 +234,8 @@ pub fn render_with(
         }
     });
     drop(wake);
+    // Every blob is named before the lock records the render and the build lock is released.
+    env.store.settle_all();
     env.set_sink(None);
     env.set_epoch(None);
     env.set_shard(None);
@@ -279,7 +295,9 @@ pub fn render_with(
         }
     }
     summary.ms = t0.elapsed().as_millis() as u64;
-    Ok(Outcome { events, summary })
+    // Whatever was stored after the lock (frames written, reports) is named too.
+    env.store.settle_all();
+    Ok(Outcome { events, summary, unnamed: env.store.take_unnamed() })
 }
 
 /// A render worker's way out: counts it out of `running` when it ends, normally or by a

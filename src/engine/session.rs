@@ -66,6 +66,15 @@ pub struct Session {
     pub config: Config,
 }
 
+/// Blobs still being synced are named before the session ends (a command that built without
+/// rendering, such as `explain`, leaves none behind unnamed).
+impl Drop for Session {
+    fn drop(&mut self) {
+        use super::db::Db;
+        self.db.env().store.settle_all();
+    }
+}
+
 impl Session {
     /// Open the project at `root` with `overrides` (`--set`) and the built-in flows, ready to
     /// build or plan.

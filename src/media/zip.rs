@@ -54,7 +54,20 @@ pub fn read_zip(bytes: &[u8]) -> zip::result::ZipResult<Vec<(String, Vec<u8>)>> 
 pub fn read_zip_entry(path: &std::path::Path, name: &str) -> zip::result::ZipResult<Option<Vec<u8>>> {
     let file = std::fs::File::open(path)?;
     let file_len = file.metadata()?.len();
-    let mut z = zip::ZipArchive::new(std::io::BufReader::new(file))?;
+    zip_entry_of(std::io::BufReader::new(file), file_len, name)
+}
+
+/// [`read_zip_entry`] of an archive held in memory.
+pub fn zip_entry_in(bytes: &[u8], name: &str) -> zip::result::ZipResult<Option<Vec<u8>>> {
+    zip_entry_of(Cursor::new(bytes), bytes.len() as u64, name)
+}
+
+fn zip_entry_of<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    file_len: u64,
+    name: &str,
+) -> zip::result::ZipResult<Option<Vec<u8>>> {
+    let mut z = zip::ZipArchive::new(reader)?;
     let mut f = match z.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
@@ -79,6 +92,8 @@ mod tests {
         std::fs::write(&path, &zip).unwrap();
         assert_eq!(read_zip_entry(&path, "a.wav").unwrap(), Some(wav.clone()));
         assert_eq!(read_zip_entry(&path, "b.wav").unwrap(), None);
+        assert_eq!(zip_entry_in(&zip, "a.wav").unwrap(), Some(wav.clone()));
+        assert_eq!(zip_entry_in(&zip, "b.wav").unwrap(), None);
 
         // Both records of `a.wav` claim 4 GiB − 1 uncompressed and compressed.
         let mut damaged = zip.clone();

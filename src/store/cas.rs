@@ -6,9 +6,11 @@
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::behind::{Entry, Waiting};
 use super::digest::Digest;
 use super::fsutil::{Durability, TempFile, write_via};
 
@@ -43,9 +45,17 @@ pub struct ActionEntry {
 
 /// Handle on a project's store. Cheap to clone; all methods are safe to call from many
 /// threads and processes at once (every write is atomic and content-named).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     root: PathBuf,
+    /// Blobs of [`Store::put_behind`] written but not yet named (shared by the clones).
+    waiting: Arc<Waiting>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish_non_exhaustive()
+    }
 }
 
 fn shard(dir: &Path, hex: &str, suffix: &str) -> PathBuf {
@@ -56,7 +66,7 @@ impl Store {
     pub fn open(root: &Path) -> io::Result<Store> {
         fs::create_dir_all(root.join("cas"))?;
         fs::create_dir_all(root.join("actions"))?;
-        Ok(Store { root: root.to_path_buf() })
+        Ok(Store { root: root.to_path_buf(), waiting: Arc::default() })
     }
 
     pub fn root(&self) -> &Path {
@@ -69,8 +79,22 @@ impl Store {
         self.root.join("tmp")
     }
 
+    /// Where blob `d` lies once named. A blob of [`Store::put_behind`] may not be there yet:
+    /// a reader of the file itself asks [`Store::named_path`].
     pub fn blob_path(&self, d: &Digest) -> PathBuf {
         shard(&self.root.join("cas"), &d.hex(), "")
+    }
+
+    /// The bytes of blob `d` while it waits to be named (see [`Store::put_behind`]): a reader of
+    /// part of a blob takes them rather than wait for its file.
+    pub fn held(&self, d: &Digest) -> Option<Arc<Vec<u8>>> {
+        self.waiting.get(d)
+    }
+
+    /// [`Store::blob_path`], after waiting for the blob to be named if it is being synced.
+    pub fn named_path(&self, d: &Digest) -> PathBuf {
+        self.waiting.settle(d);
+        self.blob_path(d)
     }
 
     /// Where the entry of action `key` lives.
@@ -81,12 +105,54 @@ impl Store {
     /// Store `bytes`, returning their digest. A blob already present is not rewritten.
     pub fn put(&self, bytes: &[u8]) -> io::Result<Digest> {
         let d = Digest::of(bytes);
+        // The same blob being named behind: its file is whole once that is done.
+        self.waiting.settle(&d);
         let path = self.blob_path(&d);
         match fs::metadata(&path) {
             Ok(m) if m.len() == bytes.len() as u64 => {}
             _ => write_via(&self.tmp_dir(), &path, bytes, Durability::Data)?,
         }
         Ok(d)
+    }
+
+    /// Store `bytes` as [`Store::put`] does, leaving the sync and the naming to a background
+    /// thread (see [`super::behind`]): the caller goes on at once. Until it is named the blob
+    /// is read from memory ([`Store::read`], [`Store::copy_blob`], [`Store::has`]); a blob too
+    /// large to hold, or past what may wait, is synced here. [`Store::settle_all`] waits for
+    /// every one; one that could not be named is missing afterwards (a cache miss) and reported
+    /// by [`Store::take_unnamed`].
+    pub fn put_behind(&self, bytes: Vec<u8>) -> io::Result<Digest> {
+        let d = Digest::of(&bytes);
+        let path = self.blob_path(&d);
+        if fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+            return Ok(d);
+        }
+        let bytes = Arc::new(bytes);
+        match self.waiting.enter(d, &bytes) {
+            Entry::AlreadyWaiting => Ok(d),
+            Entry::SyncNow => write_via(&self.tmp_dir(), &path, &bytes, Durability::Data).map(|()| d),
+            Entry::Entered => match super::behind::written(&self.tmp_dir(), &path, &bytes) {
+                Ok(file) => {
+                    self.waiting.name_later(d, file, path);
+                    Ok(d)
+                }
+                Err(e) => {
+                    self.waiting.leave(&d, None);
+                    Err(e)
+                }
+            },
+        }
+    }
+
+    /// Wait until every blob of [`Store::put_behind`] is named (or given up).
+    pub fn settle_all(&self) {
+        self.waiting.settle_all();
+    }
+
+    /// The blobs of [`Store::put_behind`] that could not be synced or named since last asked
+    /// (`path: why`): they are missing, so their work is done again next time.
+    pub fn take_unnamed(&self) -> Vec<String> {
+        self.waiting.take_failures()
     }
 
     /// A blob written piece by piece (an output too large to hold): hashed as it is written,
@@ -99,6 +165,10 @@ impl Store {
     /// is quarantined (as by [`Store::read`]) after `out` received its bytes: a caller writing
     /// somewhere that matters writes to a temp file and keeps it only on `Ok`.
     pub fn copy_blob(&self, d: &Digest, out: &mut dyn io::Write) -> Result<u64, BlobError> {
+        if let Some(bytes) = self.waiting.get(d) {
+            out.write_all(&bytes).map_err(|e| BlobError::Write(*d, e))?;
+            return Ok(bytes.len() as u64);
+        }
         let mut file = match File::open(self.blob_path(d)) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobError::Missing(*d)),
@@ -132,12 +202,18 @@ impl Store {
 
     /// Whether a blob of the right size is present (no hashing).
     pub fn has(&self, d: &Digest, size: u64) -> bool {
+        if let Some(bytes) = self.waiting.get(d) {
+            return bytes.len() as u64 == size;
+        }
         fs::metadata(self.blob_path(d)).is_ok_and(|m| m.len() == size)
     }
 
     /// Read a blob and verify its hash. A corrupt blob is moved to quarantine so that the
     /// next lookup treats it as missing and the work is redone.
     pub fn read(&self, d: &Digest) -> Result<Vec<u8>, BlobError> {
+        if let Some(bytes) = self.waiting.get(d) {
+            return Ok(bytes.to_vec());
+        }
         let path = self.blob_path(d);
         let bytes = match fs::read(&path) {
             Ok(b) => b,
@@ -427,5 +503,63 @@ mod tests {
         fs::write(store.blob_path(&d), &bad).unwrap();
         assert!(matches!(store.copy_blob(&d, &mut Vec::new()), Err(BlobError::Corrupt(..))));
         assert!(matches!(store.copy_blob(&d, &mut Vec::new()), Err(BlobError::Missing(_))));
+    }
+
+    /// A blob put behind the work is there for every reader at once, from memory, and on disk
+    /// under its name (nothing left in `tmp/`) once the store is settled.
+    #[test]
+    fn a_blob_put_behind_is_read_at_once_and_named_when_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let many: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 10_000 + usize::from(i)]).collect();
+        let digests: Vec<Digest> = many.iter().map(|b| store.put_behind(b.clone()).unwrap()).collect();
+        for (bytes, d) in many.iter().zip(&digests) {
+            assert_eq!(*d, Digest::of(bytes));
+            assert!(store.has(d, bytes.len() as u64));
+            assert!(!store.has(d, bytes.len() as u64 + 1));
+            assert_eq!(&store.read(d).unwrap(), bytes);
+            let mut out = Vec::new();
+            assert_eq!(store.copy_blob(d, &mut out).unwrap(), bytes.len() as u64);
+            assert_eq!(&out, bytes);
+        }
+        // The same bytes again, and a clone of the handle, while some may still wait.
+        assert_eq!(store.clone().put_behind(many[3].clone()).unwrap(), digests[3]);
+        store.settle_all();
+        for (bytes, d) in many.iter().zip(&digests) {
+            assert!(store.held(d).is_none());
+            assert_eq!(&fs::read(store.blob_path(d)).unwrap(), bytes);
+        }
+        assert!(store.take_unnamed().is_empty());
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    /// A blob whose name cannot be made is reported once, read from memory until then (the rest
+    /// of its render still finds it), missing afterwards (a miss, never a wrong or partial file),
+    /// and its temp file is removed; a blob too large to hold is named at once.
+    #[test]
+    fn a_blob_that_cannot_be_named_is_reported_and_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let bytes = b"cannot be named".to_vec();
+        let d = Digest::of(&bytes);
+        // A file where the blob's shard directory should be.
+        fs::write(store.blob_path(&d).parent().unwrap(), b"in the way").unwrap();
+        assert_eq!(store.put_behind(bytes.clone()).unwrap(), d);
+        store.settle_all();
+        assert_eq!(store.read(&d).unwrap(), bytes);
+        assert!(store.has(&d, 15));
+        let unnamed = store.take_unnamed();
+        assert_eq!(unnamed.len(), 1, "{unnamed:?}");
+        assert!(unnamed[0].contains(&d.hex()), "{unnamed:?}");
+        assert!(store.take_unnamed().is_empty());
+        assert!(!store.has(&d, 15));
+        // No blob: its directory is a file.
+        assert!(matches!(store.read(&d), Err(BlobError::Io(..))));
+        assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+
+        let large = vec![5u8; super::super::behind::MAX_BLOB + 1];
+        let d = store.put_behind(large.clone()).unwrap();
+        assert!(store.held(&d).is_none());
+        assert_eq!(fs::metadata(store.blob_path(&d)).unwrap().len(), large.len() as u64);
     }
 }

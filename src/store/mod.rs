@@ -1,6 +1,7 @@
 //! The on-disk store: blobs named by blake3 digest, the action cache, the stat cache, the lock
 //! file and build history. Every write is atomic; nothing half-written is ever recorded.
 
+pub mod behind;
 pub mod cas;
 pub mod digest;
 pub mod fsutil;

@@ -462,7 +462,7 @@ impl Remote {
     /// The local blob `d` written to `path` a piece at a time, hashed as it is read; a blob that
     /// does not hash to its name is aborted (`Err(Err(why))`); a transport error is `Err(Ok(_))`.
     fn upload_in_pieces(&self, d: &Digest, path: &str, store: &Store) -> Result<(), Result<RemoteError, String>> {
-        let mut file = std::fs::File::open(store.blob_path(d)).map_err(|e| Err(e.to_string()))?;
+        let mut file = std::fs::File::open(store.named_path(d)).map_err(|e| Err(e.to_string()))?;
         let Some(mut writer) = self.call("uploading a blob", self.op.writer(path)).map_err(Ok)? else {
             return Err(Ok(RemoteError::Unavailable("uploading a blob: the remote refused a writer".into())));
         };

@@ -380,7 +380,11 @@ impl Action for TextureFile {
             return None;
         }
         // Only the bundle's index, not its WAVs: this runs on every no-op render.
-        let index = crate::media::zip::read_zip_entry(&store.blob_path(bundle), INDEX_ENTRY).ok()??;
+        let index = match store.held(bundle) {
+            Some(bytes) => crate::media::zip::zip_entry_in(&bytes, INDEX_ENTRY),
+            None => crate::media::zip::read_zip_entry(&store.named_path(bundle), INDEX_ENTRY),
+        };
+        let index = index.ok()??;
         let slot = slot_report(&[(INDEX_ENTRY.to_string(), index)], &self.file)?;
         if slot.saved { None } else { Some(slot.reason.unwrap_or_else(|| "not made".into())) }
     }
@@ -683,19 +687,28 @@ fn compute_bundle(
 /// time (each checked by its CRC-32). Should the blob be damaged, it is read whole through the
 /// store, which verifies it and rebuilds it when it is corrupt.
 fn bundle_entries(cx: &Cx<'_>, bundle: &str, names: &[&str]) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
-    let (path, _) = cx.artifact_path(bundle)?;
-    let direct: Result<Vec<_>, _> = names
-        .iter()
-        .filter_map(|name| {
-            crate::media::zip::read_zip_entry(&path, name).transpose().map(|r| r.map(|b| (name.to_string(), b)))
-        })
-        .collect();
+    // A bundle just made is read from memory while its blob is being synced.
+    let direct = match cx.artifact_held(bundle)? {
+        Some(bytes) => entries_named(names, |name| crate::media::zip::zip_entry_in(&bytes, name)),
+        None => {
+            let (path, _) = cx.artifact_path(bundle)?;
+            entries_named(names, |name| crate::media::zip::read_zip_entry(&path, name))
+        }
+    };
     if let Ok(entries) = direct {
         return Ok(entries);
     }
     let bytes = cx.artifact_bytes(bundle)?;
     let all = crate::media::zip::read_zip(&bytes).map_err(|e| cx.fail(format!("reading the bundle: {e}")))?;
     Ok(all.into_iter().filter(|(n, _)| names.contains(&n.as_str())).collect())
+}
+
+/// The entries `names` that `read` finds, in order.
+fn entries_named(
+    names: &[&str],
+    read: impl Fn(&str) -> zip::result::ZipResult<Option<Vec<u8>>>,
+) -> zip::result::ZipResult<Vec<(String, Vec<u8>)>> {
+    names.iter().filter_map(|name| read(name).transpose().map(|r| r.map(|b| (name.to_string(), b)))).collect()
 }
 
 /// What a bundle's `index.json` says about `file`.

@@ -165,7 +165,7 @@ fn estimate(cx: &Cx<'_>, settings: &VideoSettings, track: &TrackSpec) -> Result<
             // Built before: its blob, read only where it is (plan mode never computes).
             let stored = || {
                 let digest = crate::engine::query::digest_by_id(cx.db, id).ok()?;
-                declared_length(&cx.db.env().store.blob_path(&digest), &decl.rel)
+                declared_length(&cx.db.env().store.named_path(&digest), &decl.rel)
             };
             let length = decl
                 .action
