@@ -185,7 +185,11 @@ impl Syncers {
                     q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
                 }
             };
-            job.run();
+            // A job that panicked still leaves the waiting set, so nothing waits for it forever.
+            let (waiting, digest, dest) = (Arc::clone(&job.waiting), job.digest, job.dest.clone());
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run())).is_err() {
+                waiting.leave(&digest, Some(format!("{}: naming it panicked", dest.display())));
+            }
         }
     }
 }
