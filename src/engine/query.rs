@@ -509,12 +509,15 @@ impl Cx<'_> {
         }
     }
 
-    /// The bytes of artifact `id` while its blob is being synced and named (see
-    /// [`crate::store::Store::put_behind`]), else `None`: a reader of part of it takes them
-    /// instead of waiting for the file of [`Self::artifact_path`].
-    pub fn artifact_held(&self, id: &str) -> Result<Option<std::sync::Arc<Vec<u8>>>, BuildError> {
+    /// Where artifact `id` can be read in part: its bytes while its blob is being synced and
+    /// named (see [`crate::store::Store::blob_at`]), else its file as
+    /// [`Self::artifact_path`] gives it.
+    pub fn artifact_at(&self, id: &str) -> Result<crate::store::BlobAt, BuildError> {
         let d = digest_by_id(self.db, id)?;
-        Ok(self.db.env().store.held(&d))
+        match self.db.env().store.blob_at(&d) {
+            crate::store::BlobAt::File(_) => Ok(crate::store::BlobAt::File(self.artifact_path(id)?.0)),
+            held => Ok(held),
+        }
     }
 
     /// Where the blob of artifact `id` lies in the store, and its digest (recomputed first if

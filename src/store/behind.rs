@@ -34,13 +34,17 @@ pub struct Waiting {
 #[allow(clippy::rc_buffer)]
 struct State {
     blobs: HashMap<Digest, Arc<Vec<u8>>>,
-    bytes: usize,
     /// Blobs that could not be synced or named: `path: why`.
     failures: Vec<String>,
     /// Their bytes, up to [`MAX_WAITING`] in all, until the failures are taken (the end of the
     /// render): what reads them in the same render still finds them.
     lost: HashMap<Digest, Arc<Vec<u8>>>,
-    lost_bytes: usize,
+}
+
+/// The bytes held in `blobs`.
+#[allow(clippy::rc_buffer)]
+fn size_of(blobs: &HashMap<Digest, Arc<Vec<u8>>>) -> usize {
+    blobs.values().map(|b| b.len()).sum()
 }
 
 /// What [`Waiting::enter`] decided.
@@ -71,10 +75,9 @@ impl Waiting {
         if s.blobs.contains_key(&d) {
             return Entry::AlreadyWaiting;
         }
-        if bytes.len() > MAX_BLOB || s.bytes + bytes.len() > MAX_WAITING {
+        if bytes.len() > MAX_BLOB || size_of(&s.blobs) + bytes.len() > MAX_WAITING {
             return Entry::SyncNow;
         }
-        s.bytes += bytes.len();
         s.blobs.insert(d, Arc::clone(bytes));
         Entry::Entered
     }
@@ -82,14 +85,9 @@ impl Waiting {
     /// Blob `d` left the waiting set: named, or (with `failure`) given up.
     pub fn leave(&self, d: &Digest, failure: Option<String>) {
         let mut s = self.state();
-        let bytes = s.blobs.remove(d);
-        if let Some(bytes) = &bytes {
-            s.bytes -= bytes.len();
-        }
-        if let (Some(why), Some(bytes)) = (failure, bytes) {
+        if let (Some(bytes), Some(why)) = (s.blobs.remove(d), failure) {
             s.failures.push(why);
-            if s.lost_bytes + bytes.len() <= MAX_WAITING {
-                s.lost_bytes += bytes.len();
+            if size_of(&s.lost) + bytes.len() <= MAX_WAITING {
                 s.lost.insert(*d, bytes);
             }
         }
@@ -122,7 +120,6 @@ impl Waiting {
     pub fn take_failures(&self) -> Vec<String> {
         let mut s = self.state();
         s.lost.clear();
-        s.lost_bytes = 0;
         std::mem::take(&mut s.failures)
     }
 }
@@ -146,30 +143,39 @@ impl Job {
 
 /// The process's syncing threads and their queue (shared by every store).
 struct Syncers {
-    queue: Mutex<(VecDeque<Job>, usize)>,
+    queue: Mutex<Queue>,
     ready: Condvar,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Syncing threads started.
+    threads: usize,
 }
 
 impl Syncers {
     fn get() -> &'static Syncers {
         static SYNCERS: OnceLock<Syncers> = OnceLock::new();
-        SYNCERS.get_or_init(|| Syncers { queue: Mutex::new((VecDeque::new(), 0)), ready: Condvar::new() })
+        SYNCERS.get_or_init(|| Syncers {
+            queue: Mutex::new(Queue { jobs: VecDeque::new(), threads: 0 }),
+            ready: Condvar::new(),
+        })
     }
 
     /// Queue `job`, starting a thread while fewer than [`THREADS`] run; run it here when no
     /// thread runs and none could be started.
     fn submit(&'static self, job: Job) {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        if q.1 < THREADS {
+        if q.threads < THREADS {
             let started = std::thread::Builder::new().name("sync".into()).spawn(move || self.serve());
             if started.is_ok() {
-                q.1 += 1;
-            } else if q.1 == 0 {
+                q.threads += 1;
+            } else if q.threads == 0 {
                 drop(q);
                 return job.run();
             }
         }
-        q.0.push_back(job);
+        q.jobs.push_back(job);
         drop(q);
         self.ready.notify_one();
     }
@@ -179,7 +185,7 @@ impl Syncers {
             let job = {
                 let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
                 loop {
-                    if let Some(job) = q.0.pop_front() {
+                    if let Some(job) = q.jobs.pop_front() {
                         break job;
                     }
                     q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());

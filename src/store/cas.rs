@@ -43,6 +43,15 @@ pub struct ActionEntry {
     pub parts: Vec<Digest>,
 }
 
+/// Where a blob can be read: see [`Store::blob_at`].
+#[allow(clippy::rc_buffer)] // the waiting blob's own bytes, shared, not copied
+pub enum BlobAt {
+    /// In memory, while the blob is being synced and named.
+    Held(Arc<Vec<u8>>),
+    /// Its file in the store (which may be missing).
+    File(PathBuf),
+}
+
 /// Handle on a project's store. Cheap to clone; all methods are safe to call from many
 /// threads and processes at once (every write is atomic and content-named).
 #[derive(Clone)]
@@ -85,10 +94,13 @@ impl Store {
         shard(&self.root.join("cas"), &d.hex(), "")
     }
 
-    /// The bytes of blob `d` while it waits to be named (see [`Store::put_behind`]): a reader of
-    /// part of a blob takes them rather than wait for its file.
-    pub fn held(&self, d: &Digest) -> Option<Arc<Vec<u8>>> {
-        self.waiting.get(d)
+    /// Where blob `d` can be read in part: its bytes while it waits to be named (see
+    /// [`Store::put_behind`]), rather than waiting for its file; else its file.
+    pub fn blob_at(&self, d: &Digest) -> BlobAt {
+        match self.waiting.get(d) {
+            Some(bytes) => BlobAt::Held(bytes),
+            None => BlobAt::File(self.named_path(d)),
+        }
     }
 
     /// [`Store::blob_path`], after waiting for the blob to be named if it is being synced.
@@ -526,7 +538,7 @@ mod tests {
         assert_eq!(store.clone().put_behind(many[3].clone()).unwrap(), digests[3]);
         store.settle_all();
         for (bytes, d) in many.iter().zip(&digests) {
-            assert!(store.held(d).is_none());
+            assert!(matches!(store.blob_at(d), BlobAt::File(_)));
             assert_eq!(&fs::read(store.blob_path(d)).unwrap(), bytes);
         }
         assert!(store.take_unnamed().is_empty());
@@ -559,7 +571,7 @@ mod tests {
 
         let large = vec![5u8; super::super::behind::MAX_BLOB + 1];
         let d = store.put_behind(large.clone()).unwrap();
-        assert!(store.held(&d).is_none());
+        assert!(matches!(store.blob_at(&d), BlobAt::File(_)));
         assert_eq!(fs::metadata(store.blob_path(&d)).unwrap().len(), large.len() as u64);
     }
 }

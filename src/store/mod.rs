@@ -12,7 +12,7 @@ pub mod remote_url;
 pub mod signing;
 pub mod stat;
 
-pub use cas::{ActionEntry, BlobError, BlobWriter, Store};
+pub use cas::{ActionEntry, BlobAt, BlobError, BlobWriter, Store};
 pub use digest::Digest;
 pub use lockfile::{LockEntry, LockFile};
 pub use remote::{Remote, RemoteError, RemoteOptions};

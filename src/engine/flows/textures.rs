@@ -22,7 +22,7 @@ use crate::project::album::AudioRef;
 use crate::project::reader::TableReader;
 use crate::project::textures::{Export, SourceRef, TexturesSpec};
 use crate::project::{Diagnostic, ReadCx, Target, TargetKind};
-use crate::store::Digest;
+use crate::store::{BlobAt, Digest};
 use crate::textures::manifest::{self, Grade, GradeThresholds, Row};
 use crate::textures::{Clip, ClipSource, OUTPUT_RATE_HZ, TextureError, clouds, drones, hiss, pads, renders_channels};
 
@@ -380,11 +380,7 @@ impl Action for TextureFile {
             return None;
         }
         // Only the bundle's index, not its WAVs: this runs on every no-op render.
-        let index = match store.held(bundle) {
-            Some(bytes) => crate::media::zip::zip_entry_in(&bytes, INDEX_ENTRY),
-            None => crate::media::zip::read_zip_entry(&store.named_path(bundle), INDEX_ENTRY),
-        };
-        let index = index.ok()??;
+        let index = bundle_entry(&store.blob_at(bundle), INDEX_ENTRY).ok()??;
         let slot = slot_report(&[(INDEX_ENTRY.to_string(), index)], &self.file)?;
         if slot.saved { None } else { Some(slot.reason.unwrap_or_else(|| "not made".into())) }
     }
@@ -687,14 +683,11 @@ fn compute_bundle(
 /// time (each checked by its CRC-32). Should the blob be damaged, it is read whole through the
 /// store, which verifies it and rebuilds it when it is corrupt.
 fn bundle_entries(cx: &Cx<'_>, bundle: &str, names: &[&str]) -> Result<Vec<(String, Vec<u8>)>, BuildError> {
-    // A bundle just made is read from memory while its blob is being synced.
-    let direct = match cx.artifact_held(bundle)? {
-        Some(bytes) => entries_named(names, |name| crate::media::zip::zip_entry_in(&bytes, name)),
-        None => {
-            let (path, _) = cx.artifact_path(bundle)?;
-            entries_named(names, |name| crate::media::zip::read_zip_entry(&path, name))
-        }
-    };
+    let at = cx.artifact_at(bundle)?;
+    let direct: Result<Vec<_>, _> = names
+        .iter()
+        .filter_map(|name| bundle_entry(&at, name).transpose().map(|r| r.map(|b| (name.to_string(), b))))
+        .collect();
     if let Ok(entries) = direct {
         return Ok(entries);
     }
@@ -703,12 +696,13 @@ fn bundle_entries(cx: &Cx<'_>, bundle: &str, names: &[&str]) -> Result<Vec<(Stri
     Ok(all.into_iter().filter(|(n, _)| names.contains(&n.as_str())).collect())
 }
 
-/// The entries `names` that `read` finds, in order.
-fn entries_named(
-    names: &[&str],
-    read: impl Fn(&str) -> zip::result::ZipResult<Option<Vec<u8>>>,
-) -> zip::result::ZipResult<Vec<(String, Vec<u8>)>> {
-    names.iter().filter_map(|name| read(name).transpose().map(|r| r.map(|b| (name.to_string(), b)))).collect()
+/// Entry `name` of a bundle's blob: from memory while a bundle just made is being synced (no
+/// waiting for the disk), else from its file.
+fn bundle_entry(at: &BlobAt, name: &str) -> zip::result::ZipResult<Option<Vec<u8>>> {
+    match at {
+        BlobAt::Held(bytes) => crate::media::zip::zip_entry_in(bytes, name),
+        BlobAt::File(path) => crate::media::zip::read_zip_entry(path, name),
+    }
 }
 
 /// What a bundle's `index.json` says about `file`.
