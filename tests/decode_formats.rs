@@ -1,6 +1,7 @@
-//! Containers users hold: AIFF, AIFF-C, AAC and ALAC in MP4/M4A, FLAC in Matroska, MP2, and
-//! Opus in Ogg, WebM and MP4 decode, keep their channels, agree with the WAV
-//! they were made from, and damaged copies fail with one line naming the file.
+//! Containers users hold: AIFF, AIFF-C, AAC and ALAC in MP4/M4A, FLAC in Matroska, MP2, Opus
+//! in Ogg, WebM and MP4, and AU, Wave64 and CAF with PCM decode, keep their channels, agree
+//! with the WAV they were made from, and damaged copies fail with one line naming the file;
+//! well-known formats that are not read are named.
 //!
 //! Fixtures (`tests/fixtures/audio/`, remade by its `make.sh` with ffmpeg): `tone.wav` is
 //! 0.15 s of 16-bit stereo at 44.1 kHz (440 Hz left, 1 kHz right); the others are ffmpeg's
@@ -42,6 +43,53 @@ fn aiff_and_aifc_are_sample_exact_copies_of_the_wav() {
             assert_eq!(worst_delta(ours, reference, 0), 0.0, "{name} channel {c}");
         }
         assert!(d.warnings.is_empty(), "{name}: {:?}", d.warnings);
+    }
+}
+
+/// The other PCM containers libsndfile (and so `librosa.load`) reads: Sun AU (16-bit
+/// big-endian), Sony Wave64 (16-bit) and Apple CAF (24-bit big-endian, 32-bit float
+/// little-endian) hold the WAV's samples exactly, with no warning. ffmpeg's Wave64 writer
+/// counts the data chunk's padding to 8 bytes in its size, so that file declares one frame
+/// more (silence), which libsndfile reads too (`soundfile.info`: 6616 frames).
+#[test]
+fn au_wave64_and_caf_are_sample_exact_copies_of_the_wav() {
+    let wav = original();
+    for (name, codec, extra) in [
+        ("tone.au", "pcm_s16", 0),
+        ("tone.w64", "pcm_s16", 1),
+        ("tone.caf", "pcm_s24", 0),
+        ("tone_f32.caf", "pcm_f32", 0),
+    ] {
+        let d = decode_channels(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((d.sample_rate_hz, d.channels.len()), (44_100, 2), "{name}");
+        assert_eq!(d.frames_decoded, wav.frames_decoded + extra, "{name}");
+        assert!(d.channels.iter().all(|c| c[wav.frames_decoded as usize..].iter().all(|&v| v == 0.0)), "{name}");
+        assert_eq!(d.codec, codec, "{name}");
+        for (c, (ours, reference)) in d.channels.iter().zip(&wav.channels).enumerate() {
+            assert_eq!(worst_delta(ours, reference, 0), 0.0, "{name} channel {c}");
+        }
+        assert!(d.warnings.is_empty(), "{name}: {:?}", d.warnings);
+        let bytes = std::fs::read(fixture(name)).expect("read");
+        let from_bytes = decode_channels_bytes(&bytes, name).expect("from bytes");
+        assert_eq!(from_bytes.channels, d.channels, "{name} from bytes");
+    }
+}
+
+/// A well-known format that is not read (WavPack; ALAC in CAF) is named in a one-line error
+/// that names the file, lists what is read and says how to convert it.
+#[test]
+fn a_well_known_format_that_is_not_read_is_named_with_what_to_do() {
+    for (name, what) in [("tone.wv", "WavPack is not a format"), ("tone_alac.caf", "CAF holding ALAC audio is not")] {
+        let path = fixture(name);
+        let message = decode_channels(&path).expect_err(name).to_string();
+        let shown = path.display().to_string();
+        assert!(message.starts_with(&format!("{shown}: {what}")), "{message}");
+        assert!(message.contains("FLAC") && message.contains("AIFF"), "{message}");
+        assert!(message.contains(&format!("`ffmpeg -i {shown} ")), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+        let bytes = std::fs::read(&path).expect("read");
+        let from_bytes = decode_channels_bytes(&bytes, name).expect_err(name).to_string();
+        assert!(from_bytes.starts_with(&format!("{name}: {what}")), "{from_bytes}");
     }
 }
 
@@ -230,6 +278,11 @@ fn damaged_copies_fail_with_one_line_naming_the_file() {
         "tone_opus.webm",
         "tone_opus.mp4",
         "tone51.opus",
+        "tone.au",
+        "tone.w64",
+        "tone.caf",
+        "tone_f32.caf",
+        "tone_alac.caf",
     ] {
         let good = std::fs::read(fixture(name)).expect("read");
         let label = format!("damaged/{name}");

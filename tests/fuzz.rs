@@ -181,7 +181,10 @@ fn names(message: &str, name: &str) -> Result<(), String> {
 
 #[test]
 fn audio_readers() {
-    let mut seeds = files("tests/fixtures/audio", &["wav", "aiff", "aifc", "m4a", "mp4", "mka", "webm", "opus", "mp2"]);
+    let mut seeds = files(
+        "tests/fixtures/audio",
+        &["wav", "aiff", "aifc", "m4a", "mp4", "mka", "webm", "opus", "mp2", "au", "w64", "caf"],
+    );
     seeds.extend(files("tests/fixtures/seed001", &["wav"]).into_iter().map(|mut w| {
         w.truncate(4096);
         w
@@ -193,6 +196,8 @@ fn audio_readers() {
         ("fuzz.flac", "flac"),
         ("fuzz.opus", "opus"),
         ("fuzz.webm", "webm"),
+        ("fuzz.caf", "caf"),
+        ("fuzz.au", "au"),
     ] {
         fuzz(&format!("decode_{ext}"), seeds.clone(), |bytes| {
             match ntsbuild::media::decode::decode_bytes(bytes, name) {

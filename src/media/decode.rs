@@ -23,12 +23,16 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
+use crate::media::formats::{self, READ_FORMATS, SNIFF_BYTES, not_read};
 use crate::media::mkv_padding::{discard_padding_ns, frames_of_ns};
 use crate::media::mp4_edit::{EditTrim, audio_trim};
 use crate::media::packet_decode::{Item, Outcome, Pipeline, Take, Threads};
 #[cfg(unix)]
 use crate::media::wav_lenient::IntWav;
-use crate::media::wav_lenient::{decode_lenient_wav, decode_standard_wav, fmt_is_plausible, looks_like_wav};
+use crate::media::wav_lenient::{
+    CONTAINER_PREFIX, decode_lenient_wav, decode_pcm_container, decode_standard_wav, fmt_is_plausible, looks_like_wav,
+    pcm_container,
+};
 
 /// Consecutive packets that may fail to decode before the file is declared corrupt.
 const MAX_CONSECUTIVE_BAD_PACKETS: usize = 64;
@@ -64,6 +68,18 @@ pub enum DecodeError {
         name: String,
         /// symphonia's message.
         detail: String,
+    },
+    /// A well-known format the decoder does not read (named from the file's first bytes).
+    #[error(
+        "{name}: {what} is not a format ntsbuild reads; {} (ntsbuild reads {})",
+        formats::advice(name, what),
+        READ_FORMATS
+    )]
+    NotRead {
+        /// File name.
+        name: String,
+        /// What the file is, e.g. "WavPack".
+        what: String,
     },
     /// The container has no audio track.
     #[error("{name}: no audio track")]
@@ -304,6 +320,9 @@ pub(crate) fn decode_frames_bytes_with(
     if bytes.is_empty() {
         return Err(DecodeError::EmptyFile { name: name.to_string() });
     }
+    if let Some(kind) = pcm_container(bytes) {
+        return decode_pcm_container(&mut Cursor::new(bytes), bytes.len() as u64, kind, name, sink);
+    }
     if !fmt_is_plausible(&bytes[..bytes.len().min(HEADER_PREFIX)]) {
         return implausible_header(looks_like_wav(bytes), name, || {
             decode_lenient_wav(&mut Cursor::new(bytes), name, sink)
@@ -311,10 +330,12 @@ pub(crate) fn decode_frames_bytes_with(
     }
     let mut tracked = TrackStart { inner: sink, started: false };
     let reopen = || Some(Box::new(Cursor::new(bytes)) as Box<dyn ReadSeek + '_>);
-    match decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &reopen, &mut tracked, threads) {
+    let decoded = decode_source(Box::new(Cursor::new(bytes)), extension_of(name), name, &reopen, &mut tracked, threads);
+    match decoded {
         Err(e) if !tracked.started && looks_like_wav(bytes) => {
-            with_fallback(e, decode_lenient_wav(&mut Cursor::new(bytes), name, sink))
+            with_fallback(e, decode_lenient_wav(&mut Cursor::new(bytes), name, sink), bytes)
         }
+        Err(e) if !tracked.started => Err(named_if_known(e, bytes)),
         other => other,
     }
 }
@@ -344,12 +365,18 @@ pub(crate) fn decode_frames_path_with(
     let name = path.display().to_string();
     let io = |source| DecodeError::Io { name: name.clone(), source };
     let file = File::open(path).map_err(io)?;
-    if file.metadata().map_err(io)?.len() == 0 {
+    let len = file.metadata().map_err(io)?.len();
+    if len == 0 {
         return Err(DecodeError::EmptyFile { name });
+    }
+    let prefix = file_prefix(path);
+    if let Some(kind) = pcm_container(&prefix) {
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        return decode_pcm_container(&mut reader, len, kind, &name, sink);
     }
     if !file_fmt_is_plausible(path) {
         let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
-        return implausible_header(file_looks_like_wav(path), &name, || decode_lenient_wav(&mut reader, &name, sink));
+        return implausible_header(looks_like_wav(&prefix), &name, || decode_lenient_wav(&mut reader, &name, sink));
     }
     // A standard WAV is read directly (`None` for anything else, RIFF header included).
     if let Some(result) = decode_standard_wav(path, &name, sink) {
@@ -358,11 +385,12 @@ pub(crate) fn decode_frames_path_with(
     let mut tracked = TrackStart { inner: sink, started: false };
     let reopen = || File::open(path).ok().map(|f| Box::new(BufReader::new(f)) as Box<dyn ReadSeek>);
     match decode_source(Box::new(file), extension_of(&name), &name, &reopen, &mut tracked, threads) {
-        Err(e) if !tracked.started && file_looks_like_wav(path) => {
+        Err(e) if !tracked.started && looks_like_wav(&prefix) => {
             let file = File::open(path).map_err(io)?;
             let mut reader = BufReader::with_capacity(1 << 16, file);
-            with_fallback(e, decode_lenient_wav(&mut reader, &name, sink))
+            with_fallback(e, decode_lenient_wav(&mut reader, &name, sink), &prefix)
         }
+        Err(e) if !tracked.started => Err(named_if_known(e, &prefix)),
         other => other,
     }
 }
@@ -424,25 +452,52 @@ fn file_fmt_is_plausible(path: &Path) -> bool {
     }
 }
 
-fn file_looks_like_wav(path: &Path) -> bool {
-    let mut prefix = [0u8; 12];
-    File::open(path).and_then(|mut f| f.read_exact(&mut prefix)).is_ok() && looks_like_wav(&prefix)
+/// A file's first bytes, enough for [`pcm_container`], [`looks_like_wav`] and [`not_read`]
+/// (fewer when the file is shorter or cannot be read).
+fn file_prefix(path: &Path) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES.max(CONTAINER_PREFIX));
+    if let Ok(f) = File::open(path) {
+        let _ = f.take(SNIFF_BYTES.max(CONTAINER_PREFIX) as u64).read_to_end(&mut prefix);
+    }
+    prefix
 }
 
-/// Picks the result after symphonia failed on a WAV: the lenient reader's success (with a
-/// note), its own specific error, or symphonia's error when the lenient reader does not
-/// handle the encoding at all.
+/// Picks the result after symphonia failed on a WAV: the lenient reader's success, its own
+/// specific error, or symphonia's error when the lenient reader does not handle the encoding
+/// at all. A plain RIFF file symphonia refused is non-standard, and the result says so; RIFX,
+/// RF64 and BW64 are standard containers symphonia does not read, and say nothing.
 fn with_fallback(
     symphonia_error: DecodeError,
     lenient: Result<DecodeInfo, DecodeError>,
+    prefix: &[u8],
 ) -> Result<DecodeInfo, DecodeError> {
     match lenient {
         Ok(mut info) => {
-            info.warnings.insert(0, format!("non-standard WAV read by the fallback reader ({symphonia_error})"));
+            if prefix.starts_with(b"RIFF") {
+                info.warnings.insert(0, format!("non-standard WAV read by the fallback reader ({symphonia_error})"));
+            }
             Ok(info)
         }
         Err(DecodeError::UnsupportedCodec { .. } | DecodeError::UnknownFormat { .. }) => Err(symphonia_error),
         Err(e) => Err(e),
+    }
+}
+
+/// A decode that failed before any audio came out, named for the format its first bytes show
+/// when that is a well-known one the decoder does not read (whatever reader tried it and how it
+/// failed); otherwise the error as it is.
+fn named_if_known(error: DecodeError, prefix: &[u8]) -> DecodeError {
+    let name = match &error {
+        DecodeError::UnknownFormat { name, .. }
+        | DecodeError::UnsupportedCodec { name, .. }
+        | DecodeError::Malformed { name, .. }
+        | DecodeError::Truncated { name, .. }
+        | DecodeError::NoAudioTrack { name } => name.clone(),
+        _ => return error,
+    };
+    match not_read(prefix) {
+        Some(what) => DecodeError::NotRead { name, what: what.to_string() },
+        None => error,
     }
 }
 
@@ -494,7 +549,7 @@ fn decode_source<'s, 'r>(
         }
         SymphoniaError::IoError(source) => DecodeError::Io { name: name_s(), source },
         SymphoniaError::DecodeError(msg) => DecodeError::Malformed { name: name_s(), detail: msg.to_string() },
-        other => DecodeError::UnknownFormat { name: name_s(), detail: other.to_string() },
+        _ => DecodeError::UnknownFormat { name: name_s(), detail: format!("ntsbuild reads {READ_FORMATS}") },
     })?;
 
     let track = format.default_track(TrackType::Audio).ok_or_else(|| DecodeError::NoAudioTrack { name: name_s() })?;
@@ -972,14 +1027,15 @@ mod tests {
             assert_eq!(symphonia.frames_decoded, frames as u64);
             assert!(direct.warnings.is_empty() && symphonia.warnings.is_empty());
             // Only plain RIFF takes the direct path: the same file as RF64 is symphonia's to
-            // refuse and the lenient reader's to read, with its note.
+            // refuse and the lenient reader's to read; RF64 is a standard container, so
+            // without a note.
             let mut rf64 = bytes.clone();
             rf64[..4].copy_from_slice(b"RF64");
             let rf64_path = dir.path().join(format!("t{tag}_{bits}_{channels}_rf64.wav"));
             std::fs::write(&rf64_path, &rf64).unwrap();
             let lenient = decode_channels(&rf64_path).unwrap();
             assert_eq!(lenient.channels, direct.channels);
-            assert!(lenient.warnings.iter().any(|w| w.contains("fallback reader")), "{:?}", lenient.warnings);
+            assert!(lenient.warnings.is_empty(), "{:?}", lenient.warnings);
             // Integer ones can also be read by position: the streamed mixdown, bit for bit,
             // from any frame, with the same report. Float ones and RF64 cannot.
             #[cfg(unix)]

@@ -4,6 +4,7 @@ pub mod analyze;
 pub(crate) mod canvas;
 pub mod decode;
 pub mod font;
+pub mod formats;
 pub mod h264;
 pub mod image;
 pub mod loudness;

@@ -7,6 +7,10 @@
 //! 1..=8 byte containers), 3 (float 32/64), 6 (A-law), 7 (µ-law) and WAVE_EXTENSIBLE wrapping
 //! them; RIFF/RIFX/RF64/BW64 containers; data chunks that run past the end of the file
 //! (decoded up to the last whole frame, with a warning).
+//!
+//! It also reads the common ones among the other PCM containers libsndfile (and so
+//! `librosa.load`) reads and symphonia does not ([`PcmContainer`]): Sun/NeXT AU, Sony Wave64
+//! and Apple CAF holding PCM or G.711.
 
 use std::fs::File;
 use std::io::{self, BufReader, ErrorKind, Read, Seek, SeekFrom};
@@ -84,7 +88,10 @@ fn aiff_comm_is_plausible(prefix: &[u8]) -> bool {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Encoding {
+    /// Signed integers, except in 1-byte containers: unsigned there, as WAV has them.
     Int,
+    /// Signed 8-bit integers (AU and CAF).
+    SignedByte,
     Float,
     ALaw,
     MuLaw,
@@ -160,6 +167,276 @@ pub fn decode_lenient_wav(
     let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
     let (fmt, data_bytes) = read_to_data(&mut r, name)?;
     stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
+}
+
+/// A PCM container other than the WAVE family, read by [`decode_pcm_container`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PcmContainer {
+    /// Sun/NeXT `.snd` (big-endian; `dns.` is its little-endian form).
+    Au,
+    /// Sony Wave64: the WAVE layout with GUID chunk ids and 64-bit sizes.
+    Wave64,
+    /// Apple's Core Audio Format.
+    Caf,
+}
+
+/// Wave64's GUIDs of its `riff` header, `wave` form, `fmt ` chunk and `data` chunk.
+const W64_RIFF: [u8; 16] = *b"riff\x2e\x91\xcf\x11\xa5\xd6\x28\xdb\x04\xc1\x00\x00";
+const W64_WAVE: [u8; 16] = *b"wave\xf3\xac\xd3\x11\x8c\xd1\x00\xc0\x4f\x8e\xdb\x8a";
+const W64_FMT: [u8; 16] = *b"fmt \xf3\xac\xd3\x11\x8c\xd1\x00\xc0\x4f\x8e\xdb\x8a";
+const W64_DATA: [u8; 16] = *b"data\xf3\xac\xd3\x11\x8c\xd1\x00\xc0\x4f\x8e\xdb\x8a";
+
+/// Bytes of a file's start [`pcm_container`] needs.
+pub const CONTAINER_PREFIX: usize = 40;
+
+/// The [`PcmContainer`] `prefix` (a file's first [`CONTAINER_PREFIX`] bytes) starts like.
+pub fn pcm_container(prefix: &[u8]) -> Option<PcmContainer> {
+    if prefix.starts_with(b".snd") || prefix.starts_with(b"dns.") {
+        Some(PcmContainer::Au)
+    } else if prefix.len() >= 40 && prefix[..16] == W64_RIFF && prefix[24..40] == W64_WAVE {
+        Some(PcmContainer::Wave64)
+    } else if prefix.starts_with(b"caff") {
+        Some(PcmContainer::Caf)
+    } else {
+        None
+    }
+}
+
+/// Decodes a `kind` file of `len` bytes from `reader` (positioned at byte 0) into `sink`. A data
+/// size the header leaves open (AU's `0xFFFFFFFF`, CAF's `-1`) runs to the end of the file.
+pub fn decode_pcm_container(
+    reader: &mut dyn Read,
+    len: u64,
+    kind: PcmContainer,
+    name: &str,
+    sink: &mut dyn FrameSink,
+) -> Result<DecodeInfo, DecodeError> {
+    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
+    let (fmt, data_bytes) = match kind {
+        PcmContainer::Au => read_au(&mut r, len, name)?,
+        PcmContainer::Wave64 => read_w64(&mut r, name)?,
+        PcmContainer::Caf => read_caf(&mut r, len, name)?,
+    };
+    stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
+}
+
+/// Most channels the other PCM containers may declare (as many as a WAV's `fmt ` may).
+const MAX_CONTAINER_CHANNELS: u32 = 64;
+
+/// Reads an AU header (24 bytes, then annotations up to the data offset).
+fn read_au(r: &mut ChunkReader<'_>, len: u64, name: &str) -> Result<(Fmt, u64), DecodeError> {
+    let name_s = || name.to_string();
+    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
+    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
+    let mut head = [0u8; 24];
+    if r.fill(&mut head).map_err(io_err)? < head.len() {
+        return Err(DecodeError::Truncated { name: name_s(), detail: "while reading the AU header".to_string() });
+    }
+    r.big_endian = &head[..4] == b".snd";
+    let field = |i: usize| r.u32_at(&head[4 * i..]);
+    let (offset, size, encoding, rate_hz, channels) = (field(1), field(2), field(3), field(4), field(5));
+    let (encoding, bytes) = match encoding {
+        1 => (Encoding::MuLaw, 1),
+        2 => (Encoding::SignedByte, 1),
+        3 => (Encoding::Int, 2),
+        4 => (Encoding::Int, 3),
+        5 => (Encoding::Int, 4),
+        6 => (Encoding::Float, 4),
+        7 => (Encoding::Float, 8),
+        27 => (Encoding::ALaw, 1),
+        other => {
+            return Err(DecodeError::UnsupportedCodec {
+                name: name_s(),
+                detail: format!("AU encoding {other} is not linear PCM, float or G.711"),
+            });
+        }
+    };
+    if !(1..=MAX_CONTAINER_CHANNELS).contains(&channels) || rate_hz == 0 {
+        return Err(malformed(format!("AU header declares {channels} channels at {rate_hz} Hz")));
+    }
+    let annotation =
+        offset.checked_sub(24).ok_or_else(|| malformed(format!("AU data offset {offset} inside the header")))?;
+    if r.skip(u64::from(annotation)).map_err(io_err)? < u64::from(annotation) {
+        return Err(DecodeError::Truncated { name: name_s(), detail: "before the AU data".to_string() });
+    }
+    let data_bytes = if size == u32::MAX { len.saturating_sub(r.pos) } else { u64::from(size) };
+    let channels = channels as usize;
+    let fmt =
+        Fmt { encoding, channels, rate_hz, block_align: channels * bytes, container_bytes: bytes, bits: 8 * bytes };
+    Ok((fmt, data_bytes))
+}
+
+/// Reads a Wave64 header and chunks up to the data chunk (chunk sizes count their 24-byte
+/// header; chunks start on 8-byte boundaries).
+fn read_w64(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), DecodeError> {
+    let name_s = || name.to_string();
+    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
+    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
+    let truncated = |detail: &str| DecodeError::Truncated { name: name_s(), detail: detail.to_string() };
+    let mut head = [0u8; 40];
+    if r.fill(&mut head).map_err(io_err)? < head.len() {
+        return Err(truncated("while reading the Wave64 header"));
+    }
+    let mut fmt: Option<Fmt> = None;
+    loop {
+        let mut chunk = [0u8; 24];
+        match r.fill(&mut chunk).map_err(io_err)? {
+            0 if fmt.is_none() => return Err(truncated("no fmt chunk before the end of the file")),
+            0 => return Err(truncated("no data chunk before the end of the file")),
+            n if n < chunk.len() => return Err(truncated("inside a chunk header")),
+            _ => {}
+        }
+        let size = r.u64_at(&chunk[16..]);
+        let body = size.checked_sub(24).ok_or_else(|| malformed(format!("{size}-byte Wave64 chunk")))?;
+        let pad = (8 - body % 8) % 8;
+        if chunk[..16] == W64_FMT {
+            if body > u64::from(MAX_HEADER_CHUNK_BYTES) {
+                return Err(malformed(format!("{body}-byte header chunk")));
+            }
+            let mut bytes = vec![0u8; body as usize];
+            if r.fill(&mut bytes).map_err(io_err)? < bytes.len() {
+                return Err(truncated("inside the fmt chunk"));
+            }
+            r.skip(pad).map_err(io_err)?;
+            fmt = Some(parse_fmt(r, &bytes).map_err(|detail| fmt_error(name, detail))?);
+        } else if chunk[..16] == W64_DATA {
+            let fmt = fmt.ok_or_else(|| malformed("data chunk before fmt chunk".to_string()))?;
+            return Ok((fmt, body));
+        } else if r.skip(body + pad).map_err(io_err)? < body + pad {
+            return Err(if fmt.is_none() {
+                truncated("before the fmt chunk")
+            } else {
+                truncated("before the data chunk")
+            });
+        }
+    }
+}
+
+/// Reads a CAF header and chunks up to the data chunk: the `desc` chunk's format, and the
+/// audio after the data chunk's edit count. PCM (integer or float, either byte order) and
+/// G.711 are read; other codecs are named.
+fn read_caf(r: &mut ChunkReader<'_>, len: u64, name: &str) -> Result<(Fmt, u64), DecodeError> {
+    let name_s = || name.to_string();
+    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
+    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
+    let truncated = |detail: &str| DecodeError::Truncated { name: name_s(), detail: detail.to_string() };
+    let mut head = [0u8; 8];
+    if r.fill(&mut head).map_err(io_err)? < head.len() {
+        return Err(truncated("while reading the CAF header"));
+    }
+    r.big_endian = true;
+    if r.u16_at(&head[4..]) != 1 {
+        return Err(malformed(format!("CAF version {}", r.u16_at(&head[4..]))));
+    }
+    let mut fmt: Option<(Fmt, bool)> = None;
+    loop {
+        let mut chunk = [0u8; 12];
+        match r.fill(&mut chunk).map_err(io_err)? {
+            0 if fmt.is_none() => return Err(truncated("no desc chunk before the end of the file")),
+            0 => return Err(truncated("no data chunk before the end of the file")),
+            n if n < chunk.len() => return Err(truncated("inside a chunk header")),
+            _ => {}
+        }
+        let size = r.u64_at(&chunk[4..]) as i64;
+        match &chunk[..4] {
+            b"desc" => {
+                let mut desc = [0u8; 32];
+                if size < desc.len() as i64 {
+                    return Err(malformed(format!("{size}-byte desc chunk")));
+                }
+                if r.fill(&mut desc).map_err(io_err)? < desc.len() {
+                    return Err(truncated("inside the desc chunk"));
+                }
+                let rest = size as u64 - desc.len() as u64;
+                if r.skip(rest).map_err(io_err)? < rest {
+                    return Err(truncated("before the data chunk"));
+                }
+                fmt = Some(caf_format(r, &desc, name)?);
+            }
+            b"data" => {
+                let (fmt, little_endian) = fmt.ok_or_else(|| malformed("data chunk before desc chunk".to_string()))?;
+                let mut edit_count = [0u8; 4];
+                if r.fill(&mut edit_count).map_err(io_err)? < edit_count.len() {
+                    return Err(truncated("inside the data chunk's header"));
+                }
+                let data_bytes = match size {
+                    -1 => len.saturating_sub(r.pos),
+                    4.. => size as u64 - 4,
+                    _ => return Err(malformed(format!("{size}-byte data chunk"))),
+                };
+                r.big_endian = !little_endian;
+                return Ok((fmt, data_bytes));
+            }
+            _ => {
+                let want = u64::try_from(size).map_err(|_| malformed(format!("{size}-byte chunk")))?;
+                if r.skip(want).map_err(io_err)? < want {
+                    return Err(if fmt.is_none() {
+                        truncated("before the desc chunk")
+                    } else {
+                        truncated("before the data chunk")
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The format a CAF `desc` chunk declares, and whether its samples are little-endian.
+fn caf_format(r: &ChunkReader<'_>, desc: &[u8; 32], name: &str) -> Result<(Fmt, bool), DecodeError> {
+    let malformed = |detail: String| DecodeError::Malformed { name: name.to_string(), detail };
+    let rate = f64::from_bits(r.u64_at(desc));
+    let id = &desc[8..12];
+    let flags = r.u32_at(&desc[12..]);
+    let (bytes_per_packet, frames_per_packet) = (r.u32_at(&desc[16..]), r.u32_at(&desc[20..]));
+    let (channels, bits) = (r.u32_at(&desc[24..]), r.u32_at(&desc[28..]));
+    if !(rate >= 1.0 && rate <= f64::from(u32::MAX)) {
+        return Err(malformed(format!("CAF sample rate {rate}")));
+    }
+    if !(1..=MAX_CONTAINER_CHANNELS).contains(&channels) {
+        return Err(malformed(format!("CAF desc declares {channels} channels")));
+    }
+    let (encoding, little_endian) = match id {
+        b"lpcm" if flags & 1 != 0 => (Encoding::Float, flags & 2 != 0),
+        b"lpcm" if bits == 8 => (Encoding::SignedByte, false),
+        b"lpcm" => (Encoding::Int, flags & 2 != 0),
+        b"ulaw" => (Encoding::MuLaw, false),
+        b"alaw" => (Encoding::ALaw, false),
+        other => {
+            let codec = match other {
+                b"alac" => "ALAC".to_string(),
+                b"aac " => "AAC".to_string(),
+                b"ima4" => "IMA ADPCM".to_string(),
+                _ => format!("`{}`", String::from_utf8_lossy(other).trim_end()),
+            };
+            return Err(DecodeError::NotRead { name: name.to_string(), what: format!("CAF holding {codec} audio") });
+        }
+    };
+    let channels_usize = channels as usize;
+    let bytes = bytes_per_packet as usize / channels_usize;
+    let packed = frames_per_packet == 1 && bytes * channels_usize == bytes_per_packet as usize;
+    let fits = match encoding {
+        Encoding::Float => bits as usize == 8 * bytes && (bytes == 4 || bytes == 8),
+        Encoding::Int => (2..=8).contains(&bytes) && bits as usize == 8 * bytes,
+        _ => bytes == 1,
+    };
+    if !packed || !fits {
+        return Err(DecodeError::UnsupportedCodec {
+            name: name.to_string(),
+            detail: format!(
+                "CAF {} with {bits}-bit samples in {bytes_per_packet}-byte packets of {frames_per_packet} frame(s) for {channels} channel(s)",
+                String::from_utf8_lossy(id)
+            ),
+        });
+    }
+    let fmt = Fmt {
+        encoding,
+        channels: channels_usize,
+        rate_hz: rate.round() as u32,
+        block_align: bytes_per_packet as usize,
+        container_bytes: bytes,
+        bits: bits as usize,
+    };
+    Ok((fmt, little_endian))
 }
 
 /// A standard WAV file's layout (RIFF, little-endian, 16/24/32-bit integer or 32-bit float
@@ -389,6 +666,7 @@ impl IntWav {
 fn lenient_codec(fmt: Fmt) -> String {
     match (fmt.encoding, fmt.container_bytes) {
         (Encoding::Int, 1) => "pcm_u8".to_string(),
+        (Encoding::SignedByte, _) => "pcm_s8".to_string(),
         (Encoding::Int, n) => format!("pcm_s{}", n * 8),
         (Encoding::Float, n) => format!("pcm_f{}", n * 8),
         (Encoding::ALaw, _) => "pcm_alaw".to_string(),
@@ -447,13 +725,7 @@ fn read_to_data(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), Decod
                         ds64_data_bytes = Some(r.u64_at(&body[8..]));
                     }
                 } else {
-                    fmt = Some(parse_fmt(r, &body).map_err(|detail| {
-                        if detail.starts_with("format tag") {
-                            DecodeError::UnsupportedCodec { name: name_s(), detail }
-                        } else {
-                            malformed(detail)
-                        }
-                    })?);
+                    fmt = Some(parse_fmt(r, &body).map_err(|detail| fmt_error(name, detail))?);
                 }
             }
             b"data" => {
@@ -475,6 +747,15 @@ fn read_to_data(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), Decod
                 }
             }
         }
+    }
+}
+
+/// A `fmt ` chunk [`parse_fmt`] refused: an encoding it does not read, or a damaged one.
+fn fmt_error(name: &str, detail: String) -> DecodeError {
+    if detail.starts_with("format tag") {
+        DecodeError::UnsupportedCodec { name: name.to_string(), detail }
+    } else {
+        DecodeError::Malformed { name: name.to_string(), detail }
     }
 }
 
@@ -511,7 +792,7 @@ fn parse_fmt(r: &ChunkReader<'_>, body: &[u8]) -> Result<Fmt, String> {
     let valid = match encoding {
         Encoding::Int => (1..=8).contains(&container_bytes) && bits <= container_bytes * 8,
         Encoding::Float => container_bytes == 4 || container_bytes == 8,
-        Encoding::ALaw | Encoding::MuLaw => container_bytes == 1,
+        Encoding::SignedByte | Encoding::ALaw | Encoding::MuLaw => container_bytes == 1,
     };
     if !valid {
         return Err(format!("{bits}-bit samples in {container_bytes}-byte containers for {encoding:?}"));
@@ -662,6 +943,7 @@ fn sample_to_f32(big_endian: bool, encoding: Encoding, b: &[u8]) -> f32 {
             a.copy_from_slice(&b[..8]);
             (if big_endian { f64::from_be_bytes(a) } else { f64::from_le_bytes(a) }) as f32
         }
+        Encoding::SignedByte => f32::from(b[0] as i8) / 128.0,
         Encoding::ALaw => f32::from(alaw_to_i16(b[0])) / 32_768.0,
         Encoding::MuLaw => f32::from(mulaw_to_i16(b[0])) / 32_768.0,
     }
@@ -694,7 +976,7 @@ mod tests {
 
     use crate::media::decode::{Downmix, MonoSink, SinkError, StreamFormat};
 
-    #[derive(Default)]
+    #[derive(Debug, Default)]
     struct Collect {
         format: Option<StreamFormat>,
         samples: Vec<f32>,
@@ -748,6 +1030,124 @@ mod tests {
         let mut sink = Collect::default();
         let info = decode_lenient_wav(&mut &bytes[..], "t.wav", &mut Downmix::new(&mut sink))?;
         Ok((info, sink))
+    }
+
+    fn decode_container(bytes: &[u8]) -> Result<(DecodeInfo, Collect), DecodeError> {
+        let kind = pcm_container(bytes).expect("a PCM container");
+        let mut sink = Collect::default();
+        let info =
+            decode_pcm_container(&mut &bytes[..], bytes.len() as u64, kind, "t.x", &mut Downmix::new(&mut sink))?;
+        Ok((info, sink))
+    }
+
+    /// An AU file: `magic`, then the data offset (header plus `annotation`), size, encoding,
+    /// rate and channels in the magic's byte order.
+    fn au(magic: &[u8; 4], fields: [u32; 5], annotation: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut b = magic.to_vec();
+        for v in fields {
+            b.extend_from_slice(&if magic == b".snd" { v.to_be_bytes() } else { v.to_le_bytes() });
+        }
+        b.extend_from_slice(annotation);
+        b.extend_from_slice(data);
+        b
+    }
+
+    /// A CAF file: its header, a `desc` chunk, a `free` chunk, and the data chunk (size `-1` when
+    /// `open_size`, else the audio plus the edit count).
+    fn caf(rate: f64, id: &[u8; 4], flags: u32, packet: [u32; 4], data: &[u8], open_size: bool) -> Vec<u8> {
+        let mut b = b"caff\x00\x01\x00\x00desc".to_vec();
+        b.extend_from_slice(&32i64.to_be_bytes());
+        b.extend_from_slice(&rate.to_bits().to_be_bytes());
+        b.extend_from_slice(id);
+        for v in [flags, packet[0], packet[1], packet[2], packet[3]] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+        b.extend_from_slice(b"free");
+        b.extend_from_slice(&3i64.to_be_bytes());
+        b.extend_from_slice(&[0; 3]);
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&if open_size { -1i64 } else { data.len() as i64 + 4 }.to_be_bytes());
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn au_in_either_byte_order_with_annotation_and_open_size() {
+        // Big-endian 16-bit stereo, 8 bytes of annotation, size left open: read to the end.
+        let data = [0x40, 0x00, 0x00, 0x00, 0x80, 0x00, 0x80, 0x00];
+        let (info, sink) =
+            decode_container(&au(b".snd", [32, u32::MAX, 3, 8_000, 2], b"note\0\0\0\0", &data)).expect("AU");
+        assert_eq!((info.frames_decoded, info.sample_rate_hz, info.codec.as_str()), (2, 8_000, "pcm_s16"));
+        assert_eq!(sink.samples, vec![0.25, -1.0]);
+        // Little-endian (`dns.`) signed 8-bit: AU's bytes are signed, WAV's are not.
+        let (info, sink) = decode_container(&au(b"dns.", [24, 3, 2, 8_000, 1], b"", &[0x40, 0x80, 0x00])).expect("s8");
+        assert_eq!((info.codec.as_str(), sink.samples), ("pcm_s8", vec![0.5, -1.0, 0.0]));
+        // A declared size past the end decodes what is there, with a warning.
+        let (info, _) = decode_container(&au(b".snd", [24, 8, 3, 8_000, 1], b"", &[0x40, 0x00])).expect("short");
+        assert_eq!(info.frames_decoded, 1);
+        assert!(info.warnings.iter().any(|w| w.contains("decoded 1 of 4")), "{:?}", info.warnings);
+    }
+
+    #[test]
+    fn caf_pcm_and_float_in_either_byte_order() {
+        let (info, sink) =
+            decode_container(&caf(44_100.0, b"lpcm", 0, [4, 1, 2, 16], &[0x40, 0, 0x80, 0, 0, 0, 0, 0], false))
+                .expect("BE 16-bit");
+        assert_eq!((info.frames_decoded, info.sample_rate_hz, info.channels), (2, 44_100, 2));
+        assert_eq!(sink.samples, vec![-0.25, 0.0]);
+        let mut data = Vec::new();
+        for v in [0.5f32, -0.125] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        let (info, sink) = decode_container(&caf(48_000.0, b"lpcm", 3, [4, 1, 1, 32], &data, true)).expect("LE float");
+        assert_eq!((info.codec.as_str(), sink.samples), ("pcm_f32", vec![0.5, -0.125]));
+        let (_, sink) = decode_container(&caf(8_000.0, b"ulaw", 0, [1, 1, 1, 8], &[0xFF, 0x00], false)).expect("µ-law");
+        assert_eq!(sink.samples.len(), 2);
+    }
+
+    #[test]
+    fn damaged_or_foreign_caf_and_au_headers_say_what_is_wrong() {
+        let message = |bytes: &[u8]| decode_container(bytes).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message(&caf(f64::NAN, b"lpcm", 0, [2, 1, 1, 16], &[0; 2], false)).contains("CAF sample rate NaN"));
+        assert!(message(&caf(8_000.0, b"lpcm", 0, [2, 1, 0, 16], &[0; 2], false)).contains("0 channels"));
+        assert!(message(&caf(8_000.0, b"lpcm", 0, [3, 1, 1, 16], &[0; 3], false)).contains("16-bit samples"));
+        let alac = message(&caf(44_100.0, b"alac", 0, [0, 4096, 2, 16], &[0; 8], false));
+        assert!(alac.starts_with("t.x: CAF holding ALAC audio is not a format ntsbuild reads"), "{alac}");
+        assert!(message(&au(b".snd", [16, 2, 3, 8_000, 1], b"", &[0; 2])).contains("data offset 16"));
+        assert!(message(&au(b".snd", [24, 2, 23, 8_000, 1], b"", &[0; 2])).contains("AU encoding 23"));
+        assert!(message(&au(b".snd", [24, 2, 3, 8_000, 0], b"", &[0; 2])).contains("0 channels"));
+        let cut = caf(8_000.0, b"lpcm", 0, [2, 1, 1, 16], &[0; 2], false);
+        for end in 0..cut.len() - 2 {
+            let e = decode_container(&cut[..end.max(4)]).expect_err("cut CAF").to_string();
+            assert!(e.starts_with("t.x: ") && !e.contains('\n'), "{e}");
+        }
+    }
+
+    /// Wave64: GUID chunk ids, sizes that count the 24-byte chunk header, chunks on 8-byte
+    /// boundaries (an odd-sized chunk before `fmt ` is padded).
+    #[test]
+    fn wave64_chunks_are_aligned_to_eight_bytes() {
+        let mut b = W64_RIFF.to_vec();
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&W64_WAVE);
+        let mut junk = *b"junk\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+        junk[4] = 1;
+        b.extend_from_slice(&junk);
+        b.extend_from_slice(&(24u64 + 3).to_le_bytes());
+        b.extend_from_slice(&[7; 3 + 5]);
+        let fmt = fmt_body(false, 1, 1, 16_000, 2, 16);
+        b.extend_from_slice(&W64_FMT);
+        b.extend_from_slice(&(24 + fmt.len() as u64).to_le_bytes());
+        b.extend_from_slice(&fmt);
+        b.extend_from_slice(&W64_DATA);
+        b.extend_from_slice(&(24u64 + 4).to_le_bytes());
+        b.extend_from_slice(&[0x00, 0x40, 0x00, 0xC0]);
+        let (info, sink) = decode_container(&b).expect("Wave64");
+        assert_eq!((info.sample_rate_hz, sink.samples), (16_000, vec![0.5, -0.5]));
+        let mut bad = b.clone();
+        bad[56..64].copy_from_slice(&5u64.to_le_bytes());
+        assert!(decode_container(&bad).expect_err("short chunk").to_string().contains("5-byte Wave64 chunk"));
     }
 
     #[test]

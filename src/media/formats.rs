@@ -1,0 +1,85 @@
+//! What audio files ntsbuild reads, and the names of common ones it does not, recognised by
+//! their first bytes so that a refused file is named for what it is.
+
+/// The containers and codecs the decoder reads, as error messages list them.
+pub const READ_FORMATS: &str = "WAV (RIFF, RIFX, RF64/BW64), Wave64, AIFF/AIFC, AU, CAF with PCM, FLAC, MP3, MP2, \
+     Ogg Vorbis, Opus (Ogg, WebM, MP4), AAC (ADTS, MP4/M4A) and ALAC (MP4/M4A), and these codecs in Matroska/WebM";
+
+/// Bytes of a file's start [`not_read`] looks at.
+pub const SNIFF_BYTES: usize = 64;
+
+/// The name of a well-known audio (or audio-adjacent) format that `prefix`, the first bytes of
+/// a file, starts like, among those the decoder does not read; `None` for anything else.
+///
+/// Only unambiguous signatures count: a file that also starts like a format that is read is
+/// never named here.
+pub fn not_read(prefix: &[u8]) -> Option<&'static str> {
+    const ASF: [u8; 16] =
+        [0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C];
+    let starts = |magic: &[u8]| prefix.starts_with(magic);
+    let riff_form = |form: &[u8; 4]| prefix.len() >= 12 && &prefix[..4] == b"RIFF" && &prefix[8..12] == form;
+    Some(match prefix {
+        _ if starts(b"wvpk") => "WavPack",
+        _ if starts(b"MAC ") => "Monkey's Audio (APE)",
+        _ if starts(b"TTA1") => "TTA (True Audio)",
+        _ if starts(b"OFR ") => "OptimFROG",
+        _ if starts(b"ajkg") => "Shorten",
+        _ if starts(b"MPCK") || starts(b"MP+") => "Musepack",
+        _ if starts(&ASF) => "WMA/ASF",
+        _ if starts(&[0x0B, 0x77]) => "AC-3 / E-AC-3",
+        _ if starts(&[0x7F, 0xFE, 0x80, 0x01]) || starts(&[0xFE, 0x7F, 0x01, 0x80]) => "DTS",
+        _ if starts(b"#!AMR") => "AMR",
+        _ if starts(b"DSD ") => "DSD (DSF)",
+        _ if starts(b"FRM8") => "DSD (DSDIFF)",
+        _ if starts(b".ra\xfd") || starts(b".RMF") => "RealAudio",
+        _ if starts(b"Creative Voice File") => "Creative Voice (VOC)",
+        _ if starts(b"MThd") => "MIDI (notes, not audio)",
+        _ if starts(b"FLV") => "Flash video (FLV)",
+        _ if riff_form(b"AVI ") => "AVI",
+        _ if riff_form(b"RMID") => "MIDI (notes, not audio)",
+        _ => return None,
+    })
+}
+
+/// What to do with a file of format `what` (as [`not_read`] names it) called `name`: turn a
+/// MIDI file into audio with a synthesizer, convert anything else, e.g. with ffmpeg, to FLAC.
+pub fn advice(name: &str, what: &str) -> String {
+    if what.starts_with("MIDI") {
+        return "render it to audio with a synthesizer first (e.g. FluidSynth)".to_string();
+    }
+    let flac = std::path::Path::new(name).with_extension("flac");
+    format!("convert it first, e.g. `ffmpeg -i {name} {}`", flac.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_that_are_read_are_never_named() {
+        for prefix in [
+            &b"RIFF\x24\x00\x00\x00WAVEfmt "[..],
+            b"fLaC\x00\x00\x00\x22",
+            b"OggS\x00\x02",
+            b"ID3\x04\x00",
+            &[0xFF, 0xFB, 0x90, 0x64],
+            &[0xFF, 0xF1, 0x50, 0x80],
+            b"\x00\x00\x00\x20ftypM4A ",
+            &[0x1A, 0x45, 0xDF, 0xA3],
+            b"FORM\x00\x00\x00\x00AIFF",
+            b".snd\x00\x00\x00\x18",
+            b"caff\x00\x01\x00\x00",
+            b"",
+        ] {
+            assert_eq!(not_read(prefix), None, "{prefix:?}");
+        }
+    }
+
+    #[test]
+    fn common_formats_that_are_not_read_are_named() {
+        assert_eq!(not_read(b"wvpk\x10\x00\x00\x00"), Some("WavPack"));
+        assert_eq!(not_read(&[0x0B, 0x77, 0x12]), Some("AC-3 / E-AC-3"));
+        assert_eq!(not_read(b"RIFF\x00\x00\x00\x00AVI LIST"), Some("AVI"));
+        assert_eq!(not_read(b"MThd\x00\x00\x00\x06"), Some("MIDI (notes, not audio)"));
+    }
+}
