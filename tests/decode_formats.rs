@@ -69,6 +69,8 @@ fn au_wave64_and_caf_are_sample_exact_copies_of_the_wav() {
             assert_eq!(worst_delta(ours, reference, 0), 0.0, "{name} channel {c}");
         }
         assert!(d.warnings.is_empty(), "{name}: {:?}", d.warnings);
+        // The header's length, for estimates made before decoding (`render --dry-run`).
+        assert_eq!(declared_length(&fixture(name), name), Some((d.frames_decoded as usize, 44_100)), "{name}");
         let bytes = std::fs::read(fixture(name)).expect("read");
         let from_bytes = decode_channels_bytes(&bytes, name).expect("from bytes");
         assert_eq!(from_bytes.channels, d.channels, "{name} from bytes");

@@ -30,8 +30,8 @@ use crate::media::packet_decode::{Item, Outcome, Pipeline, Take, Threads};
 #[cfg(unix)]
 use crate::media::wav_lenient::IntWav;
 use crate::media::wav_lenient::{
-    CONTAINER_PREFIX, decode_lenient_wav, decode_pcm_container, decode_standard_wav, fmt_is_plausible, looks_like_wav,
-    pcm_container,
+    CONTAINER_PREFIX, declared_pcm_length, decode_lenient_wav, decode_pcm_container, decode_standard_wav,
+    fmt_is_plausible, looks_like_wav, pcm_container,
 };
 
 /// Consecutive packets that may fail to decode before the file is declared corrupt.
@@ -398,8 +398,22 @@ pub(crate) fn decode_frames_path_with(
 /// The length a file's header declares, as (frames per channel, sample rate), read without
 /// decoding (for estimates such as `render --dry-run`). `name` gives the extension hint (a
 /// store blob has none). `None` when the header does not say (a stream without a frame count)
-/// or the file is not one symphonia reads.
+/// or the file is not one that is read.
 pub fn declared_length(path: &Path, name: &str) -> Option<(usize, u32)> {
+    symphonia_declared_length(path, name).or_else(|| {
+        let file = File::open(path).ok()?;
+        let len = file.metadata().ok()?.len();
+        let (frames, rate) =
+            declared_pcm_length(&mut BufReader::with_capacity(1 << 12, file), len, &file_prefix(path))?;
+        Some((usize::try_from(frames).ok()?, rate))
+    })
+}
+
+/// [`declared_length`] as symphonia's readers give it.
+fn symphonia_declared_length(path: &Path, name: &str) -> Option<(usize, u32)> {
+    if pcm_container(&file_prefix(path)).is_some() {
+        return None;
+    }
     let format = probe(Box::new(File::open(path).ok()?), extension_of(name).as_deref()).ok()?;
     let track = format.default_track(TrackType::Audio)?;
     let params = track.codec_params.as_ref()?.audio()?;
@@ -1036,6 +1050,7 @@ mod tests {
             let lenient = decode_channels(&rf64_path).unwrap();
             assert_eq!(lenient.channels, direct.channels);
             assert!(lenient.warnings.is_empty(), "{:?}", lenient.warnings);
+            assert_eq!(declared_length(&rf64_path, "t.wav"), Some((frames, 44_100)));
             // Integer ones can also be read by position: the streamed mixdown, bit for bit,
             // from any frame, with the same report. Float ones and RF64 cannot.
             #[cfg(unix)]

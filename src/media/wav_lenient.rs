@@ -220,6 +220,24 @@ pub fn decode_pcm_container(
     stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
 }
 
+/// The length a WAVE-family or [`PcmContainer`] file of `len` bytes declares, read from its
+/// header by `reader` (positioned at byte 0): (frames per channel, sample rate). A data size
+/// past the end of the file counts only the whole frames the file holds. `None` for any other
+/// file or a header this reader refuses.
+pub fn declared_pcm_length(reader: &mut dyn Read, len: u64, prefix: &[u8]) -> Option<(u64, u32)> {
+    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
+    let (fmt, data_bytes) = match pcm_container(prefix) {
+        Some(PcmContainer::Au) => read_au(&mut r, len, ""),
+        Some(PcmContainer::Wave64) => read_w64(&mut r, ""),
+        Some(PcmContainer::Caf) => read_caf(&mut r, len, ""),
+        None if looks_like_wav(prefix) => read_to_data(&mut r, ""),
+        None => return None,
+    }
+    .ok()?;
+    let held = data_bytes.min(len.saturating_sub(r.pos));
+    Some((held / fmt.block_align as u64, fmt.rate_hz))
+}
+
 /// Most channels the other PCM containers may declare (as many as a WAV's `fmt ` may).
 const MAX_CONTAINER_CHANNELS: u32 = 64;
 
