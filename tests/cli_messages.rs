@@ -56,3 +56,41 @@ fn a_bad_pattern_step_is_the_only_error_and_counts_from_one() {
     assert!(!r.stderr.contains("no pattern plays this voice"), "{}", r.stderr);
     assert_eq!(r.stderr.lines().filter(|l| l.starts_with("error") || l.contains(": ")).count(), 1, "{}", r.stderr);
 }
+
+/// Audio in a well-known format that is not read fails its track with one line that names the
+/// project file, says what the format is and how to convert it beside the file; a CAF holding
+/// PCM beside them is read.
+#[test]
+fn an_audio_format_that_is_not_read_is_named_with_how_to_convert_it() {
+    let p = Project::demo();
+    p.copy_audio_fixture("tone.wv", "audio/loop.wv");
+    p.copy_audio_fixture("tone_ac3.mka", "audio/film.mka");
+    p.copy_audio_fixture("tone.caf", "audio/bounce.caf");
+    let track = |id: &str, audio: &str| format!("[[album.demo.track]]\nid = \"{id}\"\naudio = \"{audio}\"\n\n");
+    p.write(
+        "recipes/album.toml",
+        &format!(
+            "[album.demo]\n{}\n{}{}{}",
+            common::LIGHT_VIDEO,
+            track("loop", "audio/loop.wv"),
+            track("film", "audio/film.mka"),
+            track("bounce", "audio/bounce.caf")
+        ),
+    );
+    let r = p.run(&[
+        "render",
+        "album.demo/loop/features.npz",
+        "album.demo/film/features.npz",
+        "album.demo/bounce/features.npz",
+    ]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    for (rel, what) in [("audio/loop.wv", "WavPack is"), ("audio/film.mka", "AC-3 audio is")] {
+        let line = r.stderr.lines().find(|l| l.contains(rel)).unwrap_or_else(|| panic!("{rel}: {}", r.stderr));
+        assert!(line.contains(&format!("{rel}: {what} not a format ntsbuild reads")), "{line}");
+        let flac = rel.rsplit_once('.').map(|(stem, _)| format!("{stem}.flac")).unwrap_or_default();
+        assert!(line.contains(&format!("`ffmpeg -i {rel} {flac}`")), "{line}");
+        assert!(line.contains("FLAC") && line.contains("CAF with PCM"), "{line}");
+    }
+    assert!(!r.stderr.contains(&p.path().display().to_string()), "{}", r.stderr);
+    assert!(p.path().join("renders/album/demo/bounce/features.npz").is_file(), "{}", r.stderr);
+}

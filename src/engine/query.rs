@@ -324,6 +324,20 @@ pub struct AudioPcm {
     path: String,
 }
 
+/// `text` with the file's location `path` shown as `name`, and the same for a path beside it
+/// with another extension (the `.flac` a conversion advice names).
+fn relabel(text: &str, path: &str, name: &str) -> String {
+    let stem = |s: &str| -> Option<String> {
+        let p = std::path::Path::new(s);
+        p.extension().is_some().then(|| p.with_extension("").display().to_string())
+    };
+    let text = text.replace(path, name);
+    match (stem(path), stem(name)) {
+        (Some(p), Some(n)) => text.replace(&format!("{p}."), &format!("{n}.")),
+        _ => text,
+    }
+}
+
 impl AudioPcm {
     /// The decoder's warnings, with the file's location replaced by `label`.
     pub fn warnings(&self, label: &str) -> Vec<String> {
@@ -603,7 +617,7 @@ impl Cx<'_> {
             }
             let memory = env.pcm_memory_samples();
             let pcm = spool_pcm(&location, rate_hz, layout, memory, &spill_dir, trusted, tap)
-                .map_err(|e| self.fail(e.to_string().replace(&path, &name)))?;
+                .map_err(|e| self.fail(relabel(&e.to_string(), &path, &name)))?;
             if !unchanged() {
                 return Err(changed());
             }

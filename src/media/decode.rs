@@ -578,9 +578,13 @@ fn decode_source<'s, 'r>(
     let opus = super::opus_decode::header(&params)
         .transpose()
         .map_err(|detail| DecodeError::Malformed { name: name_s(), detail })?;
-    let decoder = super::opus_decode::codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() })?;
+    let decoder =
+        super::opus_decode::codecs().make_audio_decoder(&params, &AudioDecoderOptions::default()).map_err(|e| {
+            match formats::codec_not_read(params.codec) {
+                Some(codec) => DecodeError::NotRead { name: name_s(), what: format!("{codec} audio") },
+                None => DecodeError::UnsupportedCodec { name: name_s(), detail: e.to_string() },
+            }
+        })?;
     let codec = decoder.codec_info().short_name.to_string();
     let container = format.format_info().short_name;
     let trim = match container {

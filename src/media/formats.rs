@@ -41,6 +41,40 @@ pub fn not_read(prefix: &[u8]) -> Option<&'static str> {
     })
 }
 
+/// The name of a well-known audio codec the decoder has no decoder for, found inside a
+/// container that is read (AC-3 in Matroska, DTS in MP4, …); `None` for any other id.
+pub fn codec_not_read(id: symphonia::core::codecs::audio::AudioCodecId) -> Option<&'static str> {
+    use symphonia::core::codecs::audio::well_known::*;
+    let names = [
+        (CODEC_ID_AC3, "AC-3"),
+        (CODEC_ID_EAC3, "E-AC-3"),
+        (CODEC_ID_AC4, "AC-4"),
+        (CODEC_ID_DCA, "DTS"),
+        (CODEC_ID_TRUEHD, "Dolby TrueHD"),
+        (CODEC_ID_WMA, "WMA"),
+        (CODEC_ID_WAVPACK, "WavPack"),
+        (CODEC_ID_MONKEYS_AUDIO, "Monkey's Audio (APE)"),
+        (CODEC_ID_TTA, "TTA (True Audio)"),
+        (CODEC_ID_MUSEPACK, "Musepack"),
+        (CODEC_ID_SPEEX, "Speex"),
+        (CODEC_ID_MP1, "MPEG-1 Layer I"),
+        (CODEC_ID_ATRAC1, "ATRAC"),
+        (CODEC_ID_ATRAC3, "ATRAC3"),
+        (CODEC_ID_ATRAC3PLUS, "ATRAC3+"),
+        (CODEC_ID_ATRAC9, "ATRAC9"),
+        (CODEC_ID_COOK, "RealAudio (Cook)"),
+        (CODEC_ID_RALF, "RealAudio Lossless"),
+        (CODEC_ID_SBC, "SBC"),
+        (CODEC_ID_APTX, "aptX"),
+        (CODEC_ID_APTX_HD, "aptX HD"),
+        (CODEC_ID_LDAC, "LDAC"),
+        (CODEC_ID_ADPCM_G722, "G.722 ADPCM"),
+        (CODEC_ID_ADPCM_G726, "G.726 ADPCM"),
+        (CODEC_ID_ADPCM_G726LE, "G.726 ADPCM"),
+    ];
+    names.iter().find(|(known, _)| *known == id).map(|&(_, name)| name)
+}
+
 /// What to do with a file of format `what` (as [`not_read`] names it) called `name`: turn a
 /// MIDI file into audio with a synthesizer, convert anything else, e.g. with ffmpeg, to FLAC.
 pub fn advice(name: &str, what: &str) -> String {
@@ -73,6 +107,21 @@ mod tests {
         ] {
             assert_eq!(not_read(prefix), None, "{prefix:?}");
         }
+    }
+
+    #[test]
+    fn codecs_without_a_decoder_are_named_and_decoded_ones_are_not() {
+        use symphonia::core::codecs::audio::well_known::{CODEC_ID_AAC, CODEC_ID_AC3, CODEC_ID_FLAC, CODEC_ID_OPUS};
+        assert_eq!(codec_not_read(CODEC_ID_AC3), Some("AC-3"));
+        for read in [CODEC_ID_AAC, CODEC_ID_FLAC, CODEC_ID_OPUS] {
+            assert_eq!(codec_not_read(read), None);
+        }
+    }
+
+    #[test]
+    fn midi_is_rendered_and_the_rest_converted_beside_the_file() {
+        assert_eq!(advice("a/x.wv", "WavPack"), "convert it first, e.g. `ffmpeg -i a/x.wv a/x.flac`");
+        assert!(advice("a/x.mid", "MIDI (notes, not audio)").contains("synthesizer"));
     }
 
     #[test]
