@@ -110,6 +110,8 @@ struct Fmt {
 
 struct ChunkReader<'r> {
     inner: &'r mut dyn Read,
+    /// The file's name, for errors.
+    name: &'r str,
     big_endian: bool,
     /// Whether the container is plain RIFF (not RIFX, RF64 or BW64).
     riff: bool,
@@ -141,6 +143,38 @@ impl ChunkReader<'_> {
         Ok(skipped)
     }
 
+    fn io(&self, source: io::Error) -> DecodeError {
+        DecodeError::Io { name: self.name.to_string(), source }
+    }
+
+    fn malformed(&self, detail: String) -> DecodeError {
+        DecodeError::Malformed { name: self.name.to_string(), detail }
+    }
+
+    fn truncated(&self, detail: &str) -> DecodeError {
+        DecodeError::Truncated { name: self.name.to_string(), detail: detail.to_string() }
+    }
+
+    /// Fills `buf` whole, or fails as truncated `where_` (e.g. "inside the fmt chunk").
+    fn fill_all(&mut self, buf: &mut [u8], where_: &str) -> Result<(), DecodeError> {
+        if self.fill(buf).map_err(|e| self.io(e))? < buf.len() { Err(self.truncated(where_)) } else { Ok(()) }
+    }
+
+    /// Skips `n` bytes, or fails as truncated `where_`.
+    fn skip_all(&mut self, n: u64, where_: &str) -> Result<(), DecodeError> {
+        if self.skip(n).map_err(|e| self.io(e))? < n { Err(self.truncated(where_)) } else { Ok(()) }
+    }
+
+    /// Reads the next chunk header into `buf`; the end of the file before it means no `wanted`
+    /// chunk (e.g. "fmt", "data") was found.
+    fn next_chunk(&mut self, buf: &mut [u8], wanted: &str) -> Result<(), DecodeError> {
+        match self.fill(buf).map_err(|e| self.io(e))? {
+            0 => Err(self.truncated(&format!("no {wanted} chunk before the end of the file"))),
+            n if n < buf.len() => Err(self.truncated("inside a chunk header")),
+            _ => Ok(()),
+        }
+    }
+
     fn u16_at(&self, b: &[u8]) -> u16 {
         let a = [b[0], b[1]];
         if self.big_endian { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
@@ -164,8 +198,8 @@ pub fn decode_lenient_wav(
     name: &str,
     sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
-    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
-    let (fmt, data_bytes) = read_to_data(&mut r, name)?;
+    let mut r = ChunkReader { inner: reader, name, big_endian: false, riff: false, pos: 0 };
+    let (fmt, data_bytes) = read_to_data(&mut r)?;
     stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
 }
 
@@ -211,11 +245,11 @@ pub fn decode_pcm_container(
     name: &str,
     sink: &mut dyn FrameSink,
 ) -> Result<DecodeInfo, DecodeError> {
-    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
+    let mut r = ChunkReader { inner: reader, name, big_endian: false, riff: false, pos: 0 };
     let (fmt, data_bytes) = match kind {
-        PcmContainer::Au => read_au(&mut r, len, name)?,
-        PcmContainer::Wave64 => read_w64(&mut r, name)?,
-        PcmContainer::Caf => read_caf(&mut r, len, name)?,
+        PcmContainer::Au => read_au(&mut r, len)?,
+        PcmContainer::Wave64 => read_w64(&mut r)?,
+        PcmContainer::Caf => read_caf(&mut r, len)?,
     };
     stream_data(&mut r, fmt, data_bytes, name, lenient_codec(fmt), sink)
 }
@@ -225,12 +259,12 @@ pub fn decode_pcm_container(
 /// past the end of the file counts only the whole frames the file holds. `None` for any other
 /// file or a header this reader refuses.
 pub fn declared_pcm_length(reader: &mut dyn Read, len: u64, prefix: &[u8]) -> Option<(u64, u32)> {
-    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
+    let mut r = ChunkReader { inner: reader, name: "", big_endian: false, riff: false, pos: 0 };
     let (fmt, data_bytes) = match pcm_container(prefix) {
-        Some(PcmContainer::Au) => read_au(&mut r, len, ""),
-        Some(PcmContainer::Wave64) => read_w64(&mut r, ""),
-        Some(PcmContainer::Caf) => read_caf(&mut r, len, ""),
-        None if looks_like_wav(prefix) => read_to_data(&mut r, ""),
+        Some(PcmContainer::Au) => read_au(&mut r, len),
+        Some(PcmContainer::Wave64) => read_w64(&mut r),
+        Some(PcmContainer::Caf) => read_caf(&mut r, len),
+        None if looks_like_wav(prefix) => read_to_data(&mut r),
         None => return None,
     }
     .ok()?;
@@ -242,14 +276,9 @@ pub fn declared_pcm_length(reader: &mut dyn Read, len: u64, prefix: &[u8]) -> Op
 const MAX_CONTAINER_CHANNELS: u32 = 64;
 
 /// Reads an AU header (24 bytes, then annotations up to the data offset).
-fn read_au(r: &mut ChunkReader<'_>, len: u64, name: &str) -> Result<(Fmt, u64), DecodeError> {
-    let name_s = || name.to_string();
-    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
-    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
+fn read_au(r: &mut ChunkReader<'_>, len: u64) -> Result<(Fmt, u64), DecodeError> {
     let mut head = [0u8; 24];
-    if r.fill(&mut head).map_err(io_err)? < head.len() {
-        return Err(DecodeError::Truncated { name: name_s(), detail: "while reading the AU header".to_string() });
-    }
+    r.fill_all(&mut head, "while reading the AU header")?;
     r.big_endian = &head[..4] == b".snd";
     let field = |i: usize| r.u32_at(&head[4 * i..]);
     let (offset, size, encoding, rate_hz, channels) = (field(1), field(2), field(3), field(4), field(5));
@@ -264,19 +293,17 @@ fn read_au(r: &mut ChunkReader<'_>, len: u64, name: &str) -> Result<(Fmt, u64), 
         27 => (Encoding::ALaw, 1),
         other => {
             return Err(DecodeError::UnsupportedCodec {
-                name: name_s(),
+                name: r.name.to_string(),
                 detail: format!("AU encoding {other} is not linear PCM, float or G.711"),
             });
         }
     };
     if !(1..=MAX_CONTAINER_CHANNELS).contains(&channels) || rate_hz == 0 {
-        return Err(malformed(format!("AU header declares {channels} channels at {rate_hz} Hz")));
+        return Err(r.malformed(format!("AU header declares {channels} channels at {rate_hz} Hz")));
     }
     let annotation =
-        offset.checked_sub(24).ok_or_else(|| malformed(format!("AU data offset {offset} inside the header")))?;
-    if r.skip(u64::from(annotation)).map_err(io_err)? < u64::from(annotation) {
-        return Err(DecodeError::Truncated { name: name_s(), detail: "before the AU data".to_string() });
-    }
+        offset.checked_sub(24).ok_or_else(|| r.malformed(format!("AU data offset {offset} inside the header")))?;
+    r.skip_all(u64::from(annotation), "before the AU data")?;
     let data_bytes = if size == u32::MAX { len.saturating_sub(r.pos) } else { u64::from(size) };
     let channels = channels as usize;
     let fmt =
@@ -286,46 +313,29 @@ fn read_au(r: &mut ChunkReader<'_>, len: u64, name: &str) -> Result<(Fmt, u64), 
 
 /// Reads a Wave64 header and chunks up to the data chunk (chunk sizes count their 24-byte
 /// header; chunks start on 8-byte boundaries).
-fn read_w64(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), DecodeError> {
-    let name_s = || name.to_string();
-    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
-    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
-    let truncated = |detail: &str| DecodeError::Truncated { name: name_s(), detail: detail.to_string() };
+fn read_w64(r: &mut ChunkReader<'_>) -> Result<(Fmt, u64), DecodeError> {
     let mut head = [0u8; 40];
-    if r.fill(&mut head).map_err(io_err)? < head.len() {
-        return Err(truncated("while reading the Wave64 header"));
-    }
+    r.fill_all(&mut head, "while reading the Wave64 header")?;
     let mut fmt: Option<Fmt> = None;
     loop {
         let mut chunk = [0u8; 24];
-        match r.fill(&mut chunk).map_err(io_err)? {
-            0 if fmt.is_none() => return Err(truncated("no fmt chunk before the end of the file")),
-            0 => return Err(truncated("no data chunk before the end of the file")),
-            n if n < chunk.len() => return Err(truncated("inside a chunk header")),
-            _ => {}
-        }
+        r.next_chunk(&mut chunk, if fmt.is_none() { "fmt" } else { "data" })?;
         let size = r.u64_at(&chunk[16..]);
-        let body = size.checked_sub(24).ok_or_else(|| malformed(format!("{size}-byte Wave64 chunk")))?;
+        let body = size.checked_sub(24).ok_or_else(|| r.malformed(format!("{size}-byte Wave64 chunk")))?;
         let pad = (8 - body % 8) % 8;
         if chunk[..16] == W64_FMT {
             if body > u64::from(MAX_HEADER_CHUNK_BYTES) {
-                return Err(malformed(format!("{body}-byte header chunk")));
+                return Err(r.malformed(format!("{body}-byte header chunk")));
             }
             let mut bytes = vec![0u8; body as usize];
-            if r.fill(&mut bytes).map_err(io_err)? < bytes.len() {
-                return Err(truncated("inside the fmt chunk"));
-            }
-            r.skip(pad).map_err(io_err)?;
-            fmt = Some(parse_fmt(r, &bytes).map_err(|detail| fmt_error(name, detail))?);
+            r.fill_all(&mut bytes, "inside the fmt chunk")?;
+            r.skip(pad).map_err(|e| r.io(e))?;
+            fmt = Some(parse_fmt(r, &bytes).map_err(|detail| fmt_error(r.name, detail))?);
         } else if chunk[..16] == W64_DATA {
-            let fmt = fmt.ok_or_else(|| malformed("data chunk before fmt chunk".to_string()))?;
+            let fmt = fmt.ok_or_else(|| r.malformed("data chunk before fmt chunk".to_string()))?;
             return Ok((fmt, body));
-        } else if r.skip(body + pad).map_err(io_err)? < body + pad {
-            return Err(if fmt.is_none() {
-                truncated("before the fmt chunk")
-            } else {
-                truncated("before the data chunk")
-            });
+        } else {
+            r.skip_all(body + pad, if fmt.is_none() { "before the fmt chunk" } else { "before the data chunk" })?;
         }
     }
 }
@@ -333,75 +343,52 @@ fn read_w64(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), DecodeErr
 /// Reads a CAF header and chunks up to the data chunk: the `desc` chunk's format, and the
 /// audio after the data chunk's edit count. PCM (integer or float, either byte order) and
 /// G.711 are read; other codecs are named.
-fn read_caf(r: &mut ChunkReader<'_>, len: u64, name: &str) -> Result<(Fmt, u64), DecodeError> {
-    let name_s = || name.to_string();
-    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
-    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
-    let truncated = |detail: &str| DecodeError::Truncated { name: name_s(), detail: detail.to_string() };
+fn read_caf(r: &mut ChunkReader<'_>, len: u64) -> Result<(Fmt, u64), DecodeError> {
     let mut head = [0u8; 8];
-    if r.fill(&mut head).map_err(io_err)? < head.len() {
-        return Err(truncated("while reading the CAF header"));
-    }
+    r.fill_all(&mut head, "while reading the CAF header")?;
     r.big_endian = true;
     if r.u16_at(&head[4..]) != 1 {
-        return Err(malformed(format!("CAF version {}", r.u16_at(&head[4..]))));
+        return Err(r.malformed(format!("CAF version {}", r.u16_at(&head[4..]))));
     }
     let mut fmt: Option<(Fmt, bool)> = None;
     loop {
         let mut chunk = [0u8; 12];
-        match r.fill(&mut chunk).map_err(io_err)? {
-            0 if fmt.is_none() => return Err(truncated("no desc chunk before the end of the file")),
-            0 => return Err(truncated("no data chunk before the end of the file")),
-            n if n < chunk.len() => return Err(truncated("inside a chunk header")),
-            _ => {}
-        }
+        r.next_chunk(&mut chunk, if fmt.is_none() { "desc" } else { "data" })?;
         let size = r.u64_at(&chunk[4..]) as i64;
         match &chunk[..4] {
             b"desc" => {
                 let mut desc = [0u8; 32];
                 if size < desc.len() as i64 {
-                    return Err(malformed(format!("{size}-byte desc chunk")));
+                    return Err(r.malformed(format!("{size}-byte desc chunk")));
                 }
-                if r.fill(&mut desc).map_err(io_err)? < desc.len() {
-                    return Err(truncated("inside the desc chunk"));
-                }
-                let rest = size as u64 - desc.len() as u64;
-                if r.skip(rest).map_err(io_err)? < rest {
-                    return Err(truncated("before the data chunk"));
-                }
-                fmt = Some(caf_format(r, &desc, name)?);
+                r.fill_all(&mut desc, "inside the desc chunk")?;
+                r.skip_all(size as u64 - desc.len() as u64, "before the data chunk")?;
+                fmt = Some(caf_format(r, &desc)?);
             }
             b"data" => {
-                let (fmt, little_endian) = fmt.ok_or_else(|| malformed("data chunk before desc chunk".to_string()))?;
-                let mut edit_count = [0u8; 4];
-                if r.fill(&mut edit_count).map_err(io_err)? < edit_count.len() {
-                    return Err(truncated("inside the data chunk's header"));
-                }
+                let (fmt, little_endian) =
+                    fmt.ok_or_else(|| r.malformed("data chunk before desc chunk".to_string()))?;
+                r.fill_all(&mut [0u8; 4], "inside the data chunk's header")?;
                 let data_bytes = match size {
                     -1 => len.saturating_sub(r.pos),
                     4.. => size as u64 - 4,
-                    _ => return Err(malformed(format!("{size}-byte data chunk"))),
+                    _ => return Err(r.malformed(format!("{size}-byte data chunk"))),
                 };
                 r.big_endian = !little_endian;
                 return Ok((fmt, data_bytes));
             }
             _ => {
-                let want = u64::try_from(size).map_err(|_| malformed(format!("{size}-byte chunk")))?;
-                if r.skip(want).map_err(io_err)? < want {
-                    return Err(if fmt.is_none() {
-                        truncated("before the desc chunk")
-                    } else {
-                        truncated("before the data chunk")
-                    });
-                }
+                let want = u64::try_from(size).map_err(|_| r.malformed(format!("{size}-byte chunk")))?;
+                r.skip_all(want, if fmt.is_none() { "before the desc chunk" } else { "before the data chunk" })?;
             }
         }
     }
 }
 
 /// The format a CAF `desc` chunk declares, and whether its samples are little-endian.
-fn caf_format(r: &ChunkReader<'_>, desc: &[u8; 32], name: &str) -> Result<(Fmt, bool), DecodeError> {
-    let malformed = |detail: String| DecodeError::Malformed { name: name.to_string(), detail };
+fn caf_format(r: &ChunkReader<'_>, desc: &[u8; 32]) -> Result<(Fmt, bool), DecodeError> {
+    let name = r.name;
+    let malformed = |detail: String| r.malformed(detail);
     let rate = f64::from_bits(r.u64_at(desc));
     let id = &desc[8..12];
     let flags = r.u32_at(&desc[12..]);
@@ -487,8 +474,8 @@ pub fn int_pcm_data(bytes: &[u8]) -> Option<(usize, usize, usize)> {
 
 /// [`standard_layout`] of a file of `len` bytes read from its start by `reader`.
 fn standard_layout_of(reader: &mut dyn Read, len: u64, name: &str) -> Option<StandardLayout> {
-    let mut r = ChunkReader { inner: reader, big_endian: false, riff: false, pos: 0 };
-    let (fmt, data_bytes) = read_to_data(&mut r, name).ok()?;
+    let mut r = ChunkReader { inner: reader, name, big_endian: false, riff: false, pos: 0 };
+    let (fmt, data_bytes) = read_to_data(&mut r).ok()?;
     let codec = match (fmt.encoding, fmt.container_bytes, fmt.bits) {
         (Encoding::Int, 2, 16) => "pcm_s16le",
         (Encoding::Int, 3, 24) => "pcm_s24le",
@@ -517,7 +504,7 @@ pub fn decode_standard_wav(
         return None;
     }
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut r = ChunkReader { inner: &mut reader, big_endian: false, riff: true, pos: layout.data_start };
+    let mut r = ChunkReader { inner: &mut reader, name, big_endian: false, riff: true, pos: layout.data_start };
     Some(stream_data(&mut r, layout.fmt, layout.data_bytes, name, layout.codec.to_string(), sink))
 }
 
@@ -693,19 +680,12 @@ fn lenient_codec(fmt: Fmt) -> String {
 }
 
 /// Reads the RIFF header and chunks up to the data chunk: the format and the data's length.
-fn read_to_data(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), DecodeError> {
-    let name_s = || name.to_string();
-    let io_err = |source: io::Error| DecodeError::Io { name: name_s(), source };
-    let malformed = |detail: String| DecodeError::Malformed { name: name_s(), detail };
-    let truncated = |detail: &str| DecodeError::Truncated { name: name_s(), detail: detail.to_string() };
-
+fn read_to_data(r: &mut ChunkReader<'_>) -> Result<(Fmt, u64), DecodeError> {
     let mut head = [0u8; 12];
-    if r.fill(&mut head).map_err(io_err)? < 12 {
-        return Err(truncated("while reading the RIFF header"));
-    }
+    r.fill_all(&mut head, "while reading the RIFF header")?;
     if !looks_like_wav(&head) {
         return Err(DecodeError::UnknownFormat {
-            name: name_s(),
+            name: r.name.to_string(),
             detail: "not a RIFF/RIFX/RF64 WAVE file".to_string(),
         });
     }
@@ -716,38 +696,26 @@ fn read_to_data(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), Decod
     let mut ds64_data_bytes: Option<u64> = None;
     loop {
         let mut chunk = [0u8; 8];
-        let got = r.fill(&mut chunk).map_err(io_err)?;
-        if got == 0 {
-            return Err(if fmt.is_none() {
-                truncated("no fmt chunk before the end of the file")
-            } else {
-                truncated("no data chunk before the end of the file")
-            });
-        }
-        if got < 8 {
-            return Err(truncated("inside a chunk header"));
-        }
+        r.next_chunk(&mut chunk, if fmt.is_none() { "fmt" } else { "data" })?;
         let size = r.u32_at(&chunk[4..]);
         match &chunk[..4] {
             b"fmt " | b"ds64" => {
                 if size > MAX_HEADER_CHUNK_BYTES {
-                    return Err(malformed(format!("{size}-byte header chunk")));
+                    return Err(r.malformed(format!("{size}-byte header chunk")));
                 }
                 let mut body = vec![0u8; size as usize];
-                if r.fill(&mut body).map_err(io_err)? < body.len() {
-                    return Err(truncated("inside the fmt chunk"));
-                }
-                r.skip(u64::from(size & 1)).map_err(io_err)?;
+                r.fill_all(&mut body, "inside the fmt chunk")?;
+                r.skip(u64::from(size & 1)).map_err(|e| r.io(e))?;
                 if &chunk[..4] == b"ds64" {
                     if body.len() >= 16 {
                         ds64_data_bytes = Some(r.u64_at(&body[8..]));
                     }
                 } else {
-                    fmt = Some(parse_fmt(r, &body).map_err(|detail| fmt_error(name, detail))?);
+                    fmt = Some(parse_fmt(r, &body).map_err(|detail| fmt_error(r.name, detail))?);
                 }
             }
             b"data" => {
-                let fmt = fmt.ok_or_else(|| malformed("data chunk before fmt chunk".to_string()))?;
+                let fmt = fmt.ok_or_else(|| r.malformed("data chunk before fmt chunk".to_string()))?;
                 let data_bytes = match (size, ds64_data_bytes) {
                     (u32::MAX, Some(n)) => n,
                     _ => u64::from(size),
@@ -756,13 +724,7 @@ fn read_to_data(r: &mut ChunkReader<'_>, name: &str) -> Result<(Fmt, u64), Decod
             }
             _ => {
                 let want = u64::from(size) + u64::from(size & 1);
-                if r.skip(want).map_err(io_err)? < want {
-                    return Err(if fmt.is_none() {
-                        truncated("before the fmt chunk")
-                    } else {
-                        truncated("before the data chunk")
-                    });
-                }
+                r.skip_all(want, if fmt.is_none() { "before the fmt chunk" } else { "before the data chunk" })?;
             }
         }
     }
