@@ -229,6 +229,26 @@ fn a_new_file_matching_a_glob_adds_its_textures_and_nothing_else_rebuilds() {
     assert!(p.path().join("renders/textures/x/c/clouds/cloud_c_01.wav").is_file());
 }
 
+/// A sample folder holds more than audio: a glob over all of it mines the audio (whatever its
+/// format or the case of its extension) and leaves the licence, cover, MIDI and analysis files
+/// beside it out, instead of failing a source per file.
+#[test]
+fn a_glob_over_a_sample_folder_mines_its_audio_and_leaves_the_rest_out() {
+    let p = project();
+    p.edit("recipes/textures.toml", "audio/*.wav", "audio/*");
+    p.copy_audio_fixture("tone.caf", "audio/Take.CAF");
+    for other in ["audio/License.txt", "audio/a.wav.asd", "audio/b.wav.reapeaks", "audio/cover.jpg", "audio/melody.mid"]
+    {
+        p.write(other, "not audio");
+    }
+    let r = p.render(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sources: std::collections::BTreeSet<String> =
+        manifest(&p).into_iter().map(|row| row["source"].clone()).collect();
+    // "synthetic": the hiss made from seeded noise, as the library names no drum sources.
+    assert_eq!(sources.into_iter().collect::<Vec<_>>(), ["Take", "a", "b", "synthetic"], "{}", r.stdout);
+}
+
 #[test]
 fn silent_drums_give_skipped_hiss_not_a_crash() {
     let p = project();
@@ -304,7 +324,7 @@ fn bad_texture_settings_are_errors_naming_the_key() {
     p.edit("recipes/textures.toml", "audio/*.wav", "sounds/*.flac");
     let r = p.run(&["render"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("textures.x.sources") && r.stderr.contains("matches no file"), "{}", r.stderr);
+    assert!(r.stderr.contains("textures.x.sources") && r.stderr.contains("matches no audio file"), "{}", r.stderr);
 }
 
 #[test]

@@ -10,7 +10,8 @@ pub type Globs = BTreeMap<String, Vec<String>>;
 
 /// Expand each pattern against `root`, or against its declared input root for `ROOT:pattern`
 /// (matches are then named `ROOT:path`). Only regular files inside the project (or that root)
-/// match.
+/// that are named like audio ([`crate::media::formats::named_like_audio`]) match: the text,
+/// images, MIDI and analysis files that sample folders hold beside their audio are left out.
 pub fn expand<'a>(
     root: &Path,
     input_roots: &BTreeMap<String, String>,
@@ -33,7 +34,7 @@ pub fn expand<'a>(
         let mut found = Vec::new();
         if let Ok(paths) = glob::glob_with(&base.join(pattern).to_string_lossy(), opts) {
             for p in paths.flatten() {
-                if !p.is_file() {
+                if !p.is_file() || !crate::media::formats::named_like_audio(&p) {
                     continue;
                 }
                 if let Ok(rel) = p.strip_prefix(&base) {

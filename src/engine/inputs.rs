@@ -52,9 +52,10 @@ pub fn source_list_problems(
     let mut diags = Vec::new();
     for s in list {
         let problem = match s {
-            SourceRef::Glob(g) if cx.globs.get(g).is_none_or(Vec::is_empty) => {
-                Some(format!("`{g}` matches no file in the project"))
-            }
+            SourceRef::Glob(g) if cx.globs.get(g).is_none_or(Vec::is_empty) => Some(format!(
+                "`{g}` matches no audio file in the project (a glob matches files named like audio: \
+                     .wav, .aiff, .flac, .mp3, .ogg, .opus, .m4a, .caf, …; name any other file on its own)"
+            )),
             SourceRef::Glob(_) => None,
             SourceRef::File(f) => {
                 audio_problem(cx.root, &cx.config.settings.inputs, cx.index, id, &AudioRef::File(f.clone()), itself)

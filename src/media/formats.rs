@@ -5,6 +5,23 @@
 pub const READ_FORMATS: &str = "WAV (RIFF, RIFX, RF64/BW64), Wave64, AIFF/AIFC, AU, CAF with PCM, FLAC, MP3, MP2, \
      Ogg Vorbis, Opus (Ogg, WebM, MP4), AAC (ADTS, MP4/M4A) and ALAC (MP4/M4A), and these codecs in Matroska/WebM";
 
+/// The file extensions (compared without case) a source glob matches: audio that is read, and
+/// audio that is not (so such a file is named by its error rather than left out). Text, images,
+/// MIDI and the analysis files audio software leaves beside samples (`.asd`, `.reapeaks`) are
+/// not audio.
+pub const AUDIO_EXTENSIONS: [&str; 45] = [
+    "wav", "wave", "bwf", "rf64", "w64", "aif", "aiff", "aifc", "au", "snd", "caf", "flac", "mp3", "mp2", "mp1",
+    "mpga", "ogg", "oga", "opus", "spx", "m4a", "m4b", "mp4", "mov", "3gp", "aac", "adts", "mka", "mkv", "webm", "wv",
+    "ape", "tta", "wma", "asf", "ac3", "eac3", "dts", "amr", "dsf", "dff", "mpc", "ofr", "shn", "voc",
+];
+
+/// Whether `path` is named like an audio file (its extension is one of [`AUDIO_EXTENSIONS`]).
+pub fn named_like_audio(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
+
 /// Bytes of a file's start [`not_read`] looks at.
 pub const SNIFF_BYTES: usize = 64;
 
@@ -115,6 +132,19 @@ mod tests {
         assert_eq!(codec_not_read(CODEC_ID_AC3), Some("AC-3"));
         for read in [CODEC_ID_AAC, CODEC_ID_FLAC, CODEC_ID_OPUS] {
             assert_eq!(codec_not_read(read), None);
+        }
+    }
+
+    #[test]
+    fn audio_is_told_from_what_lies_beside_it_by_its_name() {
+        use std::path::Path;
+        for audio in ["a/kick.wav", "a/Take 1.AIFF", "a/x.flac", "a/loop.wv", "b/film.MKV"] {
+            assert!(named_like_audio(Path::new(audio)), "{audio}");
+        }
+        for other in
+            ["a/License.txt", "a/kick.wav.asd", "a/kick.wav.reapeaks", "a/cover.jpg", "a/melody.mid", "a/README"]
+        {
+            assert!(!named_like_audio(Path::new(other)), "{other}");
         }
     }
 
