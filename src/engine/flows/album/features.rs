@@ -36,7 +36,7 @@ struct FeaturesKey {
 
 impl Action for Features {
     const QUERY: &'static str = "features";
-    const VERSION: u32 = 6;
+    const VERSION: u32 = 7;
 
     fn key(&self) -> impl Serialize + '_ {
         FeaturesKey {
