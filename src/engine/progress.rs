@@ -206,11 +206,23 @@ impl Tracker {
     }
 
     /// The artifact `id` is done (built, taken from the cache, or failed): its last progress,
-    /// if it had work still under way (complete work said so with its last part).
-    pub fn finish(&mut self, id: &str) -> Option<Progress> {
+    /// if it had work still under way (complete work said so with its last part). A part's
+    /// report travels to the render's loop while the artifact's end is taken on its worker, so
+    /// the last parts of an artifact that `succeeded` may not be in yet: all its work is done,
+    /// and its last progress says so; parts reported after this are ignored.
+    pub fn finish(&mut self, id: &str, succeeded: bool) -> Option<Progress> {
         let work = self.work.get_mut(id).filter(|w| !w.finished)?;
         work.finished = true;
-        (!work.complete()).then(|| work.snapshot(id))
+        if work.complete() {
+            return None;
+        }
+        if succeeded {
+            match &mut work.written {
+                Some(written) => *written = work.frames,
+                None => work.parts_done = work.parts * work.stages.len() as u32,
+            }
+        }
+        Some(work.snapshot(id))
     }
 }
 
@@ -246,7 +258,7 @@ mod tests {
         assert_eq!((p.frames_done, p.parts_done, p.done, p.eta_s), (100, 4, true, Some(0.0)));
         // Asked for again in the same render, or its artifact done: nothing new to show.
         assert!(t.take(&start(100, 2)).is_none());
-        assert!(t.finish("v").is_none());
+        assert!(t.finish("v", true).is_none());
     }
 
     #[test]
@@ -259,8 +271,23 @@ mod tests {
         let b = t.take(&part("v", 1, 10, Status::Built, 10_000)).unwrap().frames_done;
         assert!(a == 40 && b >= 80, "{a} {b}");
         // An artifact that failed ends its progress where it stood.
-        let p = t.finish("v").unwrap();
+        let p = t.finish("v", false).unwrap();
         assert!(p.done && p.frames_done == 80, "{p:?}");
+    }
+
+    /// The artifact built while its last part's report was still on its way: its last progress
+    /// is whole, said once, and the late part changes nothing.
+    #[test]
+    fn a_built_artifact_ends_whole_before_its_last_part_is_in() {
+        let mut t = Tracker::default();
+        t.take(&start(100, 2));
+        t.take(&part("v", 0, 50, Status::Built, 50_000));
+        t.take(&part("v", 0, 50, Status::Built, 50_000));
+        t.take(&part("v", 1, 50, Status::Built, 12_500));
+        let p = t.finish("v", true).unwrap();
+        assert_eq!((p.frames_done, p.parts_done, p.done, p.eta_s), (100, 4, true, Some(0.0)));
+        assert!(t.take(&part("v", 1, 50, Status::Built, 12_500)).is_none());
+        assert!(t.finish("v", true).is_none());
     }
 
     #[test]

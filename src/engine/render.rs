@@ -209,7 +209,8 @@ pub fn render_with(
                         event.start_us = t.duration_since(t0).as_micros() as u64;
                         event.query = decl.action.query();
                         event.thread = super::event::thread_lane();
-                        let last = tracker.lock().unwrap_or_else(|p| p.into_inner()).finish(id);
+                        let succeeded = event.status != Status::Failed;
+                        let last = tracker.lock().unwrap_or_else(|p| p.into_inner()).finish(id, succeeded);
                         last.inspect(|p| reporter.progress(p));
                         reporter.artifact(&event);
                         events.lock().unwrap_or_else(|p| p.into_inner()).push(event);
