@@ -374,7 +374,7 @@ pub(crate) fn decode_frames_path_with(
         let mut reader = BufReader::with_capacity(1 << 16, file);
         return decode_pcm_container(&mut reader, len, kind, &name, sink);
     }
-    if !file_fmt_is_plausible(path) {
+    if !fmt_is_plausible(&prefix) {
         let mut reader = BufReader::with_capacity(1 << 16, File::open(path).map_err(io)?);
         return implausible_header(looks_like_wav(&prefix), &name, || decode_lenient_wav(&mut reader, &name, sink));
     }
@@ -400,20 +400,18 @@ pub(crate) fn decode_frames_path_with(
 /// store blob has none). `None` when the header does not say (a stream without a frame count)
 /// or the file is not one that is read.
 pub fn declared_length(path: &Path, name: &str) -> Option<(usize, u32)> {
-    symphonia_declared_length(path, name).or_else(|| {
+    let prefix = file_prefix(path);
+    let symphonia = || pcm_container(&prefix).is_none().then(|| symphonia_declared_length(path, name)).flatten();
+    symphonia().or_else(|| {
         let file = File::open(path).ok()?;
         let len = file.metadata().ok()?.len();
-        let (frames, rate) =
-            declared_pcm_length(&mut BufReader::with_capacity(1 << 12, file), len, &file_prefix(path))?;
+        let (frames, rate) = declared_pcm_length(&mut BufReader::with_capacity(1 << 12, file), len, &prefix)?;
         Some((usize::try_from(frames).ok()?, rate))
     })
 }
 
 /// [`declared_length`] as symphonia's readers give it.
 fn symphonia_declared_length(path: &Path, name: &str) -> Option<(usize, u32)> {
-    if pcm_container(&file_prefix(path)).is_some() {
-        return None;
-    }
     let format = probe(Box::new(File::open(path).ok()?), extension_of(name).as_deref()).ok()?;
     let track = format.default_track(TrackType::Audio)?;
     let params = track.codec_params.as_ref()?.audio()?;
@@ -458,20 +456,20 @@ fn implausible_header(
 /// Bytes of a file's start searched for its WAVE `fmt ` or AIFF `COMM` chunk.
 const HEADER_PREFIX: usize = 4096;
 
+// One read of a file's start serves every look at it.
+const _: () = assert!(HEADER_PREFIX >= SNIFF_BYTES && HEADER_PREFIX >= CONTAINER_PREFIX);
+
 fn file_fmt_is_plausible(path: &Path) -> bool {
-    let mut prefix = Vec::with_capacity(HEADER_PREFIX);
-    match File::open(path) {
-        Ok(f) => f.take(HEADER_PREFIX as u64).read_to_end(&mut prefix).map_or(true, |_| fmt_is_plausible(&prefix)),
-        Err(_) => true,
-    }
+    fmt_is_plausible(&file_prefix(path))
 }
 
-/// A file's first bytes, enough for [`pcm_container`], [`looks_like_wav`] and [`not_read`]
-/// (fewer when the file is shorter or cannot be read).
+/// A file's first [`HEADER_PREFIX`] bytes, enough for [`fmt_is_plausible`], [`pcm_container`],
+/// [`looks_like_wav`] and [`not_read`] (fewer when the file is shorter or cannot be read; no
+/// bytes count as plausible).
 fn file_prefix(path: &Path) -> Vec<u8> {
-    let mut prefix = Vec::with_capacity(SNIFF_BYTES.max(CONTAINER_PREFIX));
+    let mut prefix = Vec::with_capacity(HEADER_PREFIX);
     if let Ok(f) = File::open(path) {
-        let _ = f.take(SNIFF_BYTES.max(CONTAINER_PREFIX) as u64).read_to_end(&mut prefix);
+        let _ = f.take(HEADER_PREFIX as u64).read_to_end(&mut prefix);
     }
     prefix
 }
